@@ -1,0 +1,45 @@
+/* cli/cli.h — what the `sinter` command's files share. Not a library interface. */
+#ifndef SN_CLI_H
+#define SN_CLI_H
+
+#include "frontend/frontend.h"
+
+/* Common options of the model-taking commands. */
+typedef struct sn_cli_opts {
+    const char *model;
+    const char *weights;   /* "random", "random:SEED" or a path; NULL = random:0 */
+    const char *input;     /* .npy */
+    const char *output;    /* .npy */
+    const char *backend;   /* ref | cpu | cuda | NULL = best present */
+    const char *dump_dir;
+    const char *dtype;     /* f32 | f16 | bf16 */
+    const char *scale;
+    int arch;              /* sm_XX for cuda without a device; 0 = the device's */
+    int nc;
+    int batch;
+    int height, width;     /* 0 = default (640) */
+    int threads;           /* 0 = cores */
+    int iters;
+    int eager;
+    int fused;             /* info --fused */
+    int json;
+} sn_cli_opts;
+
+/* Parses "S" or "HxW" into *h, *w. Returns 0 on success. */
+int sn_cli_parse_size(const char *s, int *h, int *w);
+/* Parses argv (after the command name) into o. `allowed` lists the option names the command
+ * accepts ("--weights --input …"); positional: the model. Prints an error and returns
+ * non-zero on a bad or unknown option. */
+int sn_cli_parse(int argc, char **argv, const char *cmd, const char *allowed, sn_cli_opts *o);
+/* Loads the model with the options' size/batch/nc/scale; prints diagnostics. */
+sn_status sn_cli_load(const sn_cli_opts *o, sn_fe_model **m);
+/* "1,234,567" */
+const char *sn_cli_commas(int64_t v, char *buf, size_t n);
+
+int sn_cmd_info(int argc, char **argv);
+int sn_cmd_run(int argc, char **argv);
+int sn_cmd_compile(int argc, char **argv);
+int sn_cmd_bench(int argc, char **argv);
+int sn_cmd_cache(int argc, char **argv);
+
+#endif

@@ -1,0 +1,291 @@
+/* cli/driver.c — compile a graph for a backend through the kernel cache and build its plan.
+ *
+ * Steps: passes (the pipeline of passes/pipeline.c) → sn_cg_lower (render every group) →
+ * per kernel: cache key = XXH3-128(spec or source, compiler id, target, options, Sinter
+ * version); hit → the cached image; miss → compile (LLVM or NVRTC), store → the plan.
+ * Misses compile in parallel on `threads` workers (each compile owns its LLVM context). */
+#include "cli/driver.h"
+#include "passes/passes.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int sn_drv_count_ops(const sn_ir_graph *g) {
+    int n = 0;
+    for (int32_t i = 0; i < g->nnodes; i++) {
+        sn_op op = g->nodes[i].op;
+        if (!(g->nodes[i].flags & SN_IR_NODE_DEAD) && op != SN_OP_INPUT && op != SN_OP_PARAM &&
+            op != SN_OP_CONST)
+            n++;
+    }
+    return n;
+}
+
+typedef struct job {
+    sn_cg_kernel *k;
+    const sn_cg_target *t;
+    const sn_drv_build *b;
+    sn_rt_key key;
+    void *image;
+    size_t len;
+    int hit;
+    sn_status st;
+    char err[2048];
+} job;
+
+typedef struct jobs {
+    job *j;
+    int n;
+    int next;
+    pthread_mutex_t mu;
+} jobs;
+
+static void compile_one(job *jb) {
+    if (jb->b && !strcmp(jb->b->backend, "cuda")) {
+        const char *opts[2] = {"-use_fast_math", NULL};
+        int nopts = 0;
+        (void)opts;
+        int is_ptx = 0;
+        sn_rt_status rs = sn_rt_nvrtc_compile(jb->k->source, jb->k->name, jb->t->sm, NULL,
+                                              nopts, &jb->image, &jb->len, &is_ptx, jb->err,
+                                              sizeof jb->err);
+        jb->st = (sn_status)rs;
+    } else {
+        jb->st = sn_cg_cpu_compile(jb->k, jb->t, 0, &jb->image, &jb->len, jb->err,
+                                   sizeof jb->err);
+    }
+}
+
+static void *worker(void *arg) {
+    jobs *js = arg;
+    for (;;) {
+        pthread_mutex_lock(&js->mu);
+        int i = js->next++;
+        pthread_mutex_unlock(&js->mu);
+        if (i >= js->n) return NULL;
+        if (!js->j[i].hit && js->j[i].k) compile_one(&js->j[i]);
+    }
+}
+
+static sn_rt_key kernel_key(const sn_cg_kernel *k, const sn_cg_target *t, const sn_drv_build *b) {
+    char target[4600];
+    const char *compiler;
+    const char *text;
+    if (!strcmp(b->backend, "cuda")) {
+        compiler = sn_rt_nvrtc_version();
+        if (!compiler) compiler = "nvrtc?";
+        snprintf(target, sizeof target, "cuda sm_%d dtype=%s tf32=%d", t->sm,
+                 sn_dtype_name(t->dtype), t->allow_tf32);
+        text = k->source ? k->source : k->spec;
+    } else {
+        compiler = sn_cg_cpu_compiler_id();
+        snprintf(target, sizeof target, "cpu %s %s v%d", t->cpu_name, t->cpu_features,
+                 t->vector_bits);
+        text = k->spec;
+    }
+    const char *version = "sinter " SN_VERSION;
+    const void *parts[5] = {text ? text : "", compiler, target, k->name, version};
+    size_t lens[5];
+    for (int i = 0; i < 5; i++) lens[i] = strlen(parts[i]);
+    return sn_rt_key_of(parts, lens, 5);
+}
+
+static int write_text(const char *dir, const char *name, const char *ext, const char *a,
+                      const char *b) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s%s", dir, name, ext);
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    if (a) fputs(a, f);
+    if (b) fputs(b, f);
+    return fclose(f);
+}
+
+sn_status sn_drv_compile(sn_ir_graph *g, const sn_drv_build *b, sn_rt_device *dev,
+                         sn_drv_compiled *out, char *err, size_t errlen) {
+    memset(out, 0, sizeof *out);
+    out->dev = dev;
+    int cuda = !strcmp(b->backend, "cuda");
+    out->ir_ops = sn_drv_count_ops(g);
+    if (b->dump_dir && mkdir(b->dump_dir, 0777) && errno != EEXIST) {
+        snprintf(err, errlen, "--dump %s: %s", b->dump_dir, strerror(errno));
+        return SN_ERR_IO;
+    }
+
+    double t0 = sn_rt_now();
+    sn_pass_options po;
+    sn_pass_options_default(&po, b->eager);
+    po.dump_dir = b->dump_dir;
+    sn_status st = sn_pass_run_all(g, &po, err, errlen);
+    if (st != SN_OK) return st;
+    out->peak_bytes = g->arena_bytes;
+    double t1 = sn_rt_now();
+    out->t_passes = t1 - t0;
+
+    sn_cg_target t;
+    if (cuda) {
+        int sm = b->arch ? b->arch : (dev ? sn_rt_device_sm(dev) : 90);
+        sn_cg_target_cuda(&t, sm, b->dtype);
+    } else {
+        st = sn_cg_target_host_cpu(&t, err, errlen);
+        if (st != SN_OK) return st;
+        t.dtype = SN_DTYPE_F32;
+    }
+    st = sn_cg_lower(g, &t, &out->prog, err, errlen);
+    if (st != SN_OK) return st;
+    double t2 = sn_rt_now();
+    out->t_codegen = t2 - t1;
+    sn_cg_program *p = out->prog;
+    out->kernels = p->nkernels;
+    out->weight_bytes = p->weight_bytes;
+
+    sn_rt_cache *cache = NULL;
+    char cerr[512];
+    if (sn_rt_cache_open(b->cache_dir, &cache, cerr, sizeof cerr) != SN_RT_OK) {
+        fprintf(stderr, "sinter: warning: kernel cache unavailable (%s); compiling anyway\n",
+                cerr);
+        cache = NULL;
+    }
+
+    /* One job per distinct key, in first-use order. */
+    job *js = calloc((size_t)p->nkernels + 1, sizeof *js);
+    int *image_of = calloc((size_t)p->nkernels + 1, sizeof *image_of);
+    if (!js || !image_of) {
+        free(js);
+        free(image_of);
+        sn_rt_cache_close(cache);
+        return SN_ERR_NOMEM;
+    }
+    int nj = 0;
+    for (int i = 0; i < p->nkernels; i++) {
+        sn_rt_key key = kernel_key(&p->kernels[i], &t, b);
+        int found = -1;
+        for (int j = 0; j < nj; j++)
+            if (js[j].key.lo == key.lo && js[j].key.hi == key.hi) found = j;
+        if (found < 0) {
+            found = nj++;
+            js[found].k = &p->kernels[i];
+            js[found].t = &t;
+            js[found].b = b;
+            js[found].key = key;
+            if (cache && sn_rt_cache_get(cache, key, &js[found].image, &js[found].len) ==
+                             SN_RT_OK)
+                js[found].hit = 1;
+        }
+        image_of[i] = found;
+    }
+    jobs q = {js, nj, 0, PTHREAD_MUTEX_INITIALIZER};
+    int nthreads = b->threads > 0 ? b->threads : 2;
+    if (nthreads > 16) nthreads = 16;
+    pthread_t th[16];
+    int started = 0;
+    for (int i = 1; i < nthreads; i++)
+        if (!pthread_create(&th[started], NULL, worker, &q)) started++;
+    worker(&q);
+    for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+
+    st = SN_OK;
+    for (int j = 0; j < nj; j++) {
+        if (js[j].hit) {
+            out->hits++;
+            continue;
+        }
+        out->misses++;
+        if (js[j].st != SN_OK && st == SN_OK) {
+            st = js[j].st;
+            snprintf(err, errlen, "kernel %s: %s", js[j].k->name, js[j].err);
+        } else if (js[j].st == SN_OK && cache) {
+            if (sn_rt_cache_put(cache, js[j].key, js[j].image, js[j].len, cerr, sizeof cerr) !=
+                SN_RT_OK)
+                fprintf(stderr, "sinter: warning: %s\n", cerr);
+        }
+    }
+    if (cache) {
+        sn_rt_cache_stats cs = sn_rt_cache_stats_get(cache);
+        out->corrupt = cs.corrupt;
+    }
+    double t3 = sn_rt_now();
+    out->t_compile = t3 - t2;
+    out->unique_images = nj;
+
+    if (st == SN_OK && b->dump_dir) {
+        for (int i = 0; i < p->nkernels; i++) {
+            sn_cg_kernel *k = &p->kernels[i];
+            if (!cuda && !k->source) {
+                void *obj = NULL;
+                size_t len = 0;
+                char e2[512];
+                if (sn_cg_cpu_compile(k, &t, 1, &obj, &len, e2, sizeof e2) == SN_OK) free(obj);
+            }
+            char hdr[8192];
+            snprintf(hdr, sizeof hdr, "%s%s\n// spec: %s\n", cuda ? "" : "; ",
+                     k->comment ? k->comment : "", k->spec ? k->spec : "");
+            write_text(b->dump_dir, k->name, cuda ? ".cu" : ".ll", cuda ? NULL : hdr,
+                       k->source);
+        }
+    }
+
+    if (st == SN_OK && dev) {
+        const void **images = calloc((size_t)nj + 1, sizeof *images);
+        size_t *sizes = calloc((size_t)nj + 1, sizeof *sizes);
+        sn_rt_step *steps = calloc((size_t)p->nkernels + 1, sizeof *steps);
+        if (!images || !sizes || !steps) st = SN_ERR_NOMEM;
+        for (int j = 0; st == SN_OK && j < nj; j++) {
+            images[j] = js[j].image;
+            sizes[j] = js[j].len;
+        }
+        for (int i = 0; st == SN_OK && i < p->nkernels; i++) {
+            const sn_cg_kernel *k = &p->kernels[i];
+            sn_rt_step *s = &steps[i];
+            s->kind = SN_RT_STEP_KERNEL;
+            s->module = image_of[i];
+            s->entry = k->name;
+            s->nargs = k->nargs;
+            for (int a = 0; a < k->nargs; a++) {
+                s->args[a].buf = (sn_rt_buf)k->args[a].kind;
+                s->args[a].index = k->args[a].index;
+                s->args[a].offset = k->args[a].offset;
+            }
+            s->tasks = k->tasks;
+            memcpy(s->grid, k->grid, sizeof s->grid);
+            memcpy(s->block, k->block, sizeof s->block);
+            s->smem = k->smem;
+        }
+        if (st == SN_OK) {
+            sn_rt_plan_desc d = {0};
+            d.nimages = nj;
+            d.images = images;
+            d.image_sizes = sizes;
+            d.nsteps = p->nkernels;
+            d.steps = steps;
+            d.arena_bytes = p->arena_bytes;
+            d.weights = p->weights;
+            d.weight_bytes = p->weight_bytes;
+            d.ninputs = p->ninputs;
+            d.noutputs = p->noutputs;
+            d.input_bytes = p->input_bytes;
+            d.output_bytes = p->output_bytes;
+            st = (sn_status)sn_rt_plan_new(dev, &d, &out->plan, err, errlen);
+        }
+        free(images);
+        free(sizes);
+        free(steps);
+    }
+    out->t_plan = sn_rt_now() - t3;
+    for (int j = 0; j < nj; j++) free(js[j].image);
+    free(js);
+    free(image_of);
+    sn_rt_cache_close(cache);
+    return st;
+}
+
+void sn_drv_compiled_free(sn_drv_compiled *c) {
+    if (!c) return;
+    sn_rt_plan_free(c->plan);
+    sn_cg_program_free(c->prog);
+    memset(c, 0, sizeof *c);
+}

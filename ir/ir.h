@@ -1,0 +1,360 @@
+/* ir/ir.h — Sinter's graph IR: the one public header of the ir module.
+ *
+ * A graph is a list of nodes in topological order. Every node produces exactly one value
+ * (SSA); a node's index is the value's name. Nodes refer to their inputs by 32-bit index,
+ * never by pointer. All shapes are concrete: a graph is built for one (batch, H, W).
+ *
+ * Storage: one graph owns its nodes (a growable array), a string pool (names, provenance)
+ * and the float32 data of PARAM / CONST nodes. sn_ir_graph_free releases everything.
+ *
+ * Passes edit in place and mark removed nodes SN_IR_NODE_DEAD; sn_ir_graph_compact drops
+ * them and renumbers. Nothing else keeps node indices across a compaction.
+ *
+ * The op table (SN_IR_OPS below) is the single definition of every op: name, arity, fusion
+ * kind, attribute names, flags. The printer, parser, verifier, shape inference, the ref
+ * evaluator and (later) autodiff all index tables generated from it.
+ */
+#ifndef SN_IR_H
+#define SN_IR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- status / diagnostics */
+
+typedef enum sn_status {
+    SN_OK = 0,
+    SN_ERR_INVALID,  /* bad user input: model file, shapes, weights, arguments */
+    SN_ERR_IO,       /* a file could not be read or written */
+    SN_ERR_NOMEM,    /* an allocation failed */
+    SN_ERR_COMPILE,  /* a generated kernel failed to compile */
+    SN_ERR_DEVICE,   /* a device / vendor library call failed */
+    SN_ERR_UNSUPPORTED
+} sn_status;
+
+const char *sn_status_str(sn_status s);
+
+/* Internal invariants: on in debug builds and tests (SN_ENABLE_ASSERT), off otherwise. */
+#ifdef SN_ENABLE_ASSERT
+#define SN_ASSERT(c)                                                                          \
+    do {                                                                                      \
+        if (!(c)) sn_assert_fail(#c, __FILE__, __LINE__);                                     \
+    } while (0)
+#else
+#define SN_ASSERT(c) ((void)0)
+#endif
+void sn_assert_fail(const char *cond, const char *file, int line);
+
+/* ---------------------------------------------------------------- dtypes and shapes */
+
+#define SN_DTYPE_LIST(X)                                                                      \
+    X(F32, "f32", 4)                                                                          \
+    X(F16, "f16", 2)                                                                          \
+    X(BF16, "bf16", 2)                                                                        \
+    X(I32, "i32", 4)
+
+typedef enum sn_dtype {
+#define SN_X_(id, str, size) SN_DTYPE_##id,
+    SN_DTYPE_LIST(SN_X_)
+#undef SN_X_
+        SN_DTYPE_COUNT
+} sn_dtype;
+
+const char *sn_dtype_name(sn_dtype t);
+size_t sn_dtype_size(sn_dtype t);
+/* Returns SN_OK and sets *out, or SN_ERR_INVALID for an unknown name. */
+sn_status sn_dtype_parse(const char *name, sn_dtype *out);
+
+#define SN_MAX_DIMS 6
+
+typedef struct sn_shape {
+    int32_t ndim;             /* 0 = scalar */
+    int64_t d[SN_MAX_DIMS];   /* d[0] is outermost; row-major (C order) */
+} sn_shape;
+
+int64_t sn_shape_numel(const sn_shape *s);
+int sn_shape_eq(const sn_shape *a, const sn_shape *b);
+/* Writes "[1,3,640,640]" into buf; returns buf. */
+char *sn_shape_str(const sn_shape *s, char *buf, size_t n);
+
+/* ---------------------------------------------------------------- the op table
+ *
+ * X(ID, "name", min_inputs, max_inputs, KIND, "attr names", flags)
+ *
+ * KIND is the fusion kind (TVM's OpPatternKind order): ELEMWISE < BROADCAST < INJECTIVE <
+ * REDUCE < OUT_EWISE_FUSABLE < OPAQUE. Fusion decides from the kind, never from op names.
+ *
+ * "attr names" lists the integer attributes (ia[]) in order, then after a ';' the float
+ * attributes (fa[]). A trailing '*' on the last int name means "a variable-length list"
+ * (reshape's dims, permute's perm): nia says how many were given.
+ *
+ * Semantics (inputs listed as in[0], in[1], …; NCHW for 4-D activations):
+ *   INPUT      graph input; name = the input's name. No inputs.
+ *   PARAM      learnable/loaded tensor; name = Ultralytics state_dict key; data = f32 values.
+ *              ia[0] = init kind (sn_ir_init) used by random weights.
+ *   CONST      constant tensor; data = f32 values (a scalar for shape []). fa[0] = the value
+ *              when every element is equal (the printer uses it; data still holds it).
+ *   CONV2D     in: x[N,C,H,W], w[O,C/g,KH,KW], optional bias[O].
+ *              ia: stride_h stride_w pad_h pad_w dil_h dil_w groups. Zero padding.
+ *   BATCHNORM  in: x[N,C,...], weight, bias, running_mean, running_var (each [C]).
+ *              fa: eps. Inference semantics: (x-mean)/sqrt(var+eps)*weight+bias.
+ *   SILU SIGMOID RELU NEG EXP SQRT RECIP   unary, elementwise.
+ *   ADD SUB MUL DIV POW MAX2               binary, numpy broadcasting.
+ *   CAST       ia: target dtype (sn_dtype).
+ *   CONCAT     n inputs, ia: axis.
+ *   SLICE      ia: axis start end step (end exclusive, all non-negative after elaboration).
+ *   RESHAPE    ia: dims* (numel preserved).
+ *   PERMUTE    ia: perm*.
+ *   UPSAMPLE   nearest; ia: scale_h scale_w. out[y][x] = in[y/s][x/s].
+ *   MAXPOOL2D  ia: k stride pad. Padding is -inf.
+ *   SOFTMAX    ia: axis.
+ *   REDUCE_SUM ia: axis (kept as size 1).
+ *   MATMUL     in: a[..., M, K], b[..., K, N] with equal leading (batch) dims.
+ *   ANCHORS    make_anchors for the Detect head. ia: what (0 = points (1,2,A), 1 = strides
+ *              (1,1,A)), nlevels, then per level: h w stride. fa: offset (0.5).
+ *              Points per level are (x+offset, y+offset) row-major over (y, x); grid units.
+ */
+#define SN_IR_OPS(X)                                                                          \
+    X(INPUT, "input", 0, 0, OPAQUE, "", 0)                                                    \
+    X(PARAM, "param", 0, 0, OPAQUE, "init", SN_OPF_LEAF)                                      \
+    X(CONST, "const", 0, 0, OPAQUE, ";value", SN_OPF_LEAF)                                    \
+    X(CONV2D, "conv2d", 2, 3, OUT_EWISE_FUSABLE,                                              \
+      "stride_h,stride_w,pad_h,pad_w,dil_h,dil_w,groups", 0)                                  \
+    X(BATCHNORM, "batchnorm", 5, 5, BROADCAST, ";eps", 0)                                     \
+    X(SILU, "silu", 1, 1, ELEMWISE, "", SN_OPF_UNARY)                                         \
+    X(SIGMOID, "sigmoid", 1, 1, ELEMWISE, "", SN_OPF_UNARY)                                   \
+    X(RELU, "relu", 1, 1, ELEMWISE, "", SN_OPF_UNARY)                                         \
+    X(NEG, "neg", 1, 1, ELEMWISE, "", SN_OPF_UNARY)                                           \
+    X(EXP, "exp", 1, 1, ELEMWISE, "", SN_OPF_UNARY)                                           \
+    X(SQRT, "sqrt", 1, 1, ELEMWISE, "", SN_OPF_UNARY)                                         \
+    X(RECIP, "recip", 1, 1, ELEMWISE, "", SN_OPF_UNARY)                                       \
+    X(ADD, "add", 2, 2, BROADCAST, "", SN_OPF_BINARY)                                         \
+    X(SUB, "sub", 2, 2, BROADCAST, "", SN_OPF_BINARY)                                         \
+    X(MUL, "mul", 2, 2, BROADCAST, "", SN_OPF_BINARY)                                         \
+    X(DIV, "div", 2, 2, BROADCAST, "", SN_OPF_BINARY)                                         \
+    X(POW, "pow", 2, 2, BROADCAST, "", SN_OPF_BINARY)                                         \
+    X(MAX2, "max2", 2, 2, BROADCAST, "", SN_OPF_BINARY)                                       \
+    X(CAST, "cast", 1, 1, ELEMWISE, "dtype", 0)                                               \
+    X(CONCAT, "concat", 1, 64, INJECTIVE, "axis", 0)                                          \
+    X(SLICE, "slice", 1, 1, INJECTIVE, "axis,start,end,step", 0)                              \
+    X(RESHAPE, "reshape", 1, 1, INJECTIVE, "dims*", 0)                                        \
+    X(PERMUTE, "permute", 1, 1, INJECTIVE, "perm*", 0)                                        \
+    X(UPSAMPLE, "upsample", 1, 1, INJECTIVE, "scale_h,scale_w", 0)                            \
+    X(MAXPOOL2D, "maxpool2d", 1, 1, OPAQUE, "k,stride,pad", 0)                                \
+    X(SOFTMAX, "softmax", 1, 1, REDUCE, "axis", 0)                                            \
+    X(REDUCE_SUM, "reduce_sum", 1, 1, REDUCE, "axis", 0)                                      \
+    X(MATMUL, "matmul", 2, 2, OUT_EWISE_FUSABLE, "", 0)                                       \
+    X(ANCHORS, "anchors", 0, 0, OPAQUE, "what,nlevels,levels*;offset", SN_OPF_LEAF)
+
+/* op flags */
+#define SN_OPF_LEAF 1u   /* no inputs; value comes from data/attrs */
+#define SN_OPF_UNARY 2u
+#define SN_OPF_BINARY 4u
+
+typedef enum sn_op {
+#define SN_X_(id, name, mn, mx, kind, attrs, flags) SN_OP_##id,
+    SN_IR_OPS(SN_X_)
+#undef SN_X_
+        SN_OP_COUNT
+} sn_op;
+
+typedef enum sn_op_kind {
+    SN_OP_KIND_ELEMWISE,
+    SN_OP_KIND_BROADCAST,
+    SN_OP_KIND_INJECTIVE,
+    SN_OP_KIND_REDUCE,
+    SN_OP_KIND_OUT_EWISE_FUSABLE,
+    SN_OP_KIND_OPAQUE
+} sn_op_kind;
+
+typedef struct sn_op_info {
+    const char *name;
+    int min_inputs, max_inputs;
+    sn_op_kind kind;
+    const char *attrs; /* "a,b,c;f" as in the table */
+    uint32_t flags;
+} sn_op_info;
+
+/* Generated from SN_IR_OPS; indexed by sn_op. */
+extern const sn_op_info sn_ir_op_info[SN_OP_COUNT];
+/* Returns SN_OP_COUNT for an unknown name. */
+sn_op sn_ir_op_from_name(const char *name);
+
+/* How random weights initialise a PARAM (ia[0]). */
+typedef enum sn_ir_init {
+    SN_IR_INIT_CONV_WEIGHT, /* kaiming-uniform-like, scaled by fan-in */
+    SN_IR_INIT_CONV_BIAS,
+    SN_IR_INIT_BN_WEIGHT,   /* around 1 */
+    SN_IR_INIT_BN_BIAS,     /* small */
+    SN_IR_INIT_BN_MEAN,     /* small */
+    SN_IR_INIT_BN_VAR,      /* positive, around 1 */
+    SN_IR_INIT_ARANGE       /* 0, 1, 2, … (DFL's fixed conv) */
+} sn_ir_init;
+
+/* ---------------------------------------------------------------- nodes and graphs */
+
+#define SN_IR_MAX_IN 64
+#define SN_IR_MAX_IA 16
+
+#define SN_IR_NODE_DEAD 1u      /* removed by a pass; dropped by sn_ir_graph_compact */
+#define SN_IR_NODE_OUTPUT 2u    /* listed in graph->outputs */
+#define SN_IR_NODE_FROZEN 4u    /* PARAM that training must not update (DFL) */
+
+typedef struct sn_ir_node {
+    sn_op op;
+    sn_dtype dtype;
+    sn_shape shape;
+    uint32_t flags;
+    int32_t nin;
+    int32_t *in;             /* nin input node indices (< this node's index) */
+    int32_t nia;
+    int64_t ia[SN_IR_MAX_IA]; /* integer attributes, meaning per op table */
+    double fa[2];            /* float attributes */
+    uint32_t name;           /* string pool offset; 0 = no name. PARAM: state_dict key */
+    uint32_t src;            /* string pool offset: provenance "models/yolov8.sn:42:5"; 0 = none */
+    float *data;             /* PARAM / CONST values (numel floats), owned by the graph; or NULL */
+    /* Annotations set by passes/ and read by codegen/ (sn_ir_add initialises them to
+     * group = -1, buf = -1, offset 0, contiguous row-major strides of the logical shape).
+     * A value's element at logical index (i0,…,in) lives at buf element
+     * offset + Σ ik*stride[k]. Layout (NHWC), views (slice, reshape) and concat-in-place
+     * are all expressed by these: a producer whose output is a slice of a concat gets the
+     * concat's buf, an offset and the concat's strides. */
+    int32_t group;           /* fusion group id (passes/fuse); -1 = none */
+    int32_t buf;             /* index into graph->bufs; -1 = not planned */
+    int64_t offset;          /* element offset in buf */
+    int64_t stride[SN_MAX_DIMS]; /* element strides of the logical shape */
+} sn_ir_node;
+
+typedef enum sn_ir_buf_kind {
+    SN_IR_BUF_ARENA,   /* an intermediate: lives in the plan's one arena at arena_offset */
+    SN_IR_BUF_INPUT,   /* graph input i (index) */
+    SN_IR_BUF_OUTPUT,  /* graph output i (index) */
+    SN_IR_BUF_CONST    /* PARAM / CONST data, owned by the node `index` */
+} sn_ir_buf_kind;
+
+/* A storage buffer, set up by passes/plan-memory. */
+typedef struct sn_ir_buf {
+    sn_ir_buf_kind kind;
+    int32_t index;           /* input/output number, or the PARAM/CONST node */
+    sn_dtype dtype;
+    int64_t elems;           /* size in elements */
+    int64_t arena_offset;    /* ARENA: byte offset in the arena (aligned to 64) */
+} sn_ir_buf;
+
+typedef struct sn_ir_graph {
+    sn_ir_node *nodes;
+    int32_t nnodes, cap;
+    char *strings;           /* pool; offset 0 is the empty string */
+    uint32_t nstrings, scap;
+    int32_t *inputs, ninputs;   /* INPUT node indices, in order */
+    int32_t *outputs, noutputs; /* result node indices, in order */
+    sn_ir_buf *bufs;         /* storage plan (passes/plan-memory); NULL before */
+    int32_t nbufs;
+    int64_t arena_bytes;     /* peak arena size from plan-memory */
+    void *arena;             /* private: allocations freed with the graph */
+} sn_ir_graph;
+
+sn_ir_graph *sn_ir_graph_new(void);
+void sn_ir_graph_free(sn_ir_graph *g);
+/* Deep copy (data included). NULL on out-of-memory. */
+sn_ir_graph *sn_ir_graph_clone(const sn_ir_graph *g);
+
+/* Interns a string; returns its pool offset (0 for NULL or ""). */
+uint32_t sn_ir_str(sn_ir_graph *g, const char *s);
+/* The string at a pool offset ("" for 0). Valid until the next sn_ir_str. */
+const char *sn_ir_str_get(const sn_ir_graph *g, uint32_t off);
+
+/* Appends a node, infers its shape and dtype, and returns its index, or -1 with a message in
+ * err (if non-NULL) when the inputs do not fit the op (arity, attrs, shapes). The attrs are
+ * copied. For LEAF ops (INPUT, PARAM, CONST, ANCHORS) `shape` gives the shape (ANCHORS: may
+ * be NULL, computed from attrs; CONST: NULL = scalar []); otherwise it is ignored (NULL is
+ * fine). `dtype` is used by INPUT, PARAM and CONST; other ops infer theirs (CAST: ia[0]).
+ * Attribute counts must match the op table exactly (variadic lists: any length that fits).
+ * CONST: fa[0] is required; data is allocated and filled with it (overwrite it for a
+ * non-uniform constant). INPUT: the node is also appended to graph->inputs. */
+int32_t sn_ir_add(sn_ir_graph *g, sn_op op, const int32_t *in, int nin, const int64_t *ia,
+                  int nia, const double *fa, int nfa, const sn_shape *shape, sn_dtype dtype,
+                  char *err, size_t errlen);
+
+/* Convenience builders (all return the new index or -1; err as above). */
+int32_t sn_ir_input(sn_ir_graph *g, const char *name, const sn_shape *shape);
+int32_t sn_ir_param(sn_ir_graph *g, const char *name, const sn_shape *shape, sn_ir_init init);
+int32_t sn_ir_scalar(sn_ir_graph *g, double value);
+void sn_ir_set_src(sn_ir_graph *g, int32_t node, const char *src);
+void sn_ir_mark_output(sn_ir_graph *g, int32_t node);
+/* Sets a node's name (PARAM: the state_dict key; INPUT: the input's name). */
+void sn_ir_set_name(sn_ir_graph *g, int32_t node, const char *name);
+/* Replaces a node's inputs with a fresh graph-owned copy of in[0..nin) (use this, not a
+ * pointer of your own, when a pass changes the number of inputs). Does not re-infer: call
+ * sn_ir_infer afterwards. SN_ERR_INVALID for nin out of range, SN_ERR_NOMEM. */
+sn_status sn_ir_set_inputs(sn_ir_graph *g, int32_t node, const int32_t *in, int nin);
+
+/* Allocates node->data (numel floats, zeroed) if absent; returns it (NULL on OOM). */
+float *sn_ir_node_data(sn_ir_graph *g, int32_t node);
+
+/* Shape inference for one node from its inputs and attrs: writes node->shape/dtype. */
+sn_status sn_ir_infer(sn_ir_graph *g, int32_t node, char *err, size_t errlen);
+
+/* Drops DEAD nodes, and nodes no output depends on, renumbering inputs/outputs. */
+void sn_ir_graph_compact(sn_ir_graph *g);
+
+/* Counts the uses of each node (n = g->nnodes entries, caller-allocated): how many input
+ * slots of live (non-DEAD) nodes refer to it. Graph outputs are not counted; test
+ * SN_IR_NODE_OUTPUT for those. */
+void sn_ir_use_counts(const sn_ir_graph *g, int32_t *uses);
+
+/* Finds a PARAM by state_dict name; -1 if none. */
+int32_t sn_ir_find_param(const sn_ir_graph *g, const char *name);
+
+/* ---------------------------------------------------------------- verifier
+ *
+ * Invariants checked by sn_ir_verify:
+ *  1. Every live node's inputs refer to live nodes with a smaller index (topological order).
+ *  2. The number of inputs is within the op table's [min, max].
+ *  3. Shapes and dtypes equal what sn_ir_infer computes from the inputs.
+ *  4. Every PARAM has a non-empty name, unique among PARAMs.
+ *  5. INPUT nodes are exactly graph->inputs; every output index is a live node.
+ *  6. Rank is within SN_MAX_DIMS and every dimension is >= 1.
+ *  7. A PARAM or CONST with data has exactly numel floats (not checkable here: data length is
+ *     by construction; checked where data is bound).
+ * On failure returns SN_ERR_INVALID and writes "after pass <after>: node %N: …" to err. */
+sn_status sn_ir_verify(const sn_ir_graph *g, const char *after, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- text form
+ *
+ * One line per node, e.g.
+ *   %7:f32[1,16,320,320] = conv2d(%0, %5) {stride_h=2, stride_w=2, pad_h=1, pad_w=1, dil_h=1,
+ *                         dil_w=1, groups=1} "model.0.conv" @"models/yolov8.sn:12:5"
+ * (on one line). PARAM data is not printed (weights are bound separately); CONST data is
+ * printed when small (<= 64 elements). The parser accepts exactly what the printer writes,
+ * so any dump round-trips to an equal graph. */
+void sn_ir_print(const sn_ir_graph *g, FILE *out);
+/* Parses text; on error returns NULL and writes "<name>:line:col: error: …" to err. */
+sn_ir_graph *sn_ir_parse(const char *text, const char *name, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- the ref evaluator
+ *
+ * Plain C semantics of every op: f32 storage, double accumulation in convolutions, matmuls
+ * and reductions. One op at a time, never optimised. The oracle of every other path.
+ * inputs[i] holds graph->inputs[i]'s data (numel floats); outputs[i] receives
+ * graph->outputs[i]'s data (caller-allocated). Every PARAM must have data. */
+sn_status sn_ir_ref_run(const sn_ir_graph *g, const float *const *inputs, float *const *outputs,
+                        char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- counting */
+
+/* Parameter count (sum of PARAM numel, leaving out BN running_mean/running_var PARAMs, i.e.
+ * init SN_IR_INIT_BN_MEAN/BN_VAR: they are buffers, not parameters, in torch), and multiply-adds of CONV2D nodes (conv only, as
+ * Ultralytics/thop count for fused models: out_elems * C/g * KH * KW). */
+int64_t sn_ir_count_params(const sn_ir_graph *g);
+int64_t sn_ir_count_conv_macs(const sn_ir_graph *g);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SN_IR_H */
