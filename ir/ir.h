@@ -107,8 +107,9 @@ char *sn_shape_str(const sn_shape *s, char *buf, size_t n);
  *   ADD SUB MUL DIV POW MAX2               binary, numpy broadcasting.
  *   CAST       ia: target dtype (sn_dtype).
  *   CONCAT     n inputs, ia: axis.
- *   SLICE      ia: axis start end step (end exclusive, all non-negative after elaboration).
- *   RESHAPE    ia: dims* (numel preserved).
+ *   SLICE      ia: axis start end step (end exclusive, all non-negative after elaboration;
+ *              end is clamped to the dimension, as in Python).
+ *   RESHAPE    ia: dims* (numel preserved; at most one -1, inferred).
  *   PERMUTE    ia: perm*.
  *   UPSAMPLE   nearest; ia: scale_h scale_w. out[y][x] = in[y/s][x/s].
  *   MAXPOOL2D  ia: k stride pad. Padding is -inf.
@@ -331,8 +332,11 @@ sn_status sn_ir_verify(const sn_ir_graph *g, const char *after, char *err, size_
  *   %7:f32[1,16,320,320] = conv2d(%0, %5) {stride_h=2, stride_w=2, pad_h=1, pad_w=1, dil_h=1,
  *                         dil_w=1, groups=1} "model.0.conv" @"models/yolov8.sn:12:5"
  * (on one line). PARAM data is not printed (weights are bound separately); CONST data is
- * printed when small (<= 64 elements). The parser accepts exactly what the printer writes,
- * so any dump round-trips to an equal graph. */
+ * printed as "[v, v, …]" only when some element differs from fa[0] (a uniform constant of
+ * any size prints as its value). The first and last lines are "inputs %a, …" and
+ * "outputs %b, …"; flags print as trailing words (dead, frozen, group=N). The parser accepts
+ * exactly what the printer writes, so any dump round-trips to an equal graph (byte-identical
+ * when printed again). The full grammar is the comment at the top of ir/text.c. */
 void sn_ir_print(const sn_ir_graph *g, FILE *out);
 /* Parses text; on error returns NULL and writes "<name>:line:col: error: …" to err. */
 sn_ir_graph *sn_ir_parse(const char *text, const char *name, char *err, size_t errlen);
@@ -342,7 +346,9 @@ sn_ir_graph *sn_ir_parse(const char *text, const char *name, char *err, size_t e
  * Plain C semantics of every op: f32 storage, double accumulation in convolutions, matmuls
  * and reductions. One op at a time, never optimised. The oracle of every other path.
  * inputs[i] holds graph->inputs[i]'s data (numel floats); outputs[i] receives
- * graph->outputs[i]'s data (caller-allocated). Every PARAM must have data. */
+ * graph->outputs[i]'s data (caller-allocated). Every PARAM must have data. Only nodes some
+ * output depends on are evaluated. A node whose dtype is f16/bf16 has its values rounded to
+ * that precision (round-to-nearest-even) and kept as f32; i32 truncates toward zero. */
 sn_status sn_ir_ref_run(const sn_ir_graph *g, const float *const *inputs, float *const *outputs,
                         char *err, size_t errlen);
 
