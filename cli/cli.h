@@ -41,5 +41,6 @@ int sn_cmd_run(int argc, char **argv);
 int sn_cmd_compile(int argc, char **argv);
 int sn_cmd_bench(int argc, char **argv);
 int sn_cmd_cache(int argc, char **argv);
+int sn_cmd_weights(int argc, char **argv);
 
 #endif

@@ -20,6 +20,7 @@ static const char usage[] =
     "  run MODEL      run a model on a .npy input, write the output .npy\n"
     "  compile MODEL  compile a model and report kernels, compile times, cache, memory\n"
     "  bench MODEL    eager vs fused throughput, side by side\n"
+    "  weights MODEL  write a model's weights (random or converted) to safetensors\n"
     "  cache          show or clear the kernel cache (stats | clear | path)\n"
     "\n"
     "MODEL is a model file (models/yolov8.sn) or a zoo name: yolov8n … yolov8x,\n"
@@ -31,7 +32,7 @@ static const struct {
     int (*fn)(int, char **);
 } commands[] = {
     {"info", sn_cmd_info},       {"run", sn_cmd_run},     {"compile", sn_cmd_compile},
-    {"bench", sn_cmd_bench},     {"cache", sn_cmd_cache},
+    {"bench", sn_cmd_bench},     {"cache", sn_cmd_cache},     {"weights", sn_cmd_weights},
 };
 
 int sn_cli_parse_size(const char *s, int *h, int *w) {
