@@ -64,6 +64,9 @@ sn_rt_status sn_rt_cache_get(sn_rt_cache *c, sn_rt_key k, void **data, size_t *l
 sn_rt_status sn_rt_cache_put(sn_rt_cache *c, sn_rt_key k, const void *data, size_t len,
                              char *err, size_t errlen);
 sn_rt_cache_stats sn_rt_cache_stats_get(const sn_rt_cache *c);
+/* Entries are files <dir>/<2 hex digits>/<32 hex digits>.snk. scan counts them (entries,
+ * bytes) into *st and the handle's stats; clear deletes every entry and stray temp file of
+ * crashed writers (nothing else in the directory) and empties the in-process map. */
 sn_rt_status sn_rt_cache_scan(sn_rt_cache *c, sn_rt_cache_stats *st);
 sn_rt_status sn_rt_cache_clear(sn_rt_cache *c, char *err, size_t errlen);
 
@@ -73,8 +76,10 @@ typedef enum sn_rt_kind { SN_RT_CPU, SN_RT_CUDA } sn_rt_kind;
 
 typedef struct sn_rt_device sn_rt_device;
 
-/* name: "cpu", "cuda" or "auto" (cuda when a device is present, else cpu). threads: CPU
- * worker count (<= 0 = the number of cores). */
+/* name: "cpu", "cuda" (= "cuda:0"), "cuda:N" or "auto" (cuda:0 when a device is present,
+ * else cpu); NULL or "" = "auto". threads: CPU worker count, the calling thread included
+ * (<= 0 = the cores this process may run on). A CUDA device holds the GPU's primary context
+ * and one stream. */
 sn_rt_status sn_rt_device_open(const char *name, int threads, sn_rt_device **out, char *err,
                                size_t errlen);
 void sn_rt_device_close(sn_rt_device *d);
@@ -83,13 +88,22 @@ sn_rt_kind sn_rt_device_kind(const sn_rt_device *d);
 const char *sn_rt_device_name(const sn_rt_device *d);
 /* CUDA: compute capability × 10 (90); CPU: 0. */
 int sn_rt_device_sm(const sn_rt_device *d);
-/* 1 when libcuda loads and reports at least one device. Never fails loudly. */
+/* 1 when libcuda loads and reports at least one device. Never fails loudly; the answer is
+ * computed once. $SINTER_LIBCUDA, when set, names the driver library instead of libcuda.so.1
+ * (tests point it at the toolkit stub). */
 int sn_rt_cuda_available(void);
 
 /* ---------------------------------------------------------------- CUDA compilation (NVRTC)
- * Works without a GPU: NVRTC is a host library. Compiles to CUBIN for sm (PTX fallback when
- * the NVRTC version cannot target sm). On failure writes the source and log to a file and
- * says where in err. */
+ * Works without a GPU: NVRTC is a host library (dlopen'd: libnvrtc.so.13, .12, .so). Compiles
+ * to CUBIN for sm (PTX for compute_YY, the newest architecture ≤ sm this NVRTC knows, when
+ * it cannot target sm; *is_ptx says which). Options: --gpu-architecture (left out when the
+ * caller's options name one), -default-device, --std=c++17, -I<dir holding cuda_fp16.h>,
+ * then the caller's. *image is malloc'd; a PTX image includes its terminating NUL (counted in
+ * *len), as cuModuleLoadData needs. On failure writes the source, the options and NVRTC's log
+ * to one file in failed/ under the default cache directory (see the kernel cache; else
+ * /tmp/sinter-failed/) and names it in err:
+ *   "nvrtcCompileProgram(k, sm_90) failed: NVRTC_ERROR_COMPILATION: k(2): error: …; source
+ *    and log: /…/failed/k.123.0.cu" */
 sn_rt_status sn_rt_nvrtc_compile(const char *source, const char *name, int sm,
                                  const char *const *options, int noptions, void **image,
                                  size_t *len, int *is_ptx, char *err, size_t errlen);
@@ -113,8 +127,45 @@ typedef struct sn_rt_argref {
 
 typedef enum sn_rt_step_kind {
     SN_RT_STEP_KERNEL,    /* launch a kernel */
-    SN_RT_STEP_ALLREDUCE  /* reserved for data-parallel training (NCCL): sum a buffer range */
+    SN_RT_STEP_ALLREDUCE, /* reserved for data-parallel training (NCCL): sum a buffer range;
+                           * plan creation fails with SN_RT_ERR_UNSUPPORTED for now */
+    SN_RT_STEP_GEMM       /* a library GEMM (cuBLASLt on CUDA; plain f32 loops on the CPU):
+                           * a candidate for 1×1 conv / matmul groups, see sn_rt_gemm */
 } sn_rt_step_kind;
+
+typedef enum sn_rt_dtype { SN_RT_F32, SN_RT_F16, SN_RT_BF16 } sn_rt_dtype;
+
+typedef enum sn_rt_gemm_bias {
+    SN_RT_GEMM_BIAS_NONE,
+    SN_RT_GEMM_BIAS_N, /* D[i][j] += bias[j], length n: a linear layer, NHWC 1×1 conv */
+    SN_RT_GEMM_BIAS_M  /* D[i][j] += bias[i], length m: NCHW 1×1 conv as W·X */
+} sn_rt_gemm_bias;
+
+/* A GEMM step, everything row-major (C convention, like the rest of Sinter):
+ *
+ *     D[b] = act(alpha · op(A[b]) · op(B[b]) + beta · D[b] + bias)      b in [0, batch)
+ *
+ * op(A) is m×k, op(B) is k×n, D is m×n. A is stored m×k with leading dimension lda (≥ k), or
+ * k×m (lda ≥ m) when trans_a; likewise B: k×n (ldb ≥ n), or n×k (ldb ≥ k) when trans_b.
+ * Leading dimensions and batch strides are in elements; a stride of 0 shares the matrix
+ * across the batch (the weight of a 1×1 conv). Accumulation is f32; alpha/beta are f32.
+ * Step arguments: args[0] = A, args[1] = B, args[2] = D, args[3] = bias (when bias is set,
+ * of d_type). NCHW 1×1 conv, batch N: m = Cout, n = H·W, k = Cin, A = weight (stride 0),
+ * B = input (stride Cin·H·W), bias = SN_RT_GEMM_BIAS_M.
+ * CPU: f32 only. CUDA: ab_type f32/f16/bf16, d_type f32 or = ab_type; BIAS_M needs
+ * cuBLASLt's row-order layouts and fails at plan creation when cuBLASLt offers no algorithm. */
+typedef struct sn_rt_gemm {
+    int64_t m, n, k;
+    sn_rt_dtype ab_type, d_type;
+    int trans_a, trans_b;
+    int64_t lda, ldb, ldd;
+    int64_t batch;                        /* 0 or 1 = not batched */
+    int64_t stride_a, stride_b, stride_d; /* elements between batch items */
+    float alpha, beta;                    /* alpha 0 is taken as 1 (a zeroed struct works) */
+    sn_rt_gemm_bias bias;
+    int relu;       /* act = max(x, 0) after the bias, else identity */
+    int allow_tf32; /* f32 inputs may be rounded to TF32 (CUDA) */
+} sn_rt_gemm;
 
 #define SN_RT_MAX_ARGS 16
 
@@ -125,7 +176,9 @@ typedef struct sn_rt_step {
     int nargs;
     sn_rt_argref args[SN_RT_MAX_ARGS];
     int64_t tasks;                    /* cpu: fn(args, begin, end) over [0, tasks) */
-    uint32_t grid[3], block[3], smem; /* cuda */
+    uint32_t grid[3], block[3], smem; /* cuda; smem = dynamic shared bytes (> 48 KiB is
+                                       * opted into per kernel) */
+    sn_rt_gemm gemm;                  /* SN_RT_STEP_GEMM (module and entry unused) */
 } sn_rt_step;
 
 typedef struct sn_rt_plan_desc {
@@ -141,8 +194,17 @@ typedef struct sn_rt_plan_desc {
     const int64_t *input_bytes, *output_bytes;
 } sn_rt_plan_desc;
 
+/* Kernel ABIs. CPU (an object file's symbol): void entry(void **args, int64_t begin,
+ * int64_t end), called on [begin, end) ranges of [0, tasks) from the thread pool; args[i] is
+ * the resolved pointer of step.args[i]. CUDA: extern "C" __global__ void entry(T0 *a0, …),
+ * each parameter a device pointer (buffer base + offset), launched on grid × block with smem
+ * bytes of dynamic shared memory. */
 typedef struct sn_rt_plan sn_rt_plan;
 
+/* Checks desc (argument offsets inside their buffers, step kinds, GEMM shapes), loads the
+ * images, resolves every step's entry point, allocates the plan's memory (arena, weights,
+ * inputs, outputs — all zeroed, then the weights copied in) and, on CUDA, captures the steps
+ * as one graph. desc and everything it points to may be freed once this returns. */
 sn_rt_status sn_rt_plan_new(sn_rt_device *d, const sn_rt_plan_desc *desc, sn_rt_plan **out,
                             char *err, size_t errlen);
 /* Copies host inputs in, runs every step, copies outputs back (host pointers). */
@@ -155,7 +217,14 @@ sn_rt_status sn_rt_plan_set_inputs(sn_rt_plan *p, const void *const *inputs, cha
 sn_rt_status sn_rt_plan_execute(sn_rt_plan *p, char *err, size_t errlen);
 sn_rt_status sn_rt_plan_get_outputs(sn_rt_plan *p, void *const *outputs, char *err,
                                     size_t errlen);
+/* Runs the steps iters times (inputs as last set) and gives the mean seconds per run: CUDA
+ * events around the graph replays on GPU, the wall clock on CPU. For benchmarks and tuning. */
+sn_rt_status sn_rt_plan_time(sn_rt_plan *p, int iters, double *seconds, char *err,
+                             size_t errlen);
 void sn_rt_plan_free(sn_rt_plan *p);
+
+/* "cuBLASLt 13.0.0" — part of a GEMM step's identity; NULL when cuBLASLt cannot be loaded. */
+const char *sn_rt_cublaslt_version(void);
 
 /* ---------------------------------------------------------------- timing */
 

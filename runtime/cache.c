@@ -1,0 +1,516 @@
+/* runtime/cache.c — the kernel cache.
+ *
+ * Two levels: an in-process hash map (key → payload copy) in front of a directory shared by
+ * every Sinter process of the user. On disk an entry is one file
+ *
+ *     <dir>/<first two hex digits of the key>/<32 hex digits>.snk
+ *
+ * holding a 48-byte little-endian header followed by the payload:
+ *
+ *     0  magic "SINTERKC"    16 key.lo          32 payload length
+ *     8  format version      24 key.hi          40 XXH3-64 of the payload
+ *     12 header size (48)
+ *
+ * A writer writes a unique temp file (mkstemp) in the same shard directory, fsyncs it and
+ * renames it over the final name: rename is atomic, so a reader sees either no entry or a
+ * whole one — never a torn write, whatever number of processes write the same key at once
+ * (they write identical bytes; the last rename wins). A reader still trusts nothing: an entry
+ * whose magic, version, key, length or checksum does not match (a crash on a filesystem
+ * without ordered rename, a disk error, a hand edit) is counted as corrupt, deleted (only when
+ * the name still refers to the file that was read), and reported as a miss, so the caller
+ * recompiles and overwrites it.
+ */
+#include "runtime/runtime_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#define CACHE_MAGIC "SINTERKC"
+#define CACHE_VERSION 1u
+#define CACHE_HDR 48
+#define CACHE_EXT ".snk"
+#define CACHE_TMP ".tmp-"
+
+typedef struct map_slot {
+    sn_rt_key key;
+    void *data; /* NULL = empty slot */
+    size_t len;
+} map_slot;
+
+struct sn_rt_cache {
+    char dir[4096];
+    pthread_mutex_t mu;
+    map_slot *slots; /* open addressing, power-of-two capacity, load ≤ 1/2 */
+    size_t cap, used;
+    sn_rt_cache_stats st;
+};
+
+/* ---------------------------------------------------------------- keys */
+
+sn_rt_key sn_rt_key_of(const void *const *parts, const size_t *lens, int nparts)
+{
+    XXH3_state_t *s = XXH3_createState();
+    sn_rt_key k = {0, 0};
+    if (!s)
+        return k; /* out of memory: an all-zero key only ever misses into recompiling */
+    XXH3_128bits_reset(s);
+    for (int i = 0; i < nparts; i++) {
+        /* Length-prefix every part so ("ab", "c") and ("a", "bc") differ. */
+        uint8_t lb[8];
+        uint64_t l = lens[i];
+        for (int b = 0; b < 8; b++)
+            lb[b] = (uint8_t)(l >> (8 * b));
+        XXH3_128bits_update(s, lb, sizeof lb);
+        if (lens[i])
+            XXH3_128bits_update(s, parts[i], lens[i]);
+    }
+    XXH128_hash_t h = XXH3_128bits_digest(s);
+    XXH3_freeState(s);
+    k.lo = h.low64;
+    k.hi = h.high64;
+    return k;
+}
+
+void sn_rt_key_hex(sn_rt_key k, char out[33])
+{
+    snprintf(out, 33, "%016llx%016llx", (unsigned long long)k.hi, (unsigned long long)k.lo);
+}
+
+static int key_eq(sn_rt_key a, sn_rt_key b)
+{
+    return a.lo == b.lo && a.hi == b.hi;
+}
+
+/* ---------------------------------------------------------------- the in-process map */
+
+static map_slot *map_find(sn_rt_cache *c, sn_rt_key k)
+{
+    if (!c->cap)
+        return NULL;
+    for (size_t i = (size_t)k.lo & (c->cap - 1);; i = (i + 1) & (c->cap - 1)) {
+        if (!c->slots[i].data)
+            return NULL;
+        if (key_eq(c->slots[i].key, k))
+            return &c->slots[i];
+    }
+}
+
+/* Takes ownership of data (also on failure, where it is freed). */
+static void map_put(sn_rt_cache *c, sn_rt_key k, void *data, size_t len)
+{
+    map_slot *s = map_find(c, k);
+    if (s) {
+        free(s->data);
+        s->data = data;
+        s->len = len;
+        return;
+    }
+    if ((c->used + 1) * 2 > c->cap) {
+        size_t ncap = c->cap ? c->cap * 2 : 64;
+        map_slot *ns = calloc(ncap, sizeof *ns);
+        if (!ns) {
+            free(data); /* the map is only an accelerator */
+            return;
+        }
+        for (size_t i = 0; i < c->cap; i++) {
+            if (!c->slots[i].data)
+                continue;
+            size_t j = (size_t)c->slots[i].key.lo & (ncap - 1);
+            while (ns[j].data)
+                j = (j + 1) & (ncap - 1);
+            ns[j] = c->slots[i];
+        }
+        free(c->slots);
+        c->slots = ns;
+        c->cap = ncap;
+    }
+    size_t j = (size_t)k.lo & (c->cap - 1);
+    while (c->slots[j].data)
+        j = (j + 1) & (c->cap - 1);
+    c->slots[j].key = k;
+    c->slots[j].data = data;
+    c->slots[j].len = len;
+    c->used++;
+}
+
+static void map_clear(sn_rt_cache *c)
+{
+    for (size_t i = 0; i < c->cap; i++)
+        free(c->slots[i].data);
+    free(c->slots);
+    c->slots = NULL;
+    c->cap = c->used = 0;
+}
+
+static void *dup_bytes(const void *p, size_t n)
+{
+    void *q = malloc(n ? n : 1);
+    if (q && n)
+        memcpy(q, p, n);
+    return q;
+}
+
+/* ---------------------------------------------------------------- open / close */
+
+sn_rt_status sn_rt_cache_open(const char *dir, sn_rt_cache **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    sn_rt_cache *c = calloc(1, sizeof *c);
+    if (!c)
+        return sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM, "kernel cache: out of memory");
+    if (dir && *dir)
+        snprintf(c->dir, sizeof c->dir, "%s", dir);
+    else
+        sn_rt_default_cache_dir(c->dir, sizeof c->dir);
+    size_t n = strlen(c->dir);
+    while (n > 1 && c->dir[n - 1] == '/')
+        c->dir[--n] = '\0';
+    if (sn_rt_mkdirs(c->dir) != 0) {
+        int e = errno;
+        sn_rt_status st = sn_rt_errf(err, errlen, SN_RT_ERR_IO,
+                                     "kernel cache: cannot create directory %s: %s", c->dir,
+                                     strerror(e));
+        free(c);
+        return st;
+    }
+    pthread_mutex_init(&c->mu, NULL);
+    *out = c;
+    return SN_RT_OK;
+}
+
+void sn_rt_cache_close(sn_rt_cache *c)
+{
+    if (!c)
+        return;
+    map_clear(c);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+const char *sn_rt_cache_dir(const sn_rt_cache *c)
+{
+    return c->dir;
+}
+
+sn_rt_cache_stats sn_rt_cache_stats_get(const sn_rt_cache *c)
+{
+    sn_rt_cache_stats s;
+    pthread_mutex_lock((pthread_mutex_t *)&c->mu);
+    s = c->st;
+    pthread_mutex_unlock((pthread_mutex_t *)&c->mu);
+    return s;
+}
+
+/* ---------------------------------------------------------------- entry files */
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint32_t get_u32(const uint8_t *p)
+{
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+static uint64_t get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static void entry_path(const sn_rt_cache *c, sn_rt_key k, char *shard, size_t ns, char *path,
+                       size_t np)
+{
+    char hex[33];
+    sn_rt_key_hex(k, hex);
+    snprintf(shard, ns, "%s/%.2s", c->dir, hex);
+    snprintf(path, np, "%s/%.2s/%s%s", c->dir, hex, hex, CACHE_EXT);
+}
+
+static int read_all(int fd, uint8_t *buf, size_t n)
+{
+    size_t off = 0;
+    while (off < n) {
+        ssize_t r = read(fd, buf + off, n - off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        off += (size_t)r;
+    }
+    return 0;
+}
+
+static int write_all(int fd, const void *buf, size_t n)
+{
+    const uint8_t *p = buf;
+    size_t off = 0;
+    while (off < n) {
+        ssize_t w = write(fd, p + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        off += (size_t)w;
+    }
+    return 0;
+}
+
+typedef enum { ENTRY_OK, ENTRY_MISSING, ENTRY_BAD } entry_result;
+
+/* Reads and verifies the entry file for k. On ENTRY_OK *data is a malloc'd payload. */
+static entry_result entry_read(const char *path, sn_rt_key k, void **data, size_t *len,
+                               struct stat *st)
+{
+    *data = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ENTRY_MISSING;
+    entry_result res = ENTRY_BAD;
+    uint8_t *buf = NULL;
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode) || st->st_size < CACHE_HDR)
+        goto done;
+    uint8_t h[CACHE_HDR];
+    if (read_all(fd, h, CACHE_HDR) != 0)
+        goto done;
+    if (memcmp(h, CACHE_MAGIC, 8) != 0 || get_u32(h + 8) != CACHE_VERSION ||
+        get_u32(h + 12) != CACHE_HDR || get_u64(h + 16) != k.lo || get_u64(h + 24) != k.hi)
+        goto done;
+    uint64_t plen = get_u64(h + 32);
+    if (plen != (uint64_t)st->st_size - CACHE_HDR)
+        goto done;
+    buf = malloc(plen ? plen : 1);
+    if (!buf || read_all(fd, buf, plen) != 0)
+        goto done;
+    if (XXH3_64bits(buf, plen) != get_u64(h + 40))
+        goto done;
+    *data = buf;
+    *len = plen;
+    buf = NULL;
+    res = ENTRY_OK;
+done:
+    free(buf);
+    close(fd);
+    return res;
+}
+
+sn_rt_status sn_rt_cache_get(sn_rt_cache *c, sn_rt_key k, void **data, size_t *len)
+{
+    *data = NULL;
+    *len = 0;
+    pthread_mutex_lock(&c->mu);
+    map_slot *s = map_find(c, k);
+    if (s) {
+        void *copy = dup_bytes(s->data, s->len);
+        size_t n = s->len;
+        if (copy)
+            c->st.hits++;
+        pthread_mutex_unlock(&c->mu);
+        if (!copy)
+            return SN_RT_ERR_NOMEM;
+        *data = copy;
+        *len = n;
+        return SN_RT_OK;
+    }
+    pthread_mutex_unlock(&c->mu);
+
+    char shard[4200], path[4300];
+    entry_path(c, k, shard, sizeof shard, path, sizeof path);
+    void *buf;
+    size_t n;
+    struct stat fst;
+    entry_result r = entry_read(path, k, &buf, &n, &fst);
+    if (r == ENTRY_BAD) {
+        /* Delete it unless another process has already replaced it with a fresh entry. */
+        struct stat now;
+        if (stat(path, &now) == 0 && now.st_ino == fst.st_ino && now.st_dev == fst.st_dev)
+            unlink(path);
+    }
+    pthread_mutex_lock(&c->mu);
+    if (r != ENTRY_OK) {
+        c->st.misses++;
+        if (r == ENTRY_BAD)
+            c->st.corrupt++;
+        pthread_mutex_unlock(&c->mu);
+        return SN_RT_ERR_IO;
+    }
+    c->st.hits++;
+    void *copy = dup_bytes(buf, n);
+    if (copy)
+        map_put(c, k, copy, n);
+    pthread_mutex_unlock(&c->mu);
+    *data = buf;
+    *len = n;
+    return SN_RT_OK;
+}
+
+sn_rt_status sn_rt_cache_put(sn_rt_cache *c, sn_rt_key k, const void *data, size_t len,
+                             char *err, size_t errlen)
+{
+    void *copy = dup_bytes(data, len);
+    if (!copy)
+        return sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM, "kernel cache: out of memory");
+    pthread_mutex_lock(&c->mu);
+    map_put(c, k, copy, len);
+    pthread_mutex_unlock(&c->mu);
+
+    char shard[4200], path[4300], tmp[4400];
+    entry_path(c, k, shard, sizeof shard, path, sizeof path);
+    if (sn_rt_mkdirs(shard) != 0)
+        return sn_rt_errf(err, errlen, SN_RT_ERR_IO, "kernel cache: cannot create %s: %s",
+                          shard, strerror(errno));
+    char hex[33];
+    sn_rt_key_hex(k, hex);
+    snprintf(tmp, sizeof tmp, "%s/" CACHE_TMP "%s-XXXXXX", shard, hex);
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return sn_rt_errf(err, errlen, SN_RT_ERR_IO, "kernel cache: cannot create %s: %s", tmp,
+                          strerror(errno));
+    uint8_t h[CACHE_HDR];
+    memcpy(h, CACHE_MAGIC, 8);
+    put_u32(h + 8, CACHE_VERSION);
+    put_u32(h + 12, CACHE_HDR);
+    put_u64(h + 16, k.lo);
+    put_u64(h + 24, k.hi);
+    put_u64(h + 32, (uint64_t)len);
+    put_u64(h + 40, XXH3_64bits(data, len));
+    const char *what = "write";
+    int ok = write_all(fd, h, sizeof h) == 0 && write_all(fd, data, len) == 0;
+    if (ok && (what = "fsync", fsync(fd) != 0))
+        ok = 0;
+    int e = errno;
+    if (close(fd) != 0 && ok) {
+        ok = 0;
+        what = "close";
+        e = errno;
+    }
+    if (ok && rename(tmp, path) != 0) {
+        ok = 0;
+        what = "rename";
+        e = errno;
+    }
+    if (!ok) {
+        unlink(tmp);
+        return sn_rt_errf(err, errlen, SN_RT_ERR_IO, "kernel cache: %s %s: %s", what, tmp,
+                          strerror(e));
+    }
+    return SN_RT_OK;
+}
+
+/* ---------------------------------------------------------------- scan / clear */
+
+static int is_shard_name(const char *s)
+{
+    for (int i = 0; i < 2; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return s[2] == '\0';
+}
+
+static int has_suffix(const char *s, const char *suf)
+{
+    size_t n = strlen(s), m = strlen(suf);
+    return n >= m && strcmp(s + n - m, suf) == 0;
+}
+
+/* Calls fn on every entry (and, with temps, every temp file) of the cache directory. Only
+ * names Sinter writes are touched, so a cache dir pointed at the wrong place loses nothing. */
+static sn_rt_status walk(sn_rt_cache *c, int temps, int rm_shards,
+                         void (*fn)(const char *path, const struct stat *st, void *ctx),
+                         void *ctx, char *err, size_t errlen)
+{
+    DIR *d = opendir(c->dir);
+    if (!d)
+        return sn_rt_errf(err, errlen, SN_RT_ERR_IO, "kernel cache: cannot read %s: %s",
+                          c->dir, strerror(errno));
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!is_shard_name(de->d_name))
+            continue;
+        char shard[4400];
+        snprintf(shard, sizeof shard, "%s/%s", c->dir, de->d_name);
+        DIR *sd = opendir(shard);
+        if (!sd)
+            continue;
+        struct dirent *fe;
+        while ((fe = readdir(sd))) {
+            int entry = has_suffix(fe->d_name, CACHE_EXT) && fe->d_name[0] != '.';
+            int tmp = strncmp(fe->d_name, CACHE_TMP, strlen(CACHE_TMP)) == 0;
+            if (!entry && !(temps && tmp))
+                continue;
+            char path[4700];
+            snprintf(path, sizeof path, "%s/%s", shard, fe->d_name);
+            struct stat st;
+            if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+                fn(path, &st, ctx);
+        }
+        closedir(sd);
+        if (rm_shards)
+            rmdir(shard); /* fails harmlessly when not empty */
+    }
+    closedir(d);
+    return SN_RT_OK;
+}
+
+static void scan_one(const char *path, const struct stat *st, void *ctx)
+{
+    (void)path;
+    sn_rt_cache_stats *s = ctx;
+    s->entries++;
+    s->bytes += (int64_t)st->st_size;
+}
+
+sn_rt_status sn_rt_cache_scan(sn_rt_cache *c, sn_rt_cache_stats *st)
+{
+    sn_rt_cache_stats s = sn_rt_cache_stats_get(c);
+    s.entries = s.bytes = 0;
+    sn_rt_status r = walk(c, 0, 0, scan_one, &s, NULL, 0);
+    pthread_mutex_lock(&c->mu);
+    c->st.entries = s.entries;
+    c->st.bytes = s.bytes;
+    pthread_mutex_unlock(&c->mu);
+    if (st)
+        *st = s;
+    return r;
+}
+
+static void clear_one(const char *path, const struct stat *st, void *ctx)
+{
+    (void)st;
+    if (unlink(path) != 0 && errno != ENOENT)
+        ++*(int *)ctx;
+}
+
+sn_rt_status sn_rt_cache_clear(sn_rt_cache *c, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&c->mu);
+    map_clear(c);
+    c->st.entries = c->st.bytes = 0;
+    pthread_mutex_unlock(&c->mu);
+    int failed = 0;
+    sn_rt_status r = walk(c, 1, 1, clear_one, &failed, err, errlen);
+    if (r == SN_RT_OK && failed)
+        return sn_rt_errf(err, errlen, SN_RT_ERR_IO,
+                          "kernel cache: %d entries in %s could not be deleted", failed,
+                          c->dir);
+    return r;
+}
