@@ -11,13 +11,14 @@ static const char info_help[] =
     "Prints the layer table (index, from, repeats, params, module, arguments) and a summary:\n"
     "layers, parameters, gradients (parameters less frozen ones: DFL's fixed conv) and GFLOPs\n"
     "at the image size (default 640). GFLOPs count convolution multiply-adds x 2, as\n"
-    "Ultralytics (thop) counts; unfused figures add BatchNorm's affine (2 FLOPs/element).\n"
+    "Ultralytics (thop) counts; unfused figures add thop's BatchNorm term (8 FLOPs/element).\n"
     "  --fused   counts after folding BatchNorm into the convolutions (as model.fuse())\n"
     "  --json    one JSON object: model, parameters, gradients, gflops, layers, table\n";
 
-/* Per element of a BatchNorm's output, thop counts a multiply and an add (2 MACs' worth
- * after Ultralytics doubles MACs into FLOPs). */
-#define SN_BN_FLOPS_PER_ELEM 2
+/* thop's BatchNorm term, per output element, after Ultralytics doubles MACs into FLOPs.
+ * With 8, unfused GFLOPs round to Ultralytics' published figures (v8n 8.9, v8s 28.8, 11n 6.6,
+ * 11s 21.7, v5nu 7.8, v8m 79.3; reference/yolo-spec.md §4). */
+#define SN_BN_FLOPS_PER_ELEM 8
 
 static void json_str(FILE *f, const char *s) {
     fputc('"', f);
@@ -80,7 +81,7 @@ int sn_cmd_info(int argc, char **argv) {
                "\"layers\": %d, \"parameters\": %lld, \"gradients\": %lld, \"gflops\": %.4f, "
                "\"table\": [",
                m->nc, m->height, m->width, m->batch, o.fused ? "true" : "false", m->nlayers,
-               (long long)params, (long long)(params - frozen), gflops);
+               (long long)params, (long long)(o.fused ? 0 : params - frozen), gflops);
         for (int i = 0; i < m->nlayers; i++) {
             const sn_fe_layer *l = &m->layers[i];
             printf("%s{\"index\": %d, \"from\": [", i ? ", " : "", l->index);

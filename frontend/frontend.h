@@ -119,10 +119,10 @@ sn_status sn_fe_safetensors_encode(const sn_fe_tensors *ts, void **buf, size_t *
                                    size_t errlen);
 
 /* .npy: float32 / float16, C order, little-endian. Read converts to f32.
- * Reading accepts format versions 1.0, 2.0 and 3.0, descr '<f4', '<f2' and '<f8' (float64 is
- * narrowed to f32; it is what numpy saves by default), fortran_order False (True only for
- * rank <= 1, where it means the same), at most SN_MAX_DIMS dims, and exactly numel elements
- * after the header. *data is malloc'ed (at least one float, even when numel is 0). Writing
+ * Reading accepts format versions 1.0, 2.0 and 3.0, descr '<f4' and '<f2' (float64, numpy's
+ * default, is refused with a hint to convert), fortran_order False (True only for rank <= 1,
+ * where it means the same), at most SN_MAX_DIMS dims, and exactly numel elements after the
+ * header. *data is malloc'ed (at least one float, even when numel is 0). Writing
  * produces version 1.0 exactly as numpy's np.save does, dtype F32 ('<f4') or F16 ('<f2'),
  * atomically. */
 sn_status sn_fe_npy_read(const char *path, sn_shape *shape, float **data, char *err,
@@ -143,10 +143,13 @@ sn_status sn_fe_npy_encode(const sn_shape *shape, const float *data, sn_dtype dt
  * (SN_ERR_INVALID) or a bad file the graph is unchanged. Only an allocation failure while
  * binding (SN_ERR_NOMEM) can leave some PARAMs bound; callers discard the graph on error. */
 sn_status sn_fe_weights_load(sn_ir_graph *g, const char *path, char *err, size_t errlen);
-/* Deterministic random weights with realistic statistics (see sn_ir_init): the same seed gives
- * the same bits on every platform, and each PARAM's values depend only on (seed, its name,
- * its shape, its init kind), not on the other PARAMs. Fills every live PARAM (allocating its
- * data); a PARAM whose data cannot be allocated is left without data. */
+/* Deterministic random weights with realistic statistics (see sn_ir_init and weights.c):
+ * drawn per PARAM from (seed, its name, shape, init kind), then calibrated without data so
+ * activations stay at unit scale through the whole network for an input image in [0, 1):
+ * BatchNorm running stats are set to their input's estimated per-channel statistics, and the
+ * weights of convs not followed by a BatchNorm are scaled to unit output spread. The same seed
+ * gives the same bits on every IEEE-754 platform and at every input size. Fills every live
+ * PARAM (allocating its data); a PARAM whose data cannot be allocated is left without data. */
 void sn_fe_weights_random(sn_ir_graph *g, uint64_t seed);
 /* Parses a --weights argument: "random" (seed 0), "random:SEED" (SEED a decimal uint64) or a
  * path to a .safetensors file (write "./random" for a file named "random"). */

@@ -1,0 +1,288 @@
+/* frontend/diag.c — the model language's support code: the load arena, string interning,
+ * source files and diagnostics.
+ *
+ * Diagnostics follow chibicc: "path:line:col: error: message", then the source line, then a
+ * caret under the column (tabs in the line are repeated in the caret's indent, so the caret
+ * lines up in any tab width). At most LANG_MAX_ERRORS errors are printed; the next one prints
+ * "too many errors" once and the rest are dropped (callers stop at sn_lang_too_many).
+ */
+#include "frontend/lang_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* ---------------------------------------------------------------- arena */
+
+struct LArenaBlock {
+    LArenaBlock *next;
+    size_t used, cap;
+    _Alignas(16) unsigned char mem[];
+};
+
+void *sn_lang_alloc(LArena *A, size_t n) {
+    if (A->failed) return NULL;
+    n = (n + 15) & ~(size_t)15;
+    if (n == 0) n = 16;
+    LArenaBlock *b = A->head;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = n > ((size_t)64 << 10) ? n : ((size_t)64 << 10);
+        if (A->total + cap > LANG_MAX_ARENA) {
+            A->failed = true;
+            return NULL;
+        }
+        b = malloc(sizeof *b + cap);
+        if (!b) {
+            A->failed = true;
+            return NULL;
+        }
+        b->used = 0;
+        b->cap = cap;
+        b->next = A->head;
+        A->head = b;
+        A->total += cap;
+    }
+    void *p = b->mem + b->used;
+    b->used += n;
+    memset(p, 0, n);
+    return p;
+}
+
+char *sn_lang_strdup(LArena *A, const char *s, size_t n) {
+    char *p = sn_lang_alloc(A, n + 1);
+    if (!p) return NULL;
+    memcpy(p, s, n);
+    p[n] = 0;
+    return p;
+}
+
+char *sn_lang_fmt(LArena *A, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) return NULL;
+    char *p = sn_lang_alloc(A, (size_t)n + 1);
+    if (!p) return NULL;
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+void sn_lang_arena_free(LArena *A) {
+    LArenaBlock *b = A->head;
+    while (b) {
+        LArenaBlock *next = b->next;
+        free(b);
+        b = next;
+    }
+    A->head = NULL;
+    A->total = 0;
+}
+
+bool sn_lang_grow(LArena *A, void **items, int *cap, int n, size_t elem) {
+    int ncap = *cap ? *cap * 2 : 8;
+    if (ncap <= n || ncap > (1 << 26)) return A->failed = true, false;
+    void *p = sn_lang_alloc(A, (size_t)ncap * elem);
+    if (!p) return false;
+    if (n) memcpy(p, *items, (size_t)n * elem);
+    *items = p;
+    *cap = ncap;
+    return true;
+}
+
+/* ---------------------------------------------------------------- interning */
+
+static uint32_t hash_bytes(const char *s, size_t n) {
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+const char *sn_lang_intern(Interner *I, LArena *A, const char *s, size_t n) {
+    if (I->count * 2 >= I->cap) {
+        int ncap = I->cap ? I->cap * 2 : 256;
+        const char **ns = sn_lang_alloc(A, (size_t)ncap * sizeof *ns);
+        if (!ns) return NULL;
+        for (int i = 0; i < I->cap; i++) {
+            const char *e = I->slots[i];
+            if (!e) continue;
+            uint32_t h = hash_bytes(e, strlen(e)) & (uint32_t)(ncap - 1);
+            while (ns[h]) h = (h + 1) & (uint32_t)(ncap - 1);
+            ns[h] = e;
+        }
+        I->slots = ns;
+        I->cap = ncap;
+    }
+    uint32_t h = hash_bytes(s, n) & (uint32_t)(I->cap - 1);
+    while (I->slots[h]) {
+        const char *e = I->slots[h];
+        if (strncmp(e, s, n) == 0 && e[n] == 0) return e;
+        h = (h + 1) & (uint32_t)(I->cap - 1);
+    }
+    char *p = sn_lang_strdup(A, s, n);
+    if (!p) return NULL;
+    I->slots[h] = p;
+    I->count++;
+    return p;
+}
+
+/* ---------------------------------------------------------------- sources */
+
+/* The last two components of a path: "/x/y/models/yolov8.sn" → "models/yolov8.sn". Keeps
+ * provenance (which ends up in generated kernels and their cache keys) independent of where
+ * the tree is checked out. */
+static const char *short_name(const char *path) {
+    const char *last = strrchr(path, '/');
+    if (!last) return path;
+    const char *q = last;
+    while (q > path && q[-1] != '/') q--;
+    return q;
+}
+
+int sn_lang_src_add(Diag *D, LArena *A, const char *path, const char **why) {
+    *why = NULL;
+    if (D->nfiles >= LANG_MAX_FILES) {
+        *why = "too many files";
+        return -1;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        *why = strerror(errno);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        *why = "not a regular file";
+        return -1;
+    }
+    if (st.st_size > LANG_MAX_FILE_BYTES) {
+        *why = "file too large (over 1 MiB)";
+        return -1;
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        *why = strerror(errno);
+        return -1;
+    }
+    char *buf = sn_lang_alloc(A, LANG_MAX_FILE_BYTES + 2);
+    if (!buf) {
+        fclose(f);
+        *why = "out of memory";
+        return -1;
+    }
+    size_t n = fread(buf, 1, LANG_MAX_FILE_BYTES + 1, f);
+    int rerr = ferror(f);
+    fclose(f);
+    if (rerr) {
+        *why = "read error";
+        return -1;
+    }
+    if (n > LANG_MAX_FILE_BYTES) {
+        *why = "file too large (over 1 MiB)";
+        return -1;
+    }
+    buf[n] = 0;
+    Src *s = sn_lang_alloc(A, sizeof *s);
+    char *p = sn_lang_strdup(A, path, strlen(path));
+    if (!s || !p) {
+        *why = "out of memory";
+        return -1;
+    }
+    s->path = p;
+    s->prov = (char *)short_name(p);
+    s->text = buf;
+    s->len = n;
+    D->files[D->nfiles] = s;
+    return D->nfiles++;
+}
+
+const char *sn_lang_loc_prov(Diag *D, LArena *A, Loc loc) {
+    if (loc.file < 0 || loc.file >= D->nfiles) return "";
+    return sn_lang_fmt(A, "%s:%d:%d", D->files[loc.file]->prov, loc.line, loc.col);
+}
+
+/* ---------------------------------------------------------------- diagnostics */
+
+static void print_line(Diag *D, Loc loc) {
+    const Src *s = D->files[loc.file];
+    const char *p = s->text, *end = s->text + s->len;
+    for (int line = 1; line < loc.line && p < end; p++)
+        if (*p == '\n') line++;
+    const char *q = p;
+    while (q < end && *q != '\n') q++;
+    size_t n = (size_t)(q - p);
+    if (n > 300) n = 300; /* keep pathological lines readable */
+    fputs("    ", D->out);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        fputc(ch == '\t' || ch == '\r' || (ch >= 32 && ch != 127) ? ch : ' ', D->out);
+    }
+    fputc('\n', D->out);
+    fputs("    ", D->out);
+    for (int i = 0; i + 1 < loc.col && (size_t)i < n; i++) fputc(p[i] == '\t' ? '\t' : ' ', D->out);
+    fputs("^\n", D->out);
+}
+
+static void emit(Diag *D, Loc loc, const char *kind, const char *fmt, va_list ap)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 0)))
+#endif
+    ;
+static void emit(Diag *D, Loc loc, const char *kind, const char *fmt, va_list ap) {
+    if (loc.file >= 0 && loc.file < D->nfiles) {
+        fprintf(D->out, "%s:%d:%d: %s: ", D->files[loc.file]->path, loc.line, loc.col, kind);
+        vfprintf(D->out, fmt, ap);
+        fputc('\n', D->out);
+        print_line(D, loc);
+    } else {
+        fprintf(D->out, "%s: ", kind);
+        vfprintf(D->out, fmt, ap);
+        fputc('\n', D->out);
+    }
+}
+
+static bool count_error(Diag *D) {
+    if (D->nerr >= LANG_MAX_ERRORS) {
+        if (!D->capped) {
+            fprintf(D->out, "error: too many errors (%d); stopping\n", LANG_MAX_ERRORS);
+            D->capped = true;
+        }
+        D->nerr++;
+        return false;
+    }
+    D->nerr++;
+    return true;
+}
+
+void sn_lang_verror(Diag *D, Loc loc, const char *kind, const char *fmt, va_list ap) {
+    if (strcmp(kind, "error") == 0 && !count_error(D)) return;
+    if (strcmp(kind, "note") == 0 && D->nerr > LANG_MAX_ERRORS) return;
+    emit(D, loc, kind, fmt, ap);
+}
+
+void sn_lang_error(Diag *D, Loc loc, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    sn_lang_verror(D, loc, "error", fmt, ap);
+    va_end(ap);
+}
+
+void sn_lang_note(Diag *D, Loc loc, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    sn_lang_verror(D, loc, "note", fmt, ap);
+    va_end(ap);
+}
+
+void sn_lang_error_plain(Diag *D, const char *fmt, ...) {
+    if (!count_error(D)) return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("error: ", D->out);
+    vfprintf(D->out, fmt, ap);
+    fputc('\n', D->out);
+    va_end(ap);
+}
