@@ -113,9 +113,13 @@ for f in "$SRC"/tests/bad/tensors/*.npy; do
   expect_error "corpus-$(basename "$f")" "$(basename "$f")" -- $R --input "$f"
 done
 # Model-language corpus (tests/lang/bad): every file must be refused with file:line:col.
+# Each file's "# expect:" line holds the diagnostic's start; "# scale:" an option.
 for f in "$SRC"/tests/lang/bad/*.sn; do
   [ -e "$f" ] || continue
-  expect_error "corpus-$(basename "$f")" "$(basename "$f"):" -- run "$f" --input "$T/x64.npy" --output "$T/out.npy"
+  want=$(sed -n 's/^# expect: *//p' "$f" | head -1 | cut -d' ' -f1-2)
+  [ -n "$want" ] || want="$(basename "$f"):"
+  scale=$(sed -n 's/^# scale: *//p' "$f" | head -1)
+  expect_error "corpus-$(basename "$f")" "$want" -- run "$f" ${scale:+--scale "$scale"} --input "$T/x64.npy" --output "$T/out.npy"
 done
 
 # A good run writes the output.
