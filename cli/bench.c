@@ -28,7 +28,6 @@ static double pct(double *v, int n, double p) {
     return v[i];
 }
 
-const char *sn_cli_best_backend(void);
 
 typedef struct variant {
     sn_fe_model *m;
@@ -42,7 +41,8 @@ static int build(const sn_cli_opts *o, const char *backend, int eager, const cha
                  sn_rt_device *dev, variant *v, char *err, size_t errlen) {
     for (int pass = 0; pass < 2; pass++) {
         sn_fe_model *m = NULL;
-        if (sn_cli_load(o, &m) != SN_OK) return -1;
+        if (sn_cli_load(o, &m) != SN_OK)
+            return -1;
         if (sn_fe_weights_apply(m->graph, o->weights ? o->weights : "random:0", err, errlen) !=
             SN_OK) {
             sn_fe_model_free(m);
@@ -52,7 +52,8 @@ static int build(const sn_cli_opts *o, const char *backend, int eager, const cha
         b.backend = backend;
         b.eager = eager;
         b.dtype = SN_DTYPE_F32;
-        if (o->dtype) sn_dtype_parse(o->dtype, &b.dtype);
+        if (o->dtype)
+            sn_dtype_parse(o->dtype, &b.dtype);
         b.threads = o->threads;
         b.cache_dir = cache_dir;
         sn_drv_compiled c;
@@ -76,11 +77,8 @@ static int build(const sn_cli_opts *o, const char *backend, int eager, const cha
 }
 
 int sn_cmd_bench(int argc, char **argv) {
-    for (int i = 0; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(bench_help, stdout);
-            return 0;
-        }
+    if (sn_cli_help(argc, argv, bench_help))
+        return 0;
     sn_cli_opts o;
     if (sn_cli_parse(argc, argv, "bench",
                      "--backend --batch --imgsz --threads --iters --dtype --json --nc --scale "
@@ -93,8 +91,7 @@ int sn_cmd_bench(int argc, char **argv) {
     }
     const char *backend = o.backend ? o.backend : sn_cli_best_backend();
     if (strcmp(backend, "cpu") && strcmp(backend, "cuda")) {
-        fprintf(stderr, "sinter bench: error: --backend must be cpu or cuda, got '%s'\n",
-                backend);
+        fprintf(stderr, "sinter bench: error: --backend must be cpu or cuda, got '%s'\n", backend);
         return 2;
     }
     int iters = o.iters > 0 ? o.iters : 20;
@@ -126,7 +123,8 @@ int sn_cmd_bench(int argc, char **argv) {
         int64_t nout = sn_shape_numel(&g->nodes[g->outputs[0]].shape);
         x = malloc((size_t)nin * sizeof *x);
         y = malloc((size_t)nout * sizeof *y);
-        if (!x || !y) goto done;
+        if (!x || !y)
+            goto done;
         uint64_t s = 0x9e3779b97f4a7c15ull;
         for (int64_t i = 0; i < nin; i++) {
             s = s * 6364136223846793005ull + 1442695040888963407ull;
@@ -136,7 +134,8 @@ int sn_cmd_bench(int argc, char **argv) {
         void *outs[1] = {y};
         for (int k = 0; k < 2; k++) {
             v[k].t = calloc((size_t)iters, sizeof(double));
-            if (!v[k].t) goto done;
+            if (!v[k].t)
+                goto done;
             for (int w = 0; w < 3; w++)
                 if (sn_rt_plan_run(v[k].c.plan, ins, outs, err, sizeof err) != SN_RT_OK) {
                     fprintf(stderr, "sinter bench: error: %s\n", err);
@@ -177,8 +176,8 @@ int sn_cmd_bench(int argc, char **argv) {
             printf("%s, batch %d, %dx%d on %s, %d iterations (interleaved, after warm-up)\n",
                    v[1].m->name, batch, v[1].m->height, v[1].m->width, sn_rt_device_name(dev),
                    iters);
-            printf("%-6s %8s %11s %9s %10s %9s %12s %12s\n", "", "kernels", "median ms",
-                   "p90 ms", "images/s", "peak MiB", "cold compile", "warm compile");
+            printf("%-6s %8s %11s %9s %10s %9s %12s %12s\n", "", "kernels", "median ms", "p90 ms",
+                   "images/s", "peak MiB", "cold compile", "warm compile");
             for (int k = 0; k < 2; k++)
                 printf("%-6s %8d %11.3f %9.3f %10.1f %9.1f %10.3f s %10.3f s\n", names[k],
                        v[k].c.kernels, med[k], p90[k], batch * 1e3 / med[k],

@@ -7,26 +7,28 @@
 /* Common options of the model-taking commands. */
 typedef struct sn_cli_opts {
     const char *model;
-    const char *weights;   /* "random", "random:SEED" or a path; NULL = random:0 */
-    const char *input;     /* .npy */
-    const char *output;    /* .npy */
-    const char *backend;   /* ref | cpu | cuda | NULL = best present */
+    const char *weights; /* "random", "random:SEED" or a path; NULL = random:0 */
+    const char *input;   /* .npy */
+    const char *output;  /* .npy */
+    const char *backend; /* ref | cpu | cuda | NULL = best present */
     const char *dump_dir;
-    const char *dtype;     /* f32 | f16 | bf16 */
+    const char *dtype; /* f32 | f16 | bf16 */
     const char *scale;
-    int arch;              /* sm_XX for cuda without a device; 0 = the device's */
+    int arch; /* sm_XX for cuda without a device; 0 = the device's */
     int nc;
     int batch;
-    int height, width;     /* 0 = default (640) */
-    int threads;           /* 0 = cores */
+    int height, width; /* 0 = default (640) */
+    int threads;       /* 0 = cores */
     int iters;
     int eager;
-    int fused;             /* info --fused */
+    int fused; /* info --fused */
     int json;
 } sn_cli_opts;
 
 /* Parses "S" or "HxW" into *h, *w. Returns 0 on success. */
 int sn_cli_parse_size(const char *s, int *h, int *w);
+/* Prints help (to stdout) and returns 1 when argv holds --help or -h; else returns 0. */
+int sn_cli_help(int argc, char **argv, const char *help);
 /* Parses argv (after the command name) into o. `allowed` lists the option names the command
  * accepts ("--weights --input …"); positional: the model. Prints an error and returns
  * non-zero on a bad or unknown option. */
@@ -35,6 +37,10 @@ int sn_cli_parse(int argc, char **argv, const char *cmd, const char *allowed, sn
 sn_status sn_cli_load(const sn_cli_opts *o, sn_fe_model **m);
 /* "1,234,567" */
 const char *sn_cli_commas(int64_t v, char *buf, size_t n);
+/* "cuda" when a GPU is present, else "cpu": the default --backend. */
+const char *sn_cli_best_backend(void);
+/* The process's start on sn_rt_now's clock (set first thing in main). */
+extern double sn_cli_t0;
 
 int sn_cmd_info(int argc, char **argv);
 int sn_cmd_run(int argc, char **argv);

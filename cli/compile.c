@@ -19,15 +19,10 @@ static const char compile_help[] =
     "  --json          one JSON object: kernels, ir_ops, compile_s (process start to\n"
     "                  ready-to-run), cache {hits, misses}, peak_bytes, phases, kernel_list\n";
 
-extern double sn_cli_t0;
-const char *sn_cli_best_backend(void);
 
 int sn_cmd_compile(int argc, char **argv) {
-    for (int i = 0; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(compile_help, stdout);
-            return 0;
-        }
+    if (sn_cli_help(argc, argv, compile_help))
+        return 0;
     sn_cli_opts o;
     if (sn_cli_parse(argc, argv, "compile",
                      "--backend --batch --imgsz --eager --dtype --arch --threads --nc --scale "
@@ -52,7 +47,8 @@ int sn_cmd_compile(int argc, char **argv) {
     char err[4096];
     double t_load0 = sn_rt_now();
     sn_fe_model *m = NULL;
-    if (sn_cli_load(&o, &m) != SN_OK) return 1;
+    if (sn_cli_load(&o, &m) != SN_OK)
+        return 1;
     int rc = 1;
     sn_rt_device *dev = NULL;
     sn_drv_compiled c;
@@ -72,7 +68,8 @@ int sn_cmd_compile(int argc, char **argv) {
     b.backend = backend;
     b.eager = o.eager;
     b.dtype = SN_DTYPE_F32;
-    if (o.dtype) sn_dtype_parse(o.dtype, &b.dtype);
+    if (o.dtype)
+        sn_dtype_parse(o.dtype, &b.dtype);
     b.arch = o.arch;
     b.threads = o.threads;
     b.dump_dir = o.dump_dir;
@@ -80,7 +77,7 @@ int sn_cmd_compile(int argc, char **argv) {
         fprintf(stderr, "sinter compile: error: %s\n", err);
         goto done;
     }
-    double total = sn_rt_now() - sn_cli_t0;
+    double total = c.t_ready - sn_cli_t0;
     int arch = cuda ? (o.arch ? o.arch : (dev ? sn_rt_device_sm(dev) : 90)) : 0;
     const char *dt = o.dtype ? o.dtype : "f32";
     if (o.json) {
@@ -101,14 +98,14 @@ int sn_cmd_compile(int argc, char **argv) {
                    c.prog->kernels[i].nops);
         printf("]}\n");
     } else {
-        printf("%s (%s, %dx%d, batch %d) on %s%s, %s%s\n", m->name, m->path, m->height,
-               m->width, m->batch, backend, cuda ? "" : "", dt, o.eager ? ", eager" : "");
-        if (cuda) printf("target: sm_%d%s\n", arch, dev ? "" : " (no GPU: compile only)");
+        printf("%s (%s, %dx%d, batch %d) on %s%s, %s%s\n", m->name, m->path, m->height, m->width,
+               m->batch, backend, cuda ? "" : "", dt, o.eager ? ", eager" : "");
+        if (cuda)
+            printf("target: sm_%d%s\n", arch, dev ? "" : " (no GPU: compile only)");
         printf("%4s %-48s %s\n", "#", "kernel", "ops");
         for (int i = 0; i < c.prog->nkernels; i++)
             printf("%4d %-48s %d\n", i, c.prog->kernels[i].name, c.prog->kernels[i].nops);
-        printf("\n%d IR ops -> %d kernels (%d distinct)\n", c.ir_ops, c.kernels,
-               c.unique_images);
+        printf("\n%d IR ops -> %d kernels (%d distinct)\n", c.ir_ops, c.kernels, c.unique_images);
         printf("compile: load %.3f s, passes %.3f s, codegen %.3f s, compile %.3f s, "
                "plan %.3f s; total %.3f s from process start\n",
                t_load, c.t_passes, c.t_codegen, c.t_compile, c.t_plan, total);
@@ -116,7 +113,8 @@ int sn_cmd_compile(int argc, char **argv) {
                c.corrupt ? " (corrupt entries were recompiled)" : "");
         printf("memory: peak arena %.2f MiB, weights %.2f MiB\n", c.peak_bytes / 1048576.0,
                c.weight_bytes / 1048576.0);
-        if (o.dump_dir) printf("dump: %s\n", o.dump_dir);
+        if (o.dump_dir)
+            printf("dump: %s\n", o.dump_dir);
     }
     rc = 0;
 done:

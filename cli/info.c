@@ -23,27 +23,29 @@ static const char info_help[] =
 static void json_str(FILE *f, const char *s) {
     fputc('"', f);
     for (; *s; s++) {
-        if (*s == '"' || *s == '\\') fputc('\\', f);
-        if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
-        else fputc(*s, f);
+        if (*s == '"' || *s == '\\')
+            fputc('\\', f);
+        if ((unsigned char)*s < 0x20)
+            fprintf(f, "\\u%04x", *s);
+        else
+            fputc(*s, f);
     }
     fputc('"', f);
 }
 
 int sn_cmd_info(int argc, char **argv) {
-    for (int i = 0; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(info_help, stdout);
-            return 0;
-        }
+    if (sn_cli_help(argc, argv, info_help))
+        return 0;
     sn_cli_opts o;
-    if (sn_cli_parse(argc, argv, "info", "--nc --imgsz --scale --fused --json", &o)) return 2;
+    if (sn_cli_parse(argc, argv, "info", "--nc --imgsz --scale --fused --json", &o))
+        return 2;
     if (!o.model) {
         fprintf(stderr, "sinter info: error: no MODEL given\n%s", info_help);
         return 2;
     }
     sn_fe_model *m = NULL;
-    if (sn_cli_load(&o, &m) != SN_OK) return 1;
+    if (sn_cli_load(&o, &m) != SN_OK)
+        return 1;
     sn_ir_graph *g = m->graph;
 
     int64_t frozen = 0, bn_elems = 0;
@@ -51,7 +53,8 @@ int sn_cmd_info(int argc, char **argv) {
         const sn_ir_node *n = &g->nodes[i];
         if (n->op == SN_OP_PARAM && (n->flags & SN_IR_NODE_FROZEN))
             frozen += sn_shape_numel(&n->shape);
-        if (n->op == SN_OP_BATCHNORM) bn_elems += sn_shape_numel(&n->shape);
+        if (n->op == SN_OP_BATCHNORM)
+            bn_elems += sn_shape_numel(&n->shape);
     }
     if (o.fused) {
         char err[1024];
@@ -66,8 +69,9 @@ int sn_cmd_info(int argc, char **argv) {
         bn_elems = 0;
     }
     int64_t params = sn_ir_count_params(g);
-    double gflops = (2.0 * (double)sn_ir_count_conv_macs(g) +
-                     (double)SN_BN_FLOPS_PER_ELEM * (double)bn_elems) / 1e9;
+    double gflops =
+        (2.0 * (double)sn_ir_count_conv_macs(g) + (double)SN_BN_FLOPS_PER_ELEM * (double)bn_elems) /
+        1e9;
     char b1[32], b2[32];
 
     if (o.json) {
@@ -85,7 +89,8 @@ int sn_cmd_info(int argc, char **argv) {
         for (int i = 0; i < m->nlayers; i++) {
             const sn_fe_layer *l = &m->layers[i];
             printf("%s{\"index\": %d, \"from\": [", i ? ", " : "", l->index);
-            for (int j = 0; j < l->nfrom; j++) printf("%s%d", j ? ", " : "", l->from[j]);
+            for (int j = 0; j < l->nfrom; j++)
+                printf("%s%d", j ? ", " : "", l->from[j]);
             printf("], \"n\": %d, \"params\": %lld, \"module\": ", l->repeats,
                    (long long)l->params);
             json_str(stdout, l->module);
@@ -95,26 +100,26 @@ int sn_cmd_info(int argc, char **argv) {
         }
         printf("]}\n");
     } else {
-        printf("%4s %18s %3s %11s  %-10s %s\n", "", "from", "n", "params", "module",
-               "arguments");
+        printf("%4s %18s %3s %11s  %-10s %s\n", "", "from", "n", "params", "module", "arguments");
         for (int i = 0; i < m->nlayers; i++) {
             const sn_fe_layer *l = &m->layers[i];
             char from[96] = "";
-            if (l->nfrom == 1) snprintf(from, sizeof from, "%d", l->from[0]);
+            if (l->nfrom == 1)
+                snprintf(from, sizeof from, "%d", l->from[0]);
             else {
                 size_t k = 0;
                 k += (size_t)snprintf(from + k, sizeof from - k, "[");
                 for (int j = 0; j < l->nfrom && k < sizeof from; j++)
                     k += (size_t)snprintf(from + k, sizeof from - k, "%s%d", j ? ", " : "",
                                           l->from[j]);
-                if (k < sizeof from) snprintf(from + k, sizeof from - k, "]");
+                if (k < sizeof from)
+                    snprintf(from + k, sizeof from - k, "]");
             }
             printf("%4d %18s %3d %11s  %-10s %s\n", l->index, from, l->repeats,
                    sn_cli_commas(l->params, b1, sizeof b1), l->module, l->args);
         }
         printf("%s summary%s: %d layers, %s parameters, %s gradients, %.1f GFLOPs (%dx%d)\n",
-               m->name, o.fused ? " (fused)" : "", m->nlayers,
-               sn_cli_commas(params, b1, sizeof b1),
+               m->name, o.fused ? " (fused)" : "", m->nlayers, sn_cli_commas(params, b1, sizeof b1),
                sn_cli_commas(o.fused ? 0 : params - frozen, b2, sizeof b2), gflops, m->height,
                m->width);
     }

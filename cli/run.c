@@ -20,15 +20,11 @@ static const char run_help[] =
     "  --eager       one kernel per IR op (no fusion, no BN folding)\n"
     "  --threads N   CPU worker threads (default: all cores)\n";
 
-const char *sn_cli_best_backend(void);
 const char *sn_cli_best_backend(void) { return sn_rt_cuda_available() ? "cuda" : "cpu"; }
 
 int sn_cmd_run(int argc, char **argv) {
-    for (int i = 0; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(run_help, stdout);
-            return 0;
-        }
+    if (sn_cli_help(argc, argv, run_help))
+        return 0;
     sn_cli_opts o;
     if (sn_cli_parse(argc, argv, "run",
                      "--weights --input --output --backend --eager --dtype --threads --nc "
@@ -105,7 +101,8 @@ int sn_cmd_run(int argc, char **argv) {
         b.backend = backend;
         b.eager = o.eager;
         b.dtype = SN_DTYPE_F32;
-        if (o.dtype) sn_dtype_parse(o.dtype, &b.dtype);
+        if (o.dtype)
+            sn_dtype_parse(o.dtype, &b.dtype);
         b.threads = o.threads;
         if (sn_drv_compile(m->graph, &b, dev, &c, err, sizeof err) != SN_OK) {
             fprintf(stderr, "sinter run: error: %s\n", err);

@@ -14,25 +14,23 @@ static const char weights_help[] =
     "weights, e.g. to feed another implementation the same model.\n";
 
 int sn_cmd_weights(int argc, char **argv) {
-    for (int i = 0; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(weights_help, stdout);
-            return 0;
-        }
+    if (sn_cli_help(argc, argv, weights_help))
+        return 0;
     sn_cli_opts o;
     if (sn_cli_parse(argc, argv, "weights", "--output --weights --dtype --nc --scale", &o))
         return 2;
     if (!o.model || !o.output) {
-        fprintf(stderr, "sinter weights: error: MODEL and --output are required\n%s",
-                weights_help);
+        fprintf(stderr, "sinter weights: error: MODEL and --output are required\n%s", weights_help);
         return 2;
     }
     sn_fe_model *m = NULL;
-    if (sn_cli_load(&o, &m) != SN_OK) return 1;
+    if (sn_cli_load(&o, &m) != SN_OK)
+        return 1;
     char err[4096];
     int rc = 1;
     sn_dtype dt = SN_DTYPE_F32;
-    if (o.dtype) sn_dtype_parse(o.dtype, &dt);
+    if (o.dtype)
+        sn_dtype_parse(o.dtype, &dt);
     if (sn_fe_weights_apply(m->graph, o.weights ? o.weights : "random:0", err, sizeof err) !=
             SN_OK ||
         sn_fe_weights_save(m->graph, o.output, dt, err, sizeof err) != SN_OK)
