@@ -294,6 +294,10 @@ static sn_status make_val(sn_cg_lower_ctx *c, int32_t ni, int pack, sn_cg_val *v
     }
     const sn_ir_buf *b = &g->bufs[n->buf];
     v->dtype = b->dtype;
+    /* Intermediates are stored in the target's dtype (f16/bf16 on CUDA): plan-memory sized
+     * them for the IR dtype (f32), which is at least as large, so offsets stay valid. */
+    if (b->kind == SN_IR_BUF_ARENA && c->t->backend == SN_CG_BACKEND_CUDA)
+        v->dtype = c->t->dtype;
     memcpy(v->stride, n->stride, sizeof v->stride);
     int64_t es = (int64_t)sn_dtype_size(b->dtype);
     switch (b->kind) {
