@@ -19,7 +19,6 @@ static const char compile_help[] =
     "  --json          one JSON object: kernels, ir_ops, compile_s (process start to\n"
     "                  ready-to-run), cache {hits, misses}, peak_bytes, phases, kernel_list\n";
 
-
 int sn_cmd_compile(int argc, char **argv) {
     if (sn_cli_help(argc, argv, compile_help))
         return 0;
@@ -64,15 +63,7 @@ int sn_cmd_compile(int argc, char **argv) {
         fprintf(stderr, "sinter compile: error: %s\n", err);
         goto done;
     }
-    sn_drv_build b = {0};
-    b.backend = backend;
-    b.eager = o.eager;
-    b.dtype = SN_DTYPE_F32;
-    if (o.dtype)
-        sn_dtype_parse(o.dtype, &b.dtype);
-    b.arch = o.arch;
-    b.threads = o.threads;
-    b.dump_dir = o.dump_dir;
+    sn_drv_build b = sn_drv_build_of(&o, backend);
     if (sn_drv_compile(m->graph, &b, dev, &c, err, sizeof err) != SN_OK) {
         fprintf(stderr, "sinter compile: error: %s\n", err);
         goto done;

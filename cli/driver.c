@@ -100,6 +100,19 @@ static int write_text(const char *dir, const char *name, const char *ext, const 
     return fclose(f);
 }
 
+sn_drv_build sn_drv_build_of(const sn_cli_opts *o, const char *backend) {
+    sn_drv_build b = {0};
+    b.backend = backend;
+    b.eager = o->eager;
+    b.dtype = SN_DTYPE_F32;
+    if (o->dtype)
+        sn_dtype_parse(o->dtype, &b.dtype);
+    b.arch = o->arch;
+    b.threads = o->threads;
+    b.dump_dir = o->dump_dir;
+    return b;
+}
+
 sn_status sn_drv_compile(sn_ir_graph *g, const sn_drv_build *b, sn_rt_device *dev,
                          sn_drv_compiled *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);

@@ -18,6 +18,10 @@ typedef struct sn_drv_build {
     int no_device;         /* compile only (cuda without a GPU) */
 } sn_drv_build;
 
+/* The build the command-line options ask for on backend: --eager, --dtype (default f32),
+ * --arch, --threads, --dump; no cache_dir (the default), no_device 0. */
+sn_drv_build sn_drv_build_of(const sn_cli_opts *o, const char *backend);
+
 typedef struct sn_drv_compiled {
     sn_cg_program *prog;
     sn_rt_device *dev; /* borrowed from the caller, or NULL (compile only) */
@@ -29,7 +33,7 @@ typedef struct sn_drv_compiled {
     int64_t peak_bytes; /* arena */
     int64_t weight_bytes;
     double t_passes, t_codegen, t_compile, t_plan; /* seconds */
-    double t_ready;          /* sn_rt_now() when the plan was ready to run */
+    double t_ready;                                /* sn_rt_now() when the plan was ready to run */
 } sn_drv_compiled;
 
 /* Compiles g (consumed: the passes edit it) for b. dev may be NULL for compile-only. */

@@ -97,13 +97,7 @@ int sn_cmd_run(int argc, char **argv) {
             fprintf(stderr, "sinter run: error: %s\n", err);
             goto done;
         }
-        sn_drv_build b = {0};
-        b.backend = backend;
-        b.eager = o.eager;
-        b.dtype = SN_DTYPE_F32;
-        if (o.dtype)
-            sn_dtype_parse(o.dtype, &b.dtype);
-        b.threads = o.threads;
+        sn_drv_build b = sn_drv_build_of(&o, backend);
         if (sn_drv_compile(m->graph, &b, dev, &c, err, sizeof err) != SN_OK) {
             fprintf(stderr, "sinter run: error: %s\n", err);
             goto done;
