@@ -129,7 +129,8 @@ int sn_cmd_bench(int argc, char **argv) {
         void *outs[1] = {y};
         for (int k = 0; k < 2; k++) {
             v[k].t = calloc((size_t)iters, sizeof(double));
-            if (!v[k].t) goto done;
+            if (!v[k].t)
+                goto done;
             /* The input stays on the device, as in PyTorch benchmarks; one full run with
              * copies first checks the plan end to end. */
             if (sn_rt_plan_run(v[k].c.plan, ins, outs, err, sizeof err) != SN_RT_OK ||

@@ -31,14 +31,14 @@ typedef enum sn_cg_backend { SN_CG_BACKEND_CPU, SN_CG_BACKEND_CUDA } sn_cg_backe
 
 typedef struct sn_cg_target {
     sn_cg_backend backend;
-    sn_dtype dtype;          /* compute/storage dtype of activations: f32 on cpu; f32/f16/bf16 cuda */
+    sn_dtype dtype; /* compute/storage dtype of activations: f32 on cpu; f32/f16/bf16 cuda */
     /* cpu */
     char cpu_name[64];       /* LLVM's host CPU name, e.g. "znver4" */
     char cpu_features[4096]; /* LLVM feature string, e.g. "+avx2,+fma,…" */
     int vector_bits;         /* 512 where AVX-512 exists, else 256 / 128 */
     /* cuda */
-    int sm;                  /* compute capability × 10: 80, 90 */
-    int allow_tf32;          /* f32 means true fp32 unless asked */
+    int sm;         /* compute capability × 10: 80, 90 */
+    int allow_tf32; /* f32 means true fp32 unless asked */
 } sn_cg_target;
 
 /* Fills a CPU target for the machine this runs on (LLVM host name and features). */
@@ -57,7 +57,7 @@ typedef enum sn_cg_arg_kind {
 typedef struct sn_cg_arg {
     sn_cg_arg_kind kind;
     int32_t index;
-    int64_t offset;    /* bytes */
+    int64_t offset; /* bytes */
 } sn_cg_arg;
 
 #define SN_CG_MAX_ARGS 16
@@ -66,36 +66,36 @@ typedef struct sn_cg_arg {
  * [begin, end) of [0, tasks); the runtime's thread pool splits the range. CUDA ABI:
  * `extern "C" __global__ void name(T0 *a0, T1 *a1, …)` launched on grid × block. */
 typedef struct sn_cg_kernel {
-    char name[128];          /* says what it does: conv3x3s2_silu_16x320x320 */
-    char *source;            /* CUDA C translation unit, or LLVM IR text (cpu); owned */
-    char *spec;              /* canonical description incl. tunables; owned */
-    char *comment;           /* the fused IR ops and the model-file lines they came from */
+    char name[128]; /* says what it does: conv3x3s2_silu_16x320x320 */
+    char *source;   /* CUDA C translation unit, or LLVM IR text (cpu); owned */
+    char *spec;     /* canonical description incl. tunables; owned */
+    char *comment;  /* the fused IR ops and the model-file lines they came from */
     int nargs;
     sn_cg_arg args[SN_CG_MAX_ARGS];
-    int64_t tasks;           /* cpu */
+    int64_t tasks;                    /* cpu */
     uint32_t grid[3], block[3], smem; /* cuda */
-    int nops;                /* IR ops this kernel implements */
-    void *impl;              /* codegen-private description (what sn_cg_cpu_compile builds
-                              * from); owned, freed with the program */
+    int nops;                         /* IR ops this kernel implements */
+    void *impl;                       /* codegen-private description (what sn_cg_cpu_compile builds
+                                       * from); owned, freed with the program */
 } sn_cg_kernel;
 
 typedef struct sn_cg_program {
-    sn_cg_kernel *kernels;   /* launch order */
+    sn_cg_kernel *kernels; /* launch order */
     int nkernels;
     int64_t arena_bytes;
-    uint8_t *weights;        /* PARAM/CONST data packed for the target, 64-byte aligned pieces */
+    uint8_t *weights; /* PARAM/CONST data packed for the target, 64-byte aligned pieces */
     int64_t weight_bytes;
     int ninputs, noutputs;
-    int64_t *input_bytes;    /* per graph input */
-    int64_t *output_bytes;   /* per graph output */
+    int64_t *input_bytes;  /* per graph input */
+    int64_t *output_bytes; /* per graph output */
     /* Inputs and outputs cross the API as f32, NCHW, contiguous, whatever the target dtype
      * and layout; any conversion is a kernel of the program. */
 } sn_cg_program;
 
 /* Renders every group of g into kernels for t. g must have been through the pass pipeline
  * for that backend. */
-sn_status sn_cg_lower(const sn_ir_graph *g, const sn_cg_target *t, sn_cg_program **out,
-                      char *err, size_t errlen);
+sn_status sn_cg_lower(const sn_ir_graph *g, const sn_cg_target *t, sn_cg_program **out, char *err,
+                      size_t errlen);
 void sn_cg_program_free(sn_cg_program *p);
 
 /* CPU: builds the kernel's LLVM module from its spec and compiles it to an object file

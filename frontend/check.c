@@ -28,40 +28,49 @@ typedef struct Checker {
 } Checker;
 
 static bool scope_has(const Scope *s, const char *name) {
-    if (!s->cap) return false;
+    if (!s->cap)
+        return false;
     uint32_t mask = (uint32_t)s->cap - 1;
     for (uint32_t h = sn_lang_ptr_hash(name) & mask; s->names[h]; h = (h + 1) & mask)
-        if (s->names[h] == name) return true;
+        if (s->names[h] == name)
+            return true;
     return false;
 }
 
 static void scope_add(Checker *C, Scope *s, const char *name) {
-    if (!name || scope_has(s, name)) return;
+    if (!name || scope_has(s, name))
+        return;
     if ((s->n + 1) * 2 > s->cap) {
         int ncap = s->cap ? s->cap * 2 : 32;
         const char **nn = sn_lang_alloc(C->A, (size_t)ncap * sizeof *nn);
-        if (!nn) return;
+        if (!nn)
+            return;
         for (int i = 0; i < s->cap; i++) {
-            if (!s->names[i]) continue;
+            if (!s->names[i])
+                continue;
             uint32_t h = sn_lang_ptr_hash(s->names[i]) & (uint32_t)(ncap - 1);
-            while (nn[h]) h = (h + 1) & (uint32_t)(ncap - 1);
+            while (nn[h])
+                h = (h + 1) & (uint32_t)(ncap - 1);
             nn[h] = s->names[i];
         }
         s->names = nn;
         s->cap = ncap;
     }
     uint32_t h = sn_lang_ptr_hash(name) & (uint32_t)(s->cap - 1);
-    while (s->names[h]) h = (h + 1) & (uint32_t)(s->cap - 1);
+    while (s->names[h])
+        h = (h + 1) & (uint32_t)(s->cap - 1);
     s->names[h] = name;
     s->n++;
 }
 
 static void collect(Checker *C, Scope *s, StmtList *L, int depth) {
-    if (depth > LANG_MAX_PARSE_DEPTH + 2) return;
+    if (depth > LANG_MAX_PARSE_DEPTH + 2)
+        return;
     for (int i = 0; i < L->n; i++) {
         Stmt *st = L->items[i];
         if (st->kind == ST_ASSIGN || st->kind == ST_FOR)
-            for (int k = 0; k < st->ntargets; k++) scope_add(C, s, st->targets[k]);
+            for (int k = 0; k < st->ntargets; k++)
+                scope_add(C, s, st->targets[k]);
         collect(C, s, &st->body, depth + 1);
         collect(C, s, &st->orelse, depth + 1);
     }
@@ -70,15 +79,19 @@ static void collect(Checker *C, Scope *s, StmtList *L, int depth) {
 /* Edit distance, for "did you mean". */
 static int distance(const char *a, const char *b) {
     int la = (int)strlen(a), lb = (int)strlen(b);
-    if (la > 64 || lb > 64) return 99;
+    if (la > 64 || lb > 64)
+        return 99;
     int prev[65], cur[65];
-    for (int j = 0; j <= lb; j++) prev[j] = j;
+    for (int j = 0; j <= lb; j++)
+        prev[j] = j;
     for (int i = 1; i <= la; i++) {
         cur[0] = i;
         for (int j = 1; j <= lb; j++) {
             int c = prev[j - 1] + (a[i - 1] != b[j - 1]);
-            if (prev[j] + 1 < c) c = prev[j] + 1;
-            if (cur[j - 1] + 1 < c) c = cur[j - 1] + 1;
+            if (prev[j] + 1 < c)
+                c = prev[j] + 1;
+            if (cur[j - 1] + 1 < c)
+                c = cur[j - 1] + 1;
             cur[j] = c;
         }
         memcpy(prev, cur, sizeof(int) * (size_t)(lb + 1));
@@ -92,14 +105,17 @@ static const char *suggest(Checker *C, const Scope *s, const char *name, bool ca
     bd++;
     if (s && !callables)
         for (int i = 0; i < s->cap; i++) {
-            if (!s->names[i]) continue;
+            if (!s->names[i])
+                continue;
             int d = distance(name, s->names[i]);
-            if (d < bd || (d == bd && best && strcmp(s->names[i], best) < 0)) bd = d, best = s->names[i];
+            if (d < bd || (d == bd && best && strcmp(s->names[i], best) < 0))
+                bd = d, best = s->names[i];
         }
     if (callables)
         for (int i = 0; i < C->P->norder; i++) {
             int d = distance(name, C->P->order[i]->name);
-            if (d < bd) bd = d, best = C->P->order[i]->name;
+            if (d < bd)
+                bd = d, best = C->P->order[i]->name;
         }
     return best;
 }
@@ -127,10 +143,12 @@ static void check_expr(Checker *C, Scope *s, Expr *e, int depth);
 static void check_call(Checker *C, Scope *s, Expr *e, int depth, bool layer) {
     Decl *d = sn_lang_decl_find(C->P, e->name);
     e->callee = d;
-    for (int i = 0; i < e->nargs; i++) check_expr(C, s, e->args[i].value, depth + 1);
+    for (int i = 0; i < e->nargs; i++)
+        check_expr(C, s, e->args[i].value, depth + 1);
     if (e->as)
         for (int i = 0; i < e->as->n; i++)
-            if (e->as->seg[i].index) check_expr(C, s, e->as->seg[i].index, depth + 1);
+            if (e->as->seg[i].index)
+                check_expr(C, s, e->as->seg[i].index, depth + 1);
     if (!d) {
         const char *hint = suggest(C, NULL, e->name, true);
         if (scope_has(s, e->name))
@@ -154,9 +172,11 @@ static void check_call(Checker *C, Scope *s, Expr *e, int depth, bool layer) {
         return;
     }
     if (d->variadic) {
-        if (layer) cerr(C, e->loc, "'%s' cannot be a layer", e->name);
+        if (layer)
+            cerr(C, e->loc, "'%s' cannot be a layer", e->name);
         for (int i = 0; i < e->nargs; i++)
-            if (e->args[i].kw) cerr(C, e->args[i].loc, "'%s' takes no keyword arguments", e->name);
+            if (e->args[i].kw)
+                cerr(C, e->args[i].loc, "'%s' takes no keyword arguments", e->name);
         return;
     }
     int np = d->nparams, rep = -1;
@@ -166,12 +186,14 @@ static void check_call(Checker *C, Scope *s, Expr *e, int depth, bool layer) {
             return;
         }
         for (int k = 0; k < np; k++)
-            if (d->params[k].role == ROLE_REP) rep = k;
+            if (d->params[k].role == ROLE_REP)
+                rep = k;
     }
     bool given[16] = {false};
     if (layer) {
         given[0] = true;
-        if (rep >= 0) given[rep] = true;
+        if (rep >= 0)
+            given[rep] = true;
     }
     int next = layer ? 1 : 0;
     for (int i = 0; i < e->nargs; i++) {
@@ -179,13 +201,16 @@ static void check_call(Checker *C, Scope *s, Expr *e, int depth, bool layer) {
         int slot = -1;
         if (a->kw) {
             for (int k = 0; k < np; k++)
-                if (d->params[k].name == a->kw) slot = k;
+                if (d->params[k].name == a->kw)
+                    slot = k;
             if (slot < 0) {
-                cerr(C, a->loc, "%s '%s' has no parameter named '%s'", kind_name(d), d->name, a->kw);
+                cerr(C, a->loc, "%s '%s' has no parameter named '%s'", kind_name(d), d->name,
+                     a->kw);
                 continue;
             }
             if (layer && slot == 0) {
-                cerr(C, a->loc, "'%s' is the layer's input; it comes from the 'from' column", a->kw);
+                cerr(C, a->loc, "'%s' is the layer's input; it comes from the 'from' column",
+                     a->kw);
                 continue;
             }
             if (slot == rep) {
@@ -193,11 +218,12 @@ static void check_call(Checker *C, Scope *s, Expr *e, int depth, bool layer) {
                 continue;
             }
         } else {
-            while (next < np && next == rep) next++;
+            while (next < np && next == rep)
+                next++;
             if (next >= np) {
                 int max = np - (layer ? 1 : 0) - (rep >= 0 ? 1 : 0);
-                cerr(C, a->loc, "too many arguments: %s '%s' takes at most %d%s", kind_name(d), d->name, max,
-                     layer ? " besides the layer input" : "");
+                cerr(C, a->loc, "too many arguments: %s '%s' takes at most %d%s", kind_name(d),
+                     d->name, max, layer ? " besides the layer input" : "");
                 return;
             }
             slot = next++;
@@ -210,11 +236,13 @@ static void check_call(Checker *C, Scope *s, Expr *e, int depth, bool layer) {
     }
     for (int k = 0; k < np; k++)
         if (!given[k] && !d->params[k].def)
-            cerr(C, e->loc, "missing argument '%s' in the call to %s '%s'", d->params[k].name, kind_name(d), d->name);
+            cerr(C, e->loc, "missing argument '%s' in the call to %s '%s'", d->params[k].name,
+                 kind_name(d), d->name);
 }
 
 static void check_expr(Checker *C, Scope *s, Expr *e, int depth) {
-    if (!e || depth > 4 * LANG_MAX_PARSE_DEPTH || sn_lang_too_many(C->D)) return;
+    if (!e || depth > 4 * LANG_MAX_PARSE_DEPTH || sn_lang_too_many(C->D))
+        return;
     switch (e->kind) {
     case EX_NAME:
         if (!scope_has(s, e->name)) {
@@ -229,9 +257,12 @@ static void check_expr(Checker *C, Scope *s, Expr *e, int depth) {
         }
         return;
     case EX_LIST:
-        for (int i = 0; i < e->nitems; i++) check_expr(C, s, e->items[i], depth + 1);
+        for (int i = 0; i < e->nitems; i++)
+            check_expr(C, s, e->items[i], depth + 1);
         return;
-    case EX_CALL: check_call(C, s, e, depth, false); return;
+    case EX_CALL:
+        check_call(C, s, e, depth, false);
+        return;
     default:
         check_expr(C, s, e->a, depth + 1);
         check_expr(C, s, e->b, depth + 1);
@@ -241,7 +272,8 @@ static void check_expr(Checker *C, Scope *s, Expr *e, int depth) {
 }
 
 static void check_stmts(Checker *C, Scope *s, StmtList *L, int depth) {
-    if (depth > LANG_MAX_PARSE_DEPTH + 2) return;
+    if (depth > LANG_MAX_PARSE_DEPTH + 2)
+        return;
     for (int i = 0; i < L->n; i++) {
         Stmt *st = L->items[i];
         check_expr(C, s, st->value, 0);
@@ -254,13 +286,19 @@ bool sn_lang_check(Prog *P) {
     Checker C = {.P = P, .D = P->D, .A = P->A, .ok = true};
     for (int i = 0; i < P->norder && !sn_lang_too_many(P->D); i++) {
         Decl *d = P->order[i];
-        if (d->kind == DECL_BUILTIN) continue;
+        if (d->kind == DECL_BUILTIN)
+            continue;
         Scope s = {0};
-        for (int k = 0; k < d->nparams; k++) scope_add(&C, &s, d->params[k].name);
-        if (d->kind == DECL_BLOCK) collect(&C, &s, &d->body, 0);
-        for (int k = 0; k < d->nparams; k++) check_expr(&C, &s, d->params[k].def, 0);
-        if (d->kind == DECL_BLOCK) check_stmts(&C, &s, &d->body, 0);
-        else check_expr(&C, &s, d->expr, 0);
+        for (int k = 0; k < d->nparams; k++)
+            scope_add(&C, &s, d->params[k].name);
+        if (d->kind == DECL_BLOCK)
+            collect(&C, &s, &d->body, 0);
+        for (int k = 0; k < d->nparams; k++)
+            check_expr(&C, &s, d->params[k].def, 0);
+        if (d->kind == DECL_BLOCK)
+            check_stmts(&C, &s, &d->body, 0);
+        else
+            check_expr(&C, &s, d->expr, 0);
     }
     ModelDecl *M = P->model;
     if (M && !sn_lang_too_many(P->D)) {
@@ -269,7 +307,8 @@ bool sn_lang_check(Prog *P) {
         for (size_t k = 0; k < sizeof vars / sizeof *vars; k++)
             scope_add(&C, &s, sn_lang_intern(&P->I, P->A, vars[k], strlen(vars[k])));
         Scope rows = {0}; /* scale rows see nothing but literals and fns */
-        for (int k = 0; k < M->nscales; k++) check_expr(&C, &rows, M->scales[k].value, 0);
+        for (int k = 0; k < M->nscales; k++)
+            check_expr(&C, &rows, M->scales[k].value, 0);
         collect(&C, &s, &M->props, 0);
         check_stmts(&C, &s, &M->props, 0);
         for (int k = 0; k < M->nlayers && !sn_lang_too_many(P->D); k++) {

@@ -23,9 +23,11 @@ struct LArenaBlock {
 };
 
 void *sn_lang_alloc(LArena *A, size_t n) {
-    if (A->failed) return NULL;
+    if (A->failed)
+        return NULL;
     n = (n + 15) & ~(size_t)15;
-    if (n == 0) n = 16;
+    if (n == 0)
+        n = 16;
     LArenaBlock *b = A->head;
     if (!b || b->cap - b->used < n) {
         size_t cap = n > ((size_t)64 << 10) ? n : ((size_t)64 << 10);
@@ -52,7 +54,8 @@ void *sn_lang_alloc(LArena *A, size_t n) {
 
 char *sn_lang_strdup(LArena *A, const char *s, size_t n) {
     char *p = sn_lang_alloc(A, n + 1);
-    if (!p) return NULL;
+    if (!p)
+        return NULL;
     memcpy(p, s, n);
     p[n] = 0;
     return p;
@@ -63,9 +66,11 @@ char *sn_lang_fmt(LArena *A, const char *fmt, ...) {
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0) return NULL;
+    if (n < 0)
+        return NULL;
     char *p = sn_lang_alloc(A, (size_t)n + 1);
-    if (!p) return NULL;
+    if (!p)
+        return NULL;
     va_start(ap, fmt);
     vsnprintf(p, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -85,10 +90,13 @@ void sn_lang_arena_free(LArena *A) {
 
 bool sn_lang_grow(LArena *A, void **items, int *cap, int n, size_t elem) {
     int ncap = *cap ? *cap * 2 : 8;
-    if (ncap <= n || ncap > (1 << 26)) return A->failed = true, false;
+    if (ncap <= n || ncap > (1 << 26))
+        return A->failed = true, false;
     void *p = sn_lang_alloc(A, (size_t)ncap * elem);
-    if (!p) return false;
-    if (n) memcpy(p, *items, (size_t)n * elem);
+    if (!p)
+        return false;
+    if (n)
+        memcpy(p, *items, (size_t)n * elem);
     *items = p;
     *cap = ncap;
     return true;
@@ -98,20 +106,26 @@ bool sn_lang_grow(LArena *A, void **items, int *cap, int n, size_t elem) {
 
 static uint32_t hash_bytes(const char *s, size_t n) {
     uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
     return h;
 }
 
-const char *sn_lang_intern(Interner *I, LArena *A, const char *s, size_t n) {
+/* The slot of s[0..n) in I: the slot holding it, or the empty slot where it belongs (the
+ * table first grows to keep it at most half full). NULL on out-of-memory. */
+static const char **intern_slot(Interner *I, LArena *A, const char *s, size_t n) {
     if (I->count * 2 >= I->cap) {
         int ncap = I->cap ? I->cap * 2 : 256;
         const char **ns = sn_lang_alloc(A, (size_t)ncap * sizeof *ns);
-        if (!ns) return NULL;
+        if (!ns)
+            return NULL;
         for (int i = 0; i < I->cap; i++) {
             const char *e = I->slots[i];
-            if (!e) continue;
+            if (!e)
+                continue;
             uint32_t h = hash_bytes(e, strlen(e)) & (uint32_t)(ncap - 1);
-            while (ns[h]) h = (h + 1) & (uint32_t)(ncap - 1);
+            while (ns[h])
+                h = (h + 1) & (uint32_t)(ncap - 1);
             ns[h] = e;
         }
         I->slots = ns;
@@ -120,14 +134,36 @@ const char *sn_lang_intern(Interner *I, LArena *A, const char *s, size_t n) {
     uint32_t h = hash_bytes(s, n) & (uint32_t)(I->cap - 1);
     while (I->slots[h]) {
         const char *e = I->slots[h];
-        if (strncmp(e, s, n) == 0 && e[n] == 0) return e;
+        if (strncmp(e, s, n) == 0 && e[n] == 0)
+            break;
         h = (h + 1) & (uint32_t)(I->cap - 1);
     }
+    return &I->slots[h];
+}
+
+const char *sn_lang_intern(Interner *I, LArena *A, const char *s, size_t n) {
+    const char **slot = intern_slot(I, A, s, n);
+    if (!slot)
+        return NULL;
+    if (*slot)
+        return *slot;
     char *p = sn_lang_strdup(A, s, n);
-    if (!p) return NULL;
-    I->slots[h] = p;
+    if (!p)
+        return NULL;
+    *slot = p;
     I->count++;
     return p;
+}
+
+int sn_lang_set_add(Interner *I, LArena *A, const char *s) {
+    const char **slot = intern_slot(I, A, s, strlen(s));
+    if (!slot)
+        return -1;
+    if (*slot)
+        return 1;
+    *slot = s;
+    I->count++;
+    return 0;
 }
 
 /* ---------------------------------------------------------------- sources */
@@ -137,9 +173,11 @@ const char *sn_lang_intern(Interner *I, LArena *A, const char *s, size_t n) {
  * the tree is checked out. */
 static const char *short_name(const char *path) {
     const char *last = strrchr(path, '/');
-    if (!last) return path;
+    if (!last)
+        return path;
     const char *q = last;
-    while (q > path && q[-1] != '/') q--;
+    while (q > path && q[-1] != '/')
+        q--;
     return q;
 }
 
@@ -200,7 +238,8 @@ int sn_lang_src_add(Diag *D, LArena *A, const char *path, const char **why) {
 }
 
 const char *sn_lang_loc_prov(Diag *D, LArena *A, Loc loc) {
-    if (loc.file < 0 || loc.file >= D->nfiles) return "";
+    if (loc.file < 0 || loc.file >= D->nfiles)
+        return "";
     return sn_lang_fmt(A, "%s:%d:%d", D->files[loc.file]->prov, loc.line, loc.col);
 }
 
@@ -210,11 +249,14 @@ static void print_line(Diag *D, Loc loc) {
     const Src *s = D->files[loc.file];
     const char *p = s->text, *end = s->text + s->len;
     for (int line = 1; line < loc.line && p < end; p++)
-        if (*p == '\n') line++;
+        if (*p == '\n')
+            line++;
     const char *q = p;
-    while (q < end && *q != '\n') q++;
+    while (q < end && *q != '\n')
+        q++;
     size_t n = (size_t)(q - p);
-    if (n > 300) n = 300; /* keep pathological lines readable */
+    if (n > 300)
+        n = 300; /* keep pathological lines readable */
     fputs("    ", D->out);
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)p[i];
@@ -222,7 +264,8 @@ static void print_line(Diag *D, Loc loc) {
     }
     fputc('\n', D->out);
     fputs("    ", D->out);
-    for (int i = 0; i + 1 < loc.col && (size_t)i < n; i++) fputc(p[i] == '\t' ? '\t' : ' ', D->out);
+    for (int i = 0; i + 1 < loc.col && (size_t)i < n; i++)
+        fputc(p[i] == '\t' ? '\t' : ' ', D->out);
     fputs("^\n", D->out);
 }
 
@@ -258,8 +301,10 @@ static bool count_error(Diag *D) {
 }
 
 void sn_lang_verror(Diag *D, Loc loc, const char *kind, const char *fmt, va_list ap) {
-    if (strcmp(kind, "error") == 0 && !count_error(D)) return;
-    if (strcmp(kind, "note") == 0 && D->nerr > LANG_MAX_ERRORS) return;
+    if (strcmp(kind, "error") == 0 && !count_error(D))
+        return;
+    if (strcmp(kind, "note") == 0 && D->nerr > LANG_MAX_ERRORS)
+        return;
     emit(D, loc, kind, fmt, ap);
 }
 
@@ -278,7 +323,8 @@ void sn_lang_note(Diag *D, Loc loc, const char *fmt, ...) {
 }
 
 void sn_lang_error_plain(Diag *D, const char *fmt, ...) {
-    if (!count_error(D)) return;
+    if (!count_error(D))
+        return;
     va_list ap;
     va_start(ap, fmt);
     fputs("error: ", D->out);

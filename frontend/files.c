@@ -16,15 +16,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-void sn_fe_tio_errf(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* ---------------------------------------------------------------- reading */
 
 sn_status sn_fe_read_file(const char *path, char **data, size_t *len, char *err, size_t errlen) {
@@ -33,17 +24,17 @@ sn_status sn_fe_read_file(const char *path, char **data, size_t *len, char *err,
         *len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        sn_fe_tio_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        sn_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return SN_ERR_IO;
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {
-        sn_fe_tio_errf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+        sn_errf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
         close(fd);
         return SN_ERR_IO;
     }
     if (S_ISDIR(st.st_mode)) {
-        sn_fe_tio_errf(err, errlen, "%s: is a directory, not a file", path);
+        sn_errf(err, errlen, "%s: is a directory, not a file", path);
         close(fd);
         return SN_ERR_IO;
     }
@@ -51,13 +42,13 @@ sn_status sn_fe_read_file(const char *path, char **data, size_t *len, char *err,
      * nonsense): grow as we go. The file may also change size while we read. */
     size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
     if (S_ISREG(st.st_mode) && (uint64_t)st.st_size >= (uint64_t)SIZE_MAX) {
-        sn_fe_tio_errf(err, errlen, "%s: file too large to read", path);
+        sn_errf(err, errlen, "%s: file too large to read", path);
         close(fd);
         return SN_ERR_NOMEM;
     }
     char *buf = malloc(cap);
     if (!buf) {
-        sn_fe_tio_errf(err, errlen, "%s: out of memory reading %zu bytes", path, cap);
+        sn_errf(err, errlen, "%s: out of memory reading %zu bytes", path, cap);
         close(fd);
         return SN_ERR_NOMEM;
     }
@@ -67,7 +58,7 @@ sn_status sn_fe_read_file(const char *path, char **data, size_t *len, char *err,
             size_t ncap = cap < SIZE_MAX / 2 ? cap * 2 : SIZE_MAX;
             char *nb = ncap > cap ? realloc(buf, ncap) : NULL;
             if (!nb) {
-                sn_fe_tio_errf(err, errlen, "%s: out of memory reading the file", path);
+                sn_errf(err, errlen, "%s: out of memory reading the file", path);
                 free(buf);
                 close(fd);
                 return SN_ERR_NOMEM;
@@ -79,7 +70,7 @@ sn_status sn_fe_read_file(const char *path, char **data, size_t *len, char *err,
         if (r < 0) {
             if (errno == EINTR)
                 continue;
-            sn_fe_tio_errf(err, errlen, "%s: read failed: %s", path, strerror(errno));
+            sn_errf(err, errlen, "%s: read failed: %s", path, strerror(errno));
             free(buf);
             close(fd);
             return SN_ERR_IO;
@@ -129,12 +120,12 @@ sn_status sn_fe_tio_atomic_begin(sn_fe_tio_atomic *a, const char *path, char *er
     a->path = NULL;
     a->tmp = NULL;
     if (!path || !*path) {
-        sn_fe_tio_errf(err, errlen, "cannot write: empty path");
+        sn_errf(err, errlen, "cannot write: empty path");
         return SN_ERR_INVALID;
     }
     size_t plen = strlen(path);
     if (path[plen - 1] == '/') {
-        sn_fe_tio_errf(err, errlen, "%s: cannot write: the path names a directory", path);
+        sn_errf(err, errlen, "%s: cannot write: the path names a directory", path);
         return SN_ERR_IO;
     }
     const char *slash = strrchr(path, '/');
@@ -144,7 +135,7 @@ sn_status sn_fe_tio_atomic_begin(sn_fe_tio_atomic *a, const char *path, char *er
     a->path = dup_str(path);
     a->tmp = malloc(dirlen + 1 + strlen(base) + sizeof suffix);
     if (!a->path || !a->tmp) {
-        sn_fe_tio_errf(err, errlen, "%s: out of memory", path);
+        sn_errf(err, errlen, "%s: out of memory", path);
         sn_fe_tio_atomic_abort(a);
         return SN_ERR_NOMEM;
     }
@@ -155,8 +146,8 @@ sn_status sn_fe_tio_atomic_begin(sn_fe_tio_atomic *a, const char *path, char *er
     a->fd = mkstemp(a->tmp);
     if (a->fd < 0) {
         int e = errno;
-        sn_fe_tio_errf(err, errlen, "%s: cannot create a temp file in its directory: %s", path,
-                       strerror(e));
+        sn_errf(err, errlen, "%s: cannot create a temp file in its directory: %s", path,
+                strerror(e));
         free(a->tmp); /* mkstemp failed: nothing to unlink */
         a->tmp = NULL;
         sn_fe_tio_atomic_abort(a);
@@ -187,12 +178,12 @@ sn_status sn_fe_tio_atomic_write(sn_fe_tio_atomic *a, const void *p, size_t n, c
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            sn_fe_tio_errf(err, errlen, "%s: write failed: %s", a->path, strerror(errno));
+            sn_errf(err, errlen, "%s: write failed: %s", a->path, strerror(errno));
             sn_fe_tio_atomic_abort(a);
             return SN_ERR_IO;
         }
         if (w == 0) { /* should not happen for regular files; never spin */
-            sn_fe_tio_errf(err, errlen, "%s: write failed: no progress", a->path);
+            sn_errf(err, errlen, "%s: write failed: no progress", a->path);
             sn_fe_tio_atomic_abort(a);
             return SN_ERR_IO;
         }
@@ -208,19 +199,19 @@ sn_status sn_fe_tio_atomic_commit(sn_fe_tio_atomic *a, char *err, size_t errlen)
     mode_t mode = stat(a->path, &st) == 0 && S_ISREG(st.st_mode) ? (st.st_mode & 07777)
                                                                  : (0666 & ~current_umask());
     if (fchmod(a->fd, mode) != 0 || fsync(a->fd) != 0) {
-        sn_fe_tio_errf(err, errlen, "%s: cannot sync the temp file: %s", a->path, strerror(errno));
+        sn_errf(err, errlen, "%s: cannot sync the temp file: %s", a->path, strerror(errno));
         sn_fe_tio_atomic_abort(a);
         return SN_ERR_IO;
     }
     int fd = a->fd;
     a->fd = -1;
     if (close(fd) != 0) {
-        sn_fe_tio_errf(err, errlen, "%s: write failed: %s", a->path, strerror(errno));
+        sn_errf(err, errlen, "%s: write failed: %s", a->path, strerror(errno));
         sn_fe_tio_atomic_abort(a);
         return SN_ERR_IO;
     }
     if (rename(a->tmp, a->path) != 0) {
-        sn_fe_tio_errf(err, errlen, "%s: cannot replace the file: %s", a->path, strerror(errno));
+        sn_errf(err, errlen, "%s: cannot replace the file: %s", a->path, strerror(errno));
         sn_fe_tio_atomic_abort(a);
         return SN_ERR_IO;
     }

@@ -22,11 +22,11 @@ extern "C" {
 /* ---------------------------------------------------------------- models */
 
 typedef struct sn_fe_options {
-    const char *scale;  /* "n", "s", …; NULL = from the zoo name, else the model's first scale */
-    int nc;             /* number of classes; <= 0 = the model's default */
-    int batch;          /* >= 1 */
-    int height, width;  /* input size in pixels; each divisible by 32 */
-    FILE *diag;         /* where diagnostics go; NULL = stderr */
+    const char *scale; /* "n", "s", …; NULL = from the zoo name, else the model's first scale */
+    int nc;            /* number of classes; <= 0 = the model's default */
+    int batch;         /* >= 1 */
+    int height, width; /* input size in pixels; each divisible by 32 */
+    FILE *diag;        /* where diagnostics go; NULL = stderr */
 } sn_fe_options;
 
 void sn_fe_options_default(sn_fe_options *o); /* batch 1, 640x640, nc/scale from the model */
@@ -36,18 +36,18 @@ typedef struct sn_fe_layer {
     int index;
     int from[16];
     int nfrom;
-    int repeats;        /* after depth scaling */
-    char module[32];    /* "Conv", "C2f", "Detect", "upsample", … */
-    char args[160];     /* resolved arguments, e.g. "[3, 16, 3, 2]" */
-    int64_t params;     /* parameters named model.<index>.* */
+    int repeats;     /* after depth scaling */
+    char module[32]; /* "Conv", "C2f", "Detect", "upsample", … */
+    char args[160];  /* resolved arguments, e.g. "[3, 16, 3, 2]" */
+    int64_t params;  /* parameters named model.<index>.* */
 } sn_fe_layer;
 
 typedef struct sn_fe_model {
     sn_ir_graph *graph;  /* owned; one INPUT "images" [B,3,H,W], one output */
     sn_fe_layer *layers; /* owned */
     int nlayers;
-    char name[64];       /* "yolov8n" */
-    char path[512];      /* the model file */
+    char name[64];  /* "yolov8n" */
+    char path[512]; /* the model file */
     char scale[8];
     int nc;
     int batch, height, width;
@@ -68,10 +68,10 @@ sn_status sn_fe_resolve(const char *model, char *path, size_t pathlen, char *sca
 /* ---------------------------------------------------------------- tensors */
 
 typedef struct sn_fe_tensor {
-    char *name;        /* owned */
-    sn_dtype dtype;    /* as stored in the file */
+    char *name;     /* owned */
+    sn_dtype dtype; /* as stored in the file */
     sn_shape shape;
-    void *data;        /* owned; numel * sn_dtype_size(dtype) bytes, host byte order */
+    void *data; /* owned; numel * sn_dtype_size(dtype) bytes, host byte order */
 } sn_fe_tensor;
 
 typedef struct sn_fe_tensors {
@@ -106,8 +106,8 @@ void sn_fe_from_f32(sn_dtype t, const float *src, void *dst, int64_t n);
  * name. */
 sn_status sn_fe_safetensors_read(const char *path, sn_fe_tensors *out, char *err, size_t errlen);
 /* The same from memory; `name` stands for the path in messages. The data is copied. */
-sn_status sn_fe_safetensors_parse(const void *buf, size_t len, const char *name,
-                                  sn_fe_tensors *out, char *err, size_t errlen);
+sn_status sn_fe_safetensors_parse(const void *buf, size_t len, const char *name, sn_fe_tensors *out,
+                                  char *err, size_t errlen);
 /* Writes atomically (temp file + rename): a failure leaves any existing file untouched.
  * Dtypes F32/F16/BF16; names non-empty, unique and not "__metadata__". The header holds
  * {"__metadata__":{"format":"pt"}} and the tensors sorted by name, in that order in the
@@ -125,8 +125,7 @@ sn_status sn_fe_safetensors_encode(const sn_fe_tensors *ts, void **buf, size_t *
  * header. *data is malloc'ed (at least one float, even when numel is 0). Writing
  * produces version 1.0 exactly as numpy's np.save does, dtype F32 ('<f4') or F16 ('<f2'),
  * atomically. */
-sn_status sn_fe_npy_read(const char *path, sn_shape *shape, float **data, char *err,
-                         size_t errlen);
+sn_status sn_fe_npy_read(const char *path, sn_shape *shape, float **data, char *err, size_t errlen);
 sn_status sn_fe_npy_parse(const void *buf, size_t len, const char *name, sn_shape *shape,
                           float **data, char *err, size_t errlen);
 sn_status sn_fe_npy_write(const char *path, const sn_shape *shape, const float *data,

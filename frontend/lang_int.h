@@ -25,19 +25,19 @@
 
 /* ---------------------------------------------------------------- limits */
 
-#define LANG_MAX_FILE_BYTES (1 << 20)   /* a .sn file */
-#define LANG_MAX_FILES 32               /* files per load (main + `use`d) */
-#define LANG_MAX_ERRORS 20              /* diagnostics before giving up */
-#define LANG_MAX_PARSE_DEPTH 200        /* nested expressions / statements in the parser */
-#define LANG_MAX_CALL_DEPTH 48          /* nested block / fn calls while elaborating */
-#define LANG_MAX_EVAL_DEPTH 3000        /* C recursion while elaborating (expr + stmt) */
-#define LANG_MAX_STEPS 10000000         /* evaluation steps (and list elements made) per load */
-#define LANG_MAX_LIST 1000000           /* elements in one list */
-#define LANG_MAX_NODES 400000           /* IR nodes per graph */
+#define LANG_MAX_FILE_BYTES (1 << 20)      /* a .sn file */
+#define LANG_MAX_FILES 32                  /* files per load (main + `use`d) */
+#define LANG_MAX_ERRORS 20                 /* diagnostics before giving up */
+#define LANG_MAX_PARSE_DEPTH 200           /* nested expressions / statements in the parser */
+#define LANG_MAX_CALL_DEPTH 48             /* nested block / fn calls while elaborating */
+#define LANG_MAX_EVAL_DEPTH 3000           /* C recursion while elaborating (expr + stmt) */
+#define LANG_MAX_STEPS 10000000            /* evaluation steps (and list elements made) per load */
+#define LANG_MAX_LIST 1000000              /* elements in one list */
+#define LANG_MAX_NODES 400000              /* IR nodes per graph */
 #define LANG_MAX_ARENA ((size_t)256 << 20) /* bytes of one load's arena */
-#define LANG_MAX_DIM ((int64_t)1 << 24) /* any tensor dimension */
+#define LANG_MAX_DIM ((int64_t)1 << 24)    /* any tensor dimension */
 #define LANG_MAX_LAYERS 1024
-#define LANG_MAX_LIST_DEPTH 32          /* lists of lists of … */
+#define LANG_MAX_LIST_DEPTH 32            /* lists of lists of … */
 #define LANG_MAX_NUMEL ((int64_t)1 << 42) /* elements of any tensor */
 
 /* ---------------------------------------------------------------- arena */
@@ -45,8 +45,8 @@
 typedef struct LArenaBlock LArenaBlock;
 typedef struct LArena {
     LArenaBlock *head;
-    size_t total;  /* bytes allocated from the system */
-    bool failed;   /* an allocation hit LANG_MAX_ARENA or malloc failed */
+    size_t total; /* bytes allocated from the system */
+    bool failed;  /* an allocation hit LANG_MAX_ARENA or malloc failed */
 } LArena;
 
 /* Zeroed memory, or NULL (and A->failed) past the limit. */
@@ -61,22 +61,22 @@ void sn_lang_arena_free(LArena *A);
 
 /* Growable array in the arena: elements are copied on growth (old storage is abandoned). */
 bool sn_lang_grow(LArena *A, void **items, int *cap, int n, size_t elem);
-#define LANG_PUSH(A, arr, n, cap, val)                                                        \
-    (((n) < (cap) || sn_lang_grow((A), (void **)&(arr), &(cap), (n), sizeof *(arr)))          \
-         ? ((arr)[(n)++] = (val), true)                                                       \
+#define LANG_PUSH(A, arr, n, cap, val)                                                             \
+    (((n) < (cap) || sn_lang_grow((A), (void **)&(arr), &(cap), (n), sizeof *(arr)))               \
+         ? ((arr)[(n)++] = (val), true)                                                            \
          : false)
 
 /* ---------------------------------------------------------------- sources and diagnostics */
 
 typedef struct Src {
-    char *path;   /* as opened; used in diagnostics */
-    char *prov;   /* short, location-independent name for provenance: "models/yolov8.sn" */
-    char *text;   /* NUL-terminated copy; may contain other NUL bytes */
+    char *path; /* as opened; used in diagnostics */
+    char *prov; /* short, location-independent name for provenance: "models/yolov8.sn" */
+    char *text; /* NUL-terminated copy; may contain other NUL bytes */
     size_t len;
 } Src;
 
 typedef struct Loc {
-    int file;     /* index into Diag.files; -1 = none */
+    int file;      /* index into Diag.files; -1 = none */
     int line, col; /* 1-based; col counts bytes */
 } Loc;
 
@@ -85,7 +85,7 @@ typedef struct Diag {
     Src *files[LANG_MAX_FILES];
     int nfiles;
     int nerr;
-    bool capped;  /* the "too many errors" line was printed */
+    bool capped; /* the "too many errors" line was printed */
 } Diag;
 
 /* "file:line:col: error: msg", the source line, a caret. Counts towards LANG_MAX_ERRORS. */
@@ -131,13 +131,13 @@ typedef enum TokKind {
     TK_FLOAT,
     TK_STR,
     TK_PUNCT,
-    TK_ERROR,   /* a lexical error (already reported): the parser fails quietly on it */
+    TK_ERROR, /* a lexical error (already reported): the parser fails quietly on it */
 } TokKind;
 
 typedef struct Tok {
     TokKind kind;
     Loc loc;
-    const char *text;  /* IDENT/KEYWORD/PUNCT: interned spelling; STR: decoded value */
+    const char *text; /* IDENT/KEYWORD/PUNCT: interned spelling; STR: decoded value */
     int64_t ival;
     double fval;
 } Tok;
@@ -151,12 +151,17 @@ static inline uint32_t sn_lang_ptr_hash(const void *p) {
     return (uint32_t)x;
 }
 
-/* Interned strings: equal spelling ⇔ equal pointer. */
+/* A hash set of strings (open addressing, in the arena). As the interner: equal spelling ⇔
+ * equal pointer. Zero-initialised = empty. */
 typedef struct Interner {
     const char **slots;
     int cap, count;
 } Interner;
+/* The one copy of s[0..n) in I (added, copied into A, when absent); NULL on out-of-memory. */
 const char *sn_lang_intern(Interner *I, LArena *A, const char *s, size_t n);
+/* Adds s itself (not a copy: it must live as long as I) to I. 0: added, 1: already there,
+ * -1: out of memory. */
+int sn_lang_set_add(Interner *I, LArena *A, const char *s);
 
 /* Tokenizes src (file index `file`). Lexical errors are reported and skipped. Returns the
  * token array (ending in TK_EOF) and its length, or NULL on out-of-memory. */
@@ -182,14 +187,27 @@ typedef enum ExprKind {
     EX_BINARY, /* op: one of the BinOp values */
     EX_AND,
     EX_OR,
-    EX_COND,   /* a ? b : c */
+    EX_COND, /* a ? b : c */
     EX_CALL,
-    EX_INDEX,  /* a[b] */
+    EX_INDEX, /* a[b] */
 } ExprKind;
 
 typedef enum BinOp {
-    BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_FLOORDIV, BIN_MOD, BIN_POW,
-    BIN_EQ, BIN_NE, BIN_LT, BIN_LE, BIN_GT, BIN_GE, BIN_IN, BIN_NOTIN,
+    BIN_ADD,
+    BIN_SUB,
+    BIN_MUL,
+    BIN_DIV,
+    BIN_FLOORDIV,
+    BIN_MOD,
+    BIN_POW,
+    BIN_EQ,
+    BIN_NE,
+    BIN_LT,
+    BIN_LE,
+    BIN_GT,
+    BIN_GE,
+    BIN_IN,
+    BIN_NOTIN,
 } BinOp;
 
 /* `as` path: a.b[expr].c — each segment is a name or an index expression. */
@@ -206,7 +224,7 @@ typedef struct Path {
 } Path;
 
 typedef struct Arg {
-    const char *kw;  /* keyword name, or NULL for a positional argument */
+    const char *kw; /* keyword name, or NULL for a positional argument */
     Expr *value;
     Loc loc;
 } Arg;
@@ -215,16 +233,16 @@ struct Expr {
     ExprKind kind;
     Loc loc;
     BinOp op;
-    int64_t ival;        /* EX_INT, EX_BOOL */
-    double fval;         /* EX_FLOAT */
-    const char *name;    /* EX_NAME, EX_CALL callee; EX_STR value */
-    Expr *a, *b, *c;     /* operands */
-    Expr **items;        /* EX_LIST */
+    int64_t ival;     /* EX_INT, EX_BOOL */
+    double fval;      /* EX_FLOAT */
+    const char *name; /* EX_NAME, EX_CALL callee; EX_STR value */
+    Expr *a, *b, *c;  /* operands */
+    Expr **items;     /* EX_LIST */
     int nitems;
-    Arg *args;           /* EX_CALL */
+    Arg *args; /* EX_CALL */
     int nargs;
-    Path *as;            /* EX_CALL: module instance name, or NULL */
-    Decl *callee;        /* EX_CALL: resolved by sn_lang_check */
+    Path *as;     /* EX_CALL: module instance name, or NULL */
+    Decl *callee; /* EX_CALL: resolved by sn_lang_check */
 };
 
 typedef enum StmtKind {
@@ -232,7 +250,7 @@ typedef enum StmtKind {
     ST_IF,
     ST_FOR,
     ST_RETURN,
-    ST_EXPR,   /* a call evaluated for its effect (assert) */
+    ST_EXPR, /* a call evaluated for its effect (assert) */
 } StmtKind;
 
 typedef struct StmtList {
@@ -246,9 +264,9 @@ struct Stmt {
     const char **targets; /* ST_ASSIGN names; ST_FOR: targets[0] is the loop variable */
     Loc *target_locs;
     int ntargets;
-    Expr *value;          /* ASSIGN value, IF condition, FOR iterable, RETURN value, EXPR */
-    StmtList body;        /* IF then-part, FOR body */
-    StmtList orelse;      /* IF else-part (an `else if` is one nested ST_IF) */
+    Expr *value;     /* ASSIGN value, IF condition, FOR iterable, RETURN value, EXPR */
+    StmtList body;   /* IF then-part, FOR body */
+    StmtList orelse; /* IF else-part (an `else if` is one nested ST_IF) */
 };
 
 typedef enum ParamRole { ROLE_NONE, ROLE_CH, ROLE_REP } ParamRole;
@@ -256,7 +274,7 @@ typedef enum ParamRole { ROLE_NONE, ROLE_CH, ROLE_REP } ParamRole;
 typedef struct Param {
     const char *name;
     ParamRole role;
-    Expr *def;  /* default value or NULL */
+    Expr *def; /* default value or NULL */
     Loc loc;
 } Param;
 
@@ -270,11 +288,11 @@ struct Decl {
     Loc loc;
     Param *params;
     int nparams;
-    bool variadic;           /* builtin `(...)`: positional only, any count */
-    StmtList body;           /* DECL_BLOCK */
-    Expr *expr;              /* DECL_FN */
+    bool variadic;                 /* builtin `(...)`: positional only, any count */
+    StmtList body;                 /* DECL_BLOCK */
+    Expr *expr;                    /* DECL_FN */
     const struct Builtin *builtin; /* DECL_BUILTIN */
-    Decl *next_same;         /* hash chain */
+    Decl *next_same;               /* hash chain */
 };
 
 typedef struct ScaleRow {
@@ -284,17 +302,17 @@ typedef struct ScaleRow {
 } ScaleRow;
 
 typedef struct LayerLine {
-    int index;     /* as written */
-    Loc loc;       /* of the index */
+    int index; /* as written */
+    Loc loc;   /* of the index */
     Expr *from;
     Expr *repeats;
-    Expr *call;    /* EX_CALL */
+    Expr *call; /* EX_CALL */
 } LayerLine;
 
 typedef struct ModelDecl {
     const char *name;
     Loc loc;
-    StmtList props;        /* `name = expr` lines in order, `nc` among them */
+    StmtList props; /* `name = expr` lines in order, `nc` among them */
     ScaleRow *scales;
     int nscales;
     Loc scales_loc;
@@ -309,14 +327,14 @@ typedef struct Prog {
     Diag *D;
     LArena *A;
     Interner I;
-    Decl **decls;   /* open hash by interned name (pointer hash), cap ndecls_cap */
+    Decl **decls; /* open hash by interned name (pointer hash), cap ndecls_cap */
     int decls_cap, ndecls;
-    Decl **order;   /* every Decl in definition order (builtins first) */
+    Decl **order; /* every Decl in definition order (builtins first) */
     int norder, order_cap;
-    ModelDecl *model;     /* of the main file */
+    ModelDecl *model; /* of the main file */
     int main_file;
     int parse_depth;
-    const char *kw[32];   /* interned keywords, see lex.c */
+    const char *kw[32]; /* interned keywords, see lex.c */
 } Prog;
 
 Decl *sn_lang_decl_find(Prog *P, const char *interned_name);
@@ -334,7 +352,15 @@ bool sn_lang_check(Prog *P);
 
 /* ---------------------------------------------------------------- values (elaboration) */
 
-typedef enum ValKind { VAL_NONE, VAL_BOOL, VAL_INT, VAL_FLOAT, VAL_STR, VAL_LIST, VAL_TENSOR } ValKind;
+typedef enum ValKind {
+    VAL_NONE,
+    VAL_BOOL,
+    VAL_INT,
+    VAL_FLOAT,
+    VAL_STR,
+    VAL_LIST,
+    VAL_TENSOR
+} ValKind;
 
 typedef struct VList VList;
 typedef struct Value {
@@ -362,11 +388,11 @@ typedef struct Elab Elab;
 typedef struct CallCtx {
     Elab *E;
     Frame *F;
-    Loc loc;            /* of the call */
-    const char *path;   /* module path of the call: prefix + `as` path ("model.0.conv"), or
-                           the enclosing prefix when there is no `as` */
+    Loc loc;          /* of the call */
+    const char *path; /* module path of the call: prefix + `as` path ("model.0.conv"), or
+                         the enclosing prefix when there is no `as` */
     bool has_as;
-    Loc argloc[16];     /* location of each bound parameter's argument (call loc if default) */
+    Loc argloc[16]; /* location of each bound parameter's argument (call loc if default) */
 } CallCtx;
 
 typedef int (*BuiltinFn)(CallCtx *c, Value *args, Value *out);
@@ -374,7 +400,7 @@ typedef int (*BuiltinFn)(CallCtx *c, Value *args, Value *out);
 typedef struct Builtin {
     const char *name;
     BuiltinFn fn;
-    bool makes_params;  /* creates PARAMs (conv2d, batchnorm2d): `as` names a module */
+    bool makes_params; /* creates PARAMs (conv2d, batchnorm2d): `as` names a module */
 } Builtin;
 
 extern const Builtin sn_lang_builtins[];
@@ -383,18 +409,18 @@ extern const char sn_lang_prelude[];
 
 struct Frame {
     Frame *caller;
-    Decl *decl;        /* NULL for the model frame */
-    Loc call_loc;      /* where this frame was called from */
+    Decl *decl;         /* NULL for the model frame */
+    Loc call_loc;       /* where this frame was called from */
     const char *prefix; /* module path of this frame ("model.2.m.0"), "" for the model frame */
     const char **names;
     Value *vals;
     int nvars, cap;
-    int32_t *slots;    /* open-addressing index over names (interned pointers): var + 1, 0 = empty */
+    int32_t *slots; /* open-addressing index over names (interned pointers): var + 1, 0 = empty */
     int nslots;
 };
 
 struct Elab {
-    bool abort;        /* a global limit was hit (steps, memory, nodes): stop everything */
+    bool abort; /* a global limit was hit (steps, memory, nodes): stop everything */
     Prog *P;
     Diag *D;
     LArena *A;
@@ -403,9 +429,7 @@ struct Elab {
     int call_depth, eval_depth;
     int batch, height, width;
     int nc;
-    /* parameter-name uniqueness */
-    const char **pnames;
-    int pcap, pcount;
+    Interner pnames; /* the parameter names made so far: they must be unique */
 };
 
 /* Error at loc with the call stack of F as notes. Always returns -1. */
@@ -425,8 +449,8 @@ int sn_lang_list_seal(Elab *E, Frame *F, Loc loc, VList *l);
 int64_t sn_lang_numel(const int64_t *d, int n);
 
 /* Node helpers for builtins (set the node's name to c->path; report IR errors at c's loc). */
-int32_t sn_lang_node(CallCtx *c, sn_op op, const int32_t *in, int nin, const int64_t *ia,
-                     int nia, const double *fa, int nfa, const sn_shape *shape);
+int32_t sn_lang_node(CallCtx *c, sn_op op, const int32_t *in, int nin, const int64_t *ia, int nia,
+                     const double *fa, int nfa, const sn_shape *shape);
 int32_t sn_lang_param(CallCtx *c, const char *leaf, const sn_shape *shape, sn_ir_init init);
 const sn_shape *sn_lang_shape(Elab *E, int32_t t);
 

@@ -11,14 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const keywords[] = {"use", "fn", "block", "model", "if", "else",
-                                       "for", "in", "return", "and", "or", "not",
-                                       "true", "false", "none", "as"};
+static const char *const keywords[] = {"use",  "fn",    "block",  "model", "if", "else",
+                                       "for",  "in",    "return", "and",   "or", "not",
+                                       "true", "false", "none",   "as"};
 
 /* Longest first, so "//" wins over "/". */
-static const char *const puncts[] = {"**", "//", "==", "!=", "<=", ">=", "(", ")", "[",
-                                     "]", "{", "}", ",", ":", "=", "<", ">", "+",
-                                     "-", "*", "/", "%", "?", "."};
+static const char *const puncts[] = {"**", "//", "==", "!=", "<=", ">=", "(", ")",
+                                     "[",  "]",  "{",  "}",  ",",  ":",  "=", "<",
+                                     ">",  "+",  "-",  "*",  "/",  "%",  "?", "."};
 
 typedef struct Lexer {
     Diag *D;
@@ -39,7 +39,8 @@ static Loc here(Lexer *L, const char *at) {
 static bool push(Lexer *L, Tok t) { return LANG_PUSH(L->A, L->toks, L->n, L->cap, t); }
 
 static bool push_newline(Lexer *L, Loc loc) {
-    if (L->n == 0 || L->toks[L->n - 1].kind == TK_NEWLINE) return true;
+    if (L->n == 0 || L->toks[L->n - 1].kind == TK_NEWLINE)
+        return true;
     return push(L, (Tok){.kind = TK_NEWLINE, .loc = loc, .text = "newline"});
 }
 
@@ -56,25 +57,30 @@ static bool lex_number(Lexer *L) {
     const char *s = L->p;
     Loc loc = here(L, s);
     const char *q = s;
-    while (q < L->end && isdigit((unsigned char)*q)) q++;
+    while (q < L->end && isdigit((unsigned char)*q))
+        q++;
     bool is_float = false;
     if (q + 1 < L->end && *q == '.' && isdigit((unsigned char)q[1])) {
         is_float = true;
         q++;
-        while (q < L->end && isdigit((unsigned char)*q)) q++;
+        while (q < L->end && isdigit((unsigned char)*q))
+            q++;
     }
     if (q < L->end && (*q == 'e' || *q == 'E')) {
         const char *r = q + 1;
-        if (r < L->end && (*r == '+' || *r == '-')) r++;
+        if (r < L->end && (*r == '+' || *r == '-'))
+            r++;
         if (r < L->end && isdigit((unsigned char)*r)) {
             is_float = true;
             q = r;
-            while (q < L->end && isdigit((unsigned char)*q)) q++;
+            while (q < L->end && isdigit((unsigned char)*q))
+                q++;
         }
     }
     L->p = q;
     if (q < L->end && is_ident_char((unsigned char)*q)) {
-        while (L->p < L->end && is_ident_char((unsigned char)*L->p)) L->p++;
+        while (L->p < L->end && is_ident_char((unsigned char)*L->p))
+            L->p++;
         sn_lang_error(L->D, loc, "invalid number '%.*s'", (int)(L->p - s > 40 ? 40 : L->p - s), s);
         return push_error(L, loc);
     }
@@ -109,7 +115,8 @@ static bool lex_string(Lexer *L) {
     Loc loc = here(L, L->p);
     const char *q = L->p + 1;
     char *buf = sn_lang_alloc(L->A, 1024);
-    if (!buf) return false;
+    if (!buf)
+        return false;
     size_t n = 0;
     for (;;) {
         if (q >= L->end || *q == '\n') {
@@ -117,17 +124,29 @@ static bool lex_string(Lexer *L) {
             L->p = q;
             return push_error(L, loc);
         }
-        if (*q == quote) break;
+        if (*q == quote)
+            break;
         char c = *q++;
         if (c == '\\') {
-            if (q >= L->end) continue;
+            if (q >= L->end)
+                continue;
             char e = *q++;
             switch (e) {
-            case 'n': c = '\n'; break;
-            case 't': c = '\t'; break;
-            case '\\': c = '\\'; break;
-            case '"': c = '"'; break;
-            case '\'': c = '\''; break;
+            case 'n':
+                c = '\n';
+                break;
+            case 't':
+                c = '\t';
+                break;
+            case '\\':
+                c = '\\';
+                break;
+            case '"':
+                c = '"';
+                break;
+            case '\'':
+                c = '\'';
+                break;
             default:
                 sn_lang_error(L->D, here(L, q - 2), "unknown escape '\\%c' in string",
                               isprint((unsigned char)e) ? e : '?');
@@ -140,8 +159,10 @@ static bool lex_string(Lexer *L) {
         }
         if (n >= 1023) {
             sn_lang_error(L->D, loc, "string too long (over 1023 bytes)");
-            while (q < L->end && *q != quote && *q != '\n') q++;
-            if (q < L->end && *q == quote) q++;
+            while (q < L->end && *q != quote && *q != '\n')
+                q++;
+            if (q < L->end && *q == quote)
+                q++;
             L->p = q;
             return push_error(L, loc);
         }
@@ -154,12 +175,20 @@ static bool lex_string(Lexer *L) {
 
 Tok *sn_lang_lex(Diag *D, LArena *A, Interner *I, int file, int *ntok) {
     const Src *src = D->files[file];
-    Lexer L = {.D = D, .A = A, .I = I, .file = file, .text = src->text,
-               .end = src->text + src->len, .p = src->text, .line_start = src->text, .line = 1};
+    Lexer L = {.D = D,
+               .A = A,
+               .I = I,
+               .file = file,
+               .text = src->text,
+               .end = src->text + src->len,
+               .p = src->text,
+               .line_start = src->text,
+               .line = 1};
     while (L.p < L.end && !sn_lang_too_many(D)) {
         unsigned char c = (unsigned char)*L.p;
         if (c == '\n') {
-            if (L.depth == 0 && !push_newline(&L, here(&L, L.p))) return NULL;
+            if (L.depth == 0 && !push_newline(&L, here(&L, L.p)))
+                return NULL;
             L.p++;
             L.line++;
             L.line_start = L.p;
@@ -170,38 +199,47 @@ Tok *sn_lang_lex(Diag *D, LArena *A, Interner *I, int file, int *ntok) {
             continue;
         }
         if (c == '#') {
-            while (L.p < L.end && *L.p != '\n') L.p++;
+            while (L.p < L.end && *L.p != '\n')
+                L.p++;
             continue;
         }
         if (c == ';') {
-            if (!push_newline(&L, here(&L, L.p))) return NULL;
+            if (!push_newline(&L, here(&L, L.p)))
+                return NULL;
             L.p++;
             continue;
         }
         if (isdigit(c)) {
-            if (!lex_number(&L)) return NULL;
+            if (!lex_number(&L))
+                return NULL;
             continue;
         }
         if (c == '"' || c == '\'') {
-            if (!lex_string(&L)) return NULL;
+            if (!lex_string(&L))
+                return NULL;
             continue;
         }
         if (is_ident_start(c)) {
             const char *s = L.p;
-            while (L.p < L.end && is_ident_char((unsigned char)*L.p)) L.p++;
+            while (L.p < L.end && is_ident_char((unsigned char)*L.p))
+                L.p++;
             size_t len = (size_t)(L.p - s);
             Loc loc = here(&L, s);
             if (len > 128) {
                 sn_lang_error(D, loc, "identifier too long (over 128 characters)");
-                if (!push_error(&L, loc)) return NULL;
+                if (!push_error(&L, loc))
+                    return NULL;
                 continue;
             }
             const char *name = sn_lang_intern(I, A, s, len);
-            if (!name) return NULL;
+            if (!name)
+                return NULL;
             TokKind k = TK_IDENT;
             for (size_t i = 0; i < sizeof keywords / sizeof *keywords; i++)
-                if (strcmp(name, keywords[i]) == 0) k = TK_KEYWORD;
-            if (!push(&L, (Tok){.kind = k, .loc = loc, .text = name})) return NULL;
+                if (strcmp(name, keywords[i]) == 0)
+                    k = TK_KEYWORD;
+            if (!push(&L, (Tok){.kind = k, .loc = loc, .text = name}))
+                return NULL;
             continue;
         }
         const char *pn = NULL;
@@ -215,31 +253,42 @@ Tok *sn_lang_lex(Diag *D, LArena *A, Interner *I, int file, int *ntok) {
         if (pn) {
             Loc loc = here(&L, L.p);
             const char *name = sn_lang_intern(I, A, pn, strlen(pn));
-            if (!name) return NULL;
-            if (pn[0] == '(' || pn[0] == '[') L.depth++;
-            if ((pn[0] == ')' || pn[0] == ']') && L.depth > 0) L.depth--;
-            if (pn[0] == '{' || pn[0] == '}') L.depth = 0; /* recover from unbalanced ( [ */
-            if (!push(&L, (Tok){.kind = TK_PUNCT, .loc = loc, .text = name})) return NULL;
+            if (!name)
+                return NULL;
+            if (pn[0] == '(' || pn[0] == '[')
+                L.depth++;
+            if ((pn[0] == ')' || pn[0] == ']') && L.depth > 0)
+                L.depth--;
+            if (pn[0] == '{' || pn[0] == '}')
+                L.depth = 0; /* recover from unbalanced ( [ */
+            if (!push(&L, (Tok){.kind = TK_PUNCT, .loc = loc, .text = name}))
+                return NULL;
             L.p += strlen(pn);
             continue;
         }
         Loc loc = here(&L, L.p);
         if (c >= 0x80) {
-            while (L.p < L.end && (unsigned char)*L.p >= 0x80) L.p++;
-            sn_lang_error(D, loc, "invalid character (non-ASCII bytes outside a comment or string)");
-            if (!push_error(&L, loc)) return NULL;
+            while (L.p < L.end && (unsigned char)*L.p >= 0x80)
+                L.p++;
+            sn_lang_error(D, loc,
+                          "invalid character (non-ASCII bytes outside a comment or string)");
+            if (!push_error(&L, loc))
+                return NULL;
         } else {
             if (isprint(c))
                 sn_lang_error(D, loc, "invalid character '%c'", c);
             else
                 sn_lang_error(D, loc, "invalid character (byte 0x%02x)", c);
             L.p++;
-            if (!push_error(&L, loc)) return NULL;
+            if (!push_error(&L, loc))
+                return NULL;
         }
     }
     Loc eof = here(&L, L.p);
-    if (!push_newline(&L, eof)) return NULL;
-    if (!push(&L, (Tok){.kind = TK_EOF, .loc = eof, .text = "end of file"})) return NULL;
+    if (!push_newline(&L, eof))
+        return NULL;
+    if (!push(&L, (Tok){.kind = TK_EOF, .loc = eof, .text = "end of file"}))
+        return NULL;
     *ntok = L.n;
     return L.toks;
 }

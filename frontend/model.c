@@ -57,7 +57,8 @@ static bool models_dir(char *out, size_t n) {
             if (dl + sizeof rel <= n) {
                 memcpy(out, exe, dl);
                 memcpy(out + dl, rel, sizeof rel);
-                if (is_dir(out)) return true;
+                if (is_dir(out))
+                    return true;
             }
         }
     }
@@ -81,16 +82,21 @@ static void split_zoo(const char *name, char *base, size_t bn, char *scale, size
     }
 }
 
-sn_status sn_fe_resolve(const char *model, char *path, size_t pathlen, char *scale, size_t scalelen) {
-    if (!model || !model[0] || !path || pathlen == 0 || !scale || scalelen == 0) return SN_ERR_INVALID;
+sn_status sn_fe_resolve(const char *model, char *path, size_t pathlen, char *scale,
+                        size_t scalelen) {
+    if (!model || !model[0] || !path || pathlen == 0 || !scale || scalelen == 0)
+        return SN_ERR_INVALID;
     if (is_file(model)) {
-        if ((size_t)snprintf(path, pathlen, "%s", model) >= pathlen) return SN_ERR_INVALID;
+        if ((size_t)snprintf(path, pathlen, "%s", model) >= pathlen)
+            return SN_ERR_INVALID;
         scale[0] = 0;
         return SN_OK;
     }
-    if (strchr(model, '/') || strlen(model) > 64) return SN_ERR_INVALID;
+    if (strchr(model, '/') || strlen(model) > 64)
+        return SN_ERR_INVALID;
     char dir[PATH_MAX];
-    if (!models_dir(dir, sizeof dir)) return SN_ERR_INVALID;
+    if (!models_dir(dir, sizeof dir))
+        return SN_ERR_INVALID;
     char base[80], sc[8];
     split_zoo(model, base, sizeof base, sc, sizeof sc);
     /* try "<base>.sn" with the scale split off, then the name as given */
@@ -99,8 +105,10 @@ sn_status sn_fe_resolve(const char *model, char *path, size_t pathlen, char *sca
         char cand[PATH_MAX + 96];
         snprintf(cand, sizeof cand, "%s/%s.sn", dir, b);
         if (is_file(cand)) {
-            if ((size_t)snprintf(path, pathlen, "%s", cand) >= pathlen) return SN_ERR_INVALID;
-            if ((size_t)snprintf(scale, scalelen, "%s", attempt == 0 ? sc : "") >= scalelen) return SN_ERR_INVALID;
+            if ((size_t)snprintf(path, pathlen, "%s", cand) >= pathlen)
+                return SN_ERR_INVALID;
+            if ((size_t)snprintf(scale, scalelen, "%s", attempt == 0 ? sc : "") >= scalelen)
+                return SN_ERR_INVALID;
             return SN_OK;
         }
     }
@@ -108,7 +116,8 @@ sn_status sn_fe_resolve(const char *model, char *path, size_t pathlen, char *sca
 }
 
 void sn_fe_model_free(sn_fe_model *m) {
-    if (!m) return;
+    if (!m)
+        return;
     sn_ir_graph_free(m->graph);
     free(m->layers);
     free(m);
@@ -116,7 +125,8 @@ void sn_fe_model_free(sn_fe_model *m) {
 
 sn_status sn_fe_model_load(const char *model, const sn_fe_options *opt, sn_fe_model **out) {
     sn_fe_options defaults;
-    if (out) *out = NULL;
+    if (out)
+        *out = NULL;
     if (!opt) {
         sn_fe_options_default(&defaults);
         opt = &defaults;
@@ -132,8 +142,8 @@ sn_status sn_fe_model_load(const char *model, const sn_fe_options *opt, sn_fe_mo
     }
     if (opt->height < 32 || opt->width < 32 || opt->height > 16384 || opt->width > 16384 ||
         opt->height % 32 || opt->width % 32) {
-        fprintf(diag, "error: input size %dx%d must be multiples of 32 from 32 to 16384\n", opt->height,
-                opt->width);
+        fprintf(diag, "error: input size %dx%d must be multiples of 32 from 32 to 16384\n",
+                opt->height, opt->width);
         return SN_ERR_INVALID;
     }
     if (opt->nc > 100000) {
@@ -168,18 +178,22 @@ sn_status sn_fe_model_load(const char *model, const sn_fe_options *opt, sn_fe_mo
     }
     P.main_file = f;
     bool parsed = sn_lang_parse_file(&P, f, true);
-    if (!parsed || D.nerr) goto done;
-    if (!sn_lang_check(&P) || D.nerr) goto done;
+    if (!parsed || D.nerr)
+        goto done;
+    if (!sn_lang_check(&P) || D.nerr)
+        goto done;
     m = calloc(1, sizeof *m);
     if (!m) {
         st = SN_ERR_NOMEM;
         goto done;
     }
     st = sn_lang_elab(&P, opt, scale, m);
-    if (st == SN_OK && D.nerr) st = SN_ERR_INVALID;
+    if (st == SN_OK && D.nerr)
+        st = SN_ERR_INVALID;
     if (st == SN_OK) {
         size_t pl = strlen(path);
-        if (pl >= sizeof m->path) pl = sizeof m->path - 1;
+        if (pl >= sizeof m->path)
+            pl = sizeof m->path - 1;
         memcpy(m->path, path, pl);
         m->path[pl] = 0;
         m->batch = opt->batch;
@@ -189,7 +203,8 @@ sn_status sn_fe_model_load(const char *model, const sn_fe_options *opt, sn_fe_mo
         m = NULL;
     }
 done:
-    if (st != SN_OK && A.failed && D.nerr == 0) fprintf(diag, "error: out of memory while loading '%s'\n", path);
+    if (st != SN_OK && A.failed && D.nerr == 0)
+        fprintf(diag, "error: out of memory while loading '%s'\n", path);
     if (m) {
         sn_ir_graph_free(m->graph);
         free(m->layers);

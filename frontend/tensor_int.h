@@ -8,13 +8,6 @@
 
 #include <stdarg.h>
 
-/* snprintf into err when err is non-NULL and errlen > 0. */
-void sn_fe_tio_errf(char *err, size_t errlen, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
 /* ---------------------------------------------------------------- atomic file writing
  *
  * A file written in pieces: begin creates "<dir>/.<base>.tmp.XXXXXX" next to the destination,

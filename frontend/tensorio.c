@@ -904,29 +904,29 @@ sn_status sn_fe_tio_st_index(const void *buf, size_t len, const char *what, sn_f
     if (!what)
         what = "<memory>";
     if (len < 8) {
-        sn_fe_tio_errf(err, errlen,
-                       "%s: not a safetensors file: %zu bytes, shorter than the 8-byte header "
-                       "length",
-                       what, len);
+        sn_errf(err, errlen,
+                "%s: not a safetensors file: %zu bytes, shorter than the 8-byte header "
+                "length",
+                what, len);
         return SN_ERR_INVALID;
     }
     uint64_t hlen = ld64(b);
     if (hlen > ST_MAX_HEADER) {
-        sn_fe_tio_errf(err, errlen,
-                       "%s: not a safetensors file: header length %llu exceeds the 100 MB limit",
-                       what, (unsigned long long)hlen);
+        sn_errf(err, errlen,
+                "%s: not a safetensors file: header length %llu exceeds the 100 MB limit", what,
+                (unsigned long long)hlen);
         return SN_ERR_INVALID;
     }
     if (hlen > len - 8) {
-        sn_fe_tio_errf(err, errlen,
-                       "%s: truncated safetensors file: header length %llu but only %zu bytes "
-                       "follow",
-                       what, (unsigned long long)hlen, len - 8);
+        sn_errf(err, errlen,
+                "%s: truncated safetensors file: header length %llu but only %zu bytes "
+                "follow",
+                what, (unsigned long long)hlen, len - 8);
         return SN_ERR_INVALID;
     }
     if (hlen < 2 || b[8] != '{') {
-        sn_fe_tio_errf(err, errlen,
-                       "%s: not a safetensors file: the header does not start with '{'", what);
+        sn_errf(err, errlen, "%s: not a safetensors file: the header does not start with '{'",
+                what);
         return SN_ERR_INVALID;
     }
     const uint8_t *data = b + 8 + hlen;
@@ -1013,19 +1013,18 @@ sn_status sn_fe_tio_st_index(const void *buf, size_t len, const char *what, sn_f
         qsort(raw, (size_t)n, sizeof *raw, cmp_entry_name);
     for (int k = 1; k < n; k++) {
         if (strcmp(raw[k - 1].e.name, raw[k].e.name) == 0) {
-            sn_fe_tio_errf(err, errlen, "%s: tensor '%.200s' appears twice in the header", what,
-                           raw[k].e.name);
+            sn_errf(err, errlen, "%s: tensor '%.200s' appears twice in the header", what,
+                    raw[k].e.name);
             goto fail_quiet;
         }
     }
     /* in bounds */
     for (int k = 0; k < n; k++) {
         if (raw[k].end > dlen) {
-            sn_fe_tio_errf(err, errlen,
-                           "%s: truncated safetensors file: tensor '%.200s' ends at data byte "
-                           "%llu but the data holds %llu bytes",
-                           what, raw[k].e.name, (unsigned long long)raw[k].end,
-                           (unsigned long long)dlen);
+            sn_errf(err, errlen,
+                    "%s: truncated safetensors file: tensor '%.200s' ends at data byte "
+                    "%llu but the data holds %llu bytes",
+                    what, raw[k].e.name, (unsigned long long)raw[k].end, (unsigned long long)dlen);
             goto fail_quiet;
         }
         raw[k].e.data = data + raw[k].begin;
@@ -1034,7 +1033,7 @@ sn_status sn_fe_tio_st_index(const void *buf, size_t len, const char *what, sn_f
     {
         st_raw **by = malloc((size_t)(n ? n : 1) * sizeof *by);
         if (!by) {
-            sn_fe_tio_errf(err, errlen, "%s: out of memory", what);
+            sn_errf(err, errlen, "%s: out of memory", what);
             raw_free(raw, n);
             return SN_ERR_NOMEM;
         }
@@ -1046,8 +1045,8 @@ sn_status sn_fe_tio_st_index(const void *buf, size_t len, const char *what, sn_f
             qsort(by, (size_t)m, sizeof *by, cmp_begin);
         for (int k = 1; k < m; k++) {
             if (by[k]->begin < by[k - 1]->end) {
-                sn_fe_tio_errf(err, errlen, "%s: tensors '%.200s' and '%.200s' overlap in the data",
-                               what, by[k - 1]->e.name, by[k]->e.name);
+                sn_errf(err, errlen, "%s: tensors '%.200s' and '%.200s' overlap in the data", what,
+                        by[k - 1]->e.name, by[k]->e.name);
                 free(by);
                 goto fail_quiet;
             }
@@ -1056,7 +1055,7 @@ sn_status sn_fe_tio_st_index(const void *buf, size_t len, const char *what, sn_f
     }
     out->e = malloc((size_t)(n ? n : 1) * sizeof *out->e);
     if (!out->e) {
-        sn_fe_tio_errf(err, errlen, "%s: out of memory", what);
+        sn_errf(err, errlen, "%s: out of memory", what);
         raw_free(raw, n);
         return SN_ERR_NOMEM;
     }
@@ -1108,7 +1107,7 @@ sn_status sn_fe_safetensors_parse(const void *buf, size_t len, const char *name,
     sn_fe_tio_index_free(&ix);
     return SN_OK;
 oom:
-    sn_fe_tio_errf(err, errlen, "%s: out of memory reading the tensors", name);
+    sn_errf(err, errlen, "%s: out of memory reading the tensors", name);
     sn_fe_tio_index_free(&ix);
     sn_fe_tensors_free(out);
     return SN_ERR_NOMEM;
@@ -1213,29 +1212,29 @@ sn_status sn_fe_tio_st_emit(const sn_fe_tensors *ts, const char *what, sn_fe_tio
                             void *ctx, char *err, size_t errlen) {
     int n = ts->n;
     if (n < 0) {
-        sn_fe_tio_errf(err, errlen, "%s: negative tensor count", what);
+        sn_errf(err, errlen, "%s: negative tensor count", what);
         return SN_ERR_INVALID;
     }
     const sn_fe_tensor **order = malloc((size_t)(n ? n : 1) * sizeof *order);
     if (!order) {
-        sn_fe_tio_errf(err, errlen, "%s: out of memory", what);
+        sn_errf(err, errlen, "%s: out of memory", what);
         return SN_ERR_NOMEM;
     }
     for (int k = 0; k < n; k++) {
         const sn_fe_tensor *t = &ts->t[k];
         if (!t->name || !*t->name || strcmp(t->name, "__metadata__") == 0 || !utf8_valid(t->name)) {
-            sn_fe_tio_errf(err, errlen,
-                           "%s: tensor %d has an invalid name ('%.200s'): names must be "
-                           "non-empty UTF-8 and not __metadata__",
-                           what, k, t->name ? t->name : "(null)");
+            sn_errf(err, errlen,
+                    "%s: tensor %d has an invalid name ('%.200s'): names must be "
+                    "non-empty UTF-8 and not __metadata__",
+                    what, k, t->name ? t->name : "(null)");
             free(order);
             return SN_ERR_INVALID;
         }
         if (!st_dtype_name(t->dtype)) {
-            sn_fe_tio_errf(err, errlen,
-                           "%s: tensor '%.200s': cannot write dtype %s (F32, F16, "
-                           "BF16 only)",
-                           what, t->name, sn_dtype_name(t->dtype));
+            sn_errf(err, errlen,
+                    "%s: tensor '%.200s': cannot write dtype %s (F32, F16, "
+                    "BF16 only)",
+                    what, t->name, sn_dtype_name(t->dtype));
             free(order);
             return SN_ERR_INVALID;
         }
@@ -1243,12 +1242,12 @@ sn_status sn_fe_tio_st_emit(const sn_fe_tensors *ts, const char *what, sn_fe_tio
         for (int d = 0; !bad && d < t->shape.ndim; d++)
             bad = t->shape.d[d] < 0;
         if (bad || checked_numel(&t->shape) < 0) {
-            sn_fe_tio_errf(err, errlen, "%s: tensor '%.200s': invalid shape", what, t->name);
+            sn_errf(err, errlen, "%s: tensor '%.200s': invalid shape", what, t->name);
             free(order);
             return SN_ERR_INVALID;
         }
         if (!t->data && checked_numel(&t->shape) > 0) {
-            sn_fe_tio_errf(err, errlen, "%s: tensor '%.200s' has no data", what, t->name);
+            sn_errf(err, errlen, "%s: tensor '%.200s' has no data", what, t->name);
             free(order);
             return SN_ERR_INVALID;
         }
@@ -1258,7 +1257,7 @@ sn_status sn_fe_tio_st_emit(const sn_fe_tensors *ts, const char *what, sn_fe_tio
         qsort(order, (size_t)n, sizeof *order, cmp_tensor_ptr);
     for (int k = 1; k < n; k++) {
         if (strcmp(order[k]->name, order[k - 1]->name) == 0) {
-            sn_fe_tio_errf(err, errlen, "%s: tensor '%.200s' is given twice", what, order[k]->name);
+            sn_errf(err, errlen, "%s: tensor '%.200s' is given twice", what, order[k]->name);
             free(order);
             return SN_ERR_INVALID;
         }
@@ -1282,7 +1281,7 @@ sn_status sn_fe_tio_st_emit(const sn_fe_tensors *ts, const char *what, sn_fe_tio
     while (!h.oom && h.n % 8 != 0)
         sb_put(&h, " ", 1); /* 8 + N ≡ 0 (mod 8): aligned data */
     if (h.oom || h.n > ST_MAX_HEADER) {
-        sn_fe_tio_errf(err, errlen, h.oom ? "%s: out of memory" : "%s: header too large", what);
+        sn_errf(err, errlen, h.oom ? "%s: out of memory" : "%s: header too large", what);
         free(h.p);
         free(order);
         return h.oom ? SN_ERR_NOMEM : SN_ERR_INVALID;
@@ -1308,7 +1307,7 @@ sn_status sn_fe_tio_st_emit(const sn_fe_tensors *ts, const char *what, sn_fe_tio
             continue;
         }
         if (!tmp && !(tmp = malloc(CHUNK))) {
-            sn_fe_tio_errf(err, errlen, "%s: out of memory", what);
+            sn_errf(err, errlen, "%s: out of memory", what);
             s = SN_ERR_NOMEM;
             break;
         }
@@ -1332,7 +1331,7 @@ static int emit_mem(void *ctx, const void *p, size_t n, char *err, size_t errlen
     sbuf *b = ctx;
     sb_put(b, p, n);
     if (b->oom)
-        sn_fe_tio_errf(err, errlen, "out of memory");
+        sn_errf(err, errlen, "out of memory");
     return b->oom;
 }
 
@@ -1465,7 +1464,7 @@ sn_status sn_fe_npy_parse(const void *buf, size_t len, const char *name, sn_shap
     if (!name)
         name = "<memory>";
     if (len < 10 || memcmp(b, "\x93NUMPY", 6) != 0) {
-        sn_fe_tio_errf(err, errlen, "%s: not a .npy file (no \\x93NUMPY magic)", name);
+        sn_errf(err, errlen, "%s: not a .npy file (no \\x93NUMPY magic)", name);
         return SN_ERR_INVALID;
     }
     unsigned major = b[6], minor = b[7];
@@ -1476,20 +1475,20 @@ sn_status sn_fe_npy_parse(const void *buf, size_t len, const char *name, sn_shap
         start = 10;
     } else if ((major == 2 || major == 3) && minor == 0) {
         if (len < 12) {
-            sn_fe_tio_errf(err, errlen, "%s: truncated .npy file", name);
+            sn_errf(err, errlen, "%s: truncated .npy file", name);
             return SN_ERR_INVALID;
         }
         hlen = ld32(b + 8);
         start = 12;
     } else {
-        sn_fe_tio_errf(err, errlen, "%s: unsupported .npy format version %u.%u (1.0, 2.0, 3.0)",
-                       name, major, minor);
+        sn_errf(err, errlen, "%s: unsupported .npy format version %u.%u (1.0, 2.0, 3.0)", name,
+                major, minor);
         return SN_ERR_INVALID;
     }
     if (hlen > len - start) {
-        sn_fe_tio_errf(err, errlen,
-                       "%s: truncated .npy file: header length %llu but only %zu bytes follow",
-                       name, (unsigned long long)hlen, len - start);
+        sn_errf(err, errlen,
+                "%s: truncated .npy file: header length %llu but only %zu bytes follow", name,
+                (unsigned long long)hlen, len - start);
         return SN_ERR_INVALID;
     }
     np p = {b + start, (size_t)hlen, 0};
@@ -1533,8 +1532,7 @@ sn_status sn_fe_npy_parse(const void *buf, size_t len, const char *name, sn_shap
             if ((why = ntuple(&p, shape)) != NULL)
                 goto bad;
         } else {
-            sn_fe_tio_errf(err, errlen, "%s: bad .npy header: unexpected or repeated key '%s'",
-                           name, key);
+            sn_errf(err, errlen, "%s: bad .npy header: unexpected or repeated key '%s'", name, key);
             return SN_ERR_INVALID;
         }
         if (nchar(&p, ','))
@@ -1561,47 +1559,47 @@ sn_status sn_fe_npy_parse(const void *buf, size_t len, const char *name, sn_shap
     else if (strcmp(descr, "<f2") == 0)
         esz = 2;
     else {
-        sn_fe_tio_errf(err, errlen,
-                       "%s: .npy dtype '%s' is not supported: Sinter reads little-endian float32 "
-                       "('<f4') and float16 ('<f2')%s",
-                       name, descr,
-                       strcmp(descr, "<f8") == 0 ? "; convert with a.astype(np.float32)" : "");
+        sn_errf(err, errlen,
+                "%s: .npy dtype '%s' is not supported: Sinter reads little-endian float32 "
+                "('<f4') and float16 ('<f2')%s",
+                name, descr,
+                strcmp(descr, "<f8") == 0 ? "; convert with a.astype(np.float32)" : "");
         return SN_ERR_INVALID;
     }
     if (fortran && shape->ndim > 1) {
-        sn_fe_tio_errf(err, errlen,
-                       "%s: Fortran-order .npy arrays are not supported; save a C-order array "
-                       "(np.ascontiguousarray)",
-                       name);
+        sn_errf(err, errlen,
+                "%s: Fortran-order .npy arrays are not supported; save a C-order array "
+                "(np.ascontiguousarray)",
+                name);
         return SN_ERR_INVALID;
     }
     int64_t numel = checked_numel(shape);
     char sb[160];
     shape_fmt(shape, sb, sizeof sb);
     if (numel < 0) {
-        sn_fe_tio_errf(err, errlen, "%s: .npy shape %s is too large", name, sb);
+        sn_errf(err, errlen, "%s: .npy shape %s is too large", name, sb);
         return SN_ERR_INVALID;
     }
     uint64_t need = (uint64_t)numel * esz, have = len - start - hlen;
     if (have != need) {
-        sn_fe_tio_errf(err, errlen,
-                       have < need ? "%s: truncated .npy file: shape %s of '%s' needs %llu bytes "
-                                     "of data, the file holds %llu"
-                                   : "%s: bad .npy file: shape %s of '%s' needs %llu bytes of "
-                                     "data, but %llu follow the header",
-                       name, sb, descr, (unsigned long long)need, (unsigned long long)have);
+        sn_errf(err, errlen,
+                have < need ? "%s: truncated .npy file: shape %s of '%s' needs %llu bytes "
+                              "of data, the file holds %llu"
+                            : "%s: bad .npy file: shape %s of '%s' needs %llu bytes of "
+                              "data, but %llu follow the header",
+                name, sb, descr, (unsigned long long)need, (unsigned long long)have);
         return SN_ERR_INVALID;
     }
     float *out = malloc((size_t)(numel ? numel : 1) * sizeof *out);
     if (!out) {
-        sn_fe_tio_errf(err, errlen, "%s: out of memory for shape %s", name, sb);
+        sn_errf(err, errlen, "%s: out of memory for shape %s", name, sb);
         return SN_ERR_NOMEM;
     }
     sn_fe_tio_le_to_f32(esz == 4 ? SN_DTYPE_F32 : SN_DTYPE_F16, b + start + hlen, out, numel);
     *data = out;
     return SN_OK;
 bad:
-    sn_fe_tio_errf(err, errlen, "%s: bad .npy header: %s", name, why);
+    sn_errf(err, errlen, "%s: bad .npy header: %s", name, why);
     memset(shape, 0, sizeof *shape);
     return SN_ERR_INVALID;
 }
@@ -1625,15 +1623,15 @@ sn_status sn_fe_npy_read(const char *path, sn_shape *shape, float **data, char *
 static sn_status npy_header(const sn_shape *s, sn_dtype dtype, const char *what, uint8_t *hdr,
                             size_t cap, size_t *hlen, char *err, size_t errlen) {
     if (dtype != SN_DTYPE_F32 && dtype != SN_DTYPE_F16) {
-        sn_fe_tio_errf(err, errlen, "%s: .npy files are written as f32 or f16, not %s", what,
-                       sn_dtype_name(dtype));
+        sn_errf(err, errlen, "%s: .npy files are written as f32 or f16, not %s", what,
+                sn_dtype_name(dtype));
         return SN_ERR_INVALID;
     }
     int bad = s->ndim < 0 || s->ndim > SN_MAX_DIMS;
     for (int d = 0; !bad && d < s->ndim; d++)
         bad = s->d[d] < 0;
     if (bad || checked_numel(s) < 0) {
-        sn_fe_tio_errf(err, errlen, "%s: invalid shape", what);
+        sn_errf(err, errlen, "%s: invalid shape", what);
         return SN_ERR_INVALID;
     }
     char dict[256];
@@ -1688,7 +1686,7 @@ sn_status sn_fe_npy_encode(const sn_shape *shape, const float *data, sn_dtype dt
     size_t total = hlen + (size_t)n * sn_dtype_size(dtype);
     uint8_t *o = malloc(total);
     if (!o) {
-        sn_fe_tio_errf(err, errlen, "out of memory");
+        sn_errf(err, errlen, "out of memory");
         return SN_ERR_NOMEM;
     }
     memcpy(o, hdr, hlen);
@@ -1716,7 +1714,7 @@ sn_status sn_fe_npy_write(const char *path, const sn_shape *shape, const float *
     enum { CH = 16384 };
     uint8_t *tmp = malloc(CH * 4);
     if (!tmp) {
-        sn_fe_tio_errf(err, errlen, "%s: out of memory", path);
+        sn_errf(err, errlen, "%s: out of memory", path);
         sn_fe_tio_atomic_abort(&a);
         return SN_ERR_NOMEM;
     }

@@ -231,7 +231,7 @@ sn_status sn_fe_weights_load(sn_ir_graph *g, const char *path, char *err, size_t
     char *used = calloc((size_t)(ix.n ? ix.n : 1), 1);
     const sn_fe_tio_entry **bind = calloc((size_t)(np > 0 ? np : 1), sizeof *bind);
     if (!pr || !used || !bind) {
-        sn_fe_tio_errf(err, errlen, "%s: out of memory", path);
+        sn_errf(err, errlen, "%s: out of memory", path);
         s = SN_ERR_NOMEM;
         goto done;
     }
@@ -270,7 +270,7 @@ sn_status sn_fe_weights_load(sn_ir_graph *g, const char *path, char *err, size_t
         const sn_fe_tio_entry *e = bind[i];
         float *d = sn_ir_node_data(g, pr[i].node);
         if (!d) {
-            sn_fe_tio_errf(err, errlen, "%s: out of memory binding '%.200s'", path, pr[i].name);
+            sn_errf(err, errlen, "%s: out of memory binding '%.200s'", path, pr[i].name);
             s = SN_ERR_NOMEM;
             goto done;
         }
@@ -864,9 +864,9 @@ void sn_fe_weights_random(sn_ir_graph *g, uint64_t seed) {
 
 sn_status sn_fe_weights_apply(sn_ir_graph *g, const char *spec, char *err, size_t errlen) {
     if (!spec || !*spec) {
-        sn_fe_tio_errf(err, errlen,
-                       "--weights: empty (give \"random\", \"random:SEED\" or a "
-                       ".safetensors path)");
+        sn_errf(err, errlen,
+                "--weights: empty (give \"random\", \"random:SEED\" or a "
+                ".safetensors path)");
         return SN_ERR_INVALID;
     }
     if (strcmp(spec, "random") == 0) {
@@ -884,8 +884,8 @@ sn_status sn_fe_weights_apply(sn_ir_graph *g, const char *spec, char *err, size_
                 v = v * 10 + (uint64_t)(*p - '0');
         }
         if (!ok) {
-            sn_fe_tio_errf(err, errlen,
-                           "--weights %s: the seed must be a decimal integer in [0, 2^64)", spec);
+            sn_errf(err, errlen, "--weights %s: the seed must be a decimal integer in [0, 2^64)",
+                    spec);
             return SN_ERR_INVALID;
         }
         sn_fe_weights_random(g, v);
@@ -899,8 +899,8 @@ sn_status sn_fe_weights_apply(sn_ir_graph *g, const char *spec, char *err, size_
 sn_status sn_fe_weights_save(const sn_ir_graph *g, const char *path, sn_dtype dtype, char *err,
                              size_t errlen) {
     if (dtype != SN_DTYPE_F32 && dtype != SN_DTYPE_F16 && dtype != SN_DTYPE_BF16) {
-        sn_fe_tio_errf(err, errlen, "%s: weights are saved as f32, f16 or bf16, not %s", path,
-                       sn_dtype_name(dtype));
+        sn_errf(err, errlen, "%s: weights are saved as f32, f16 or bf16, not %s", path,
+                sn_dtype_name(dtype));
         return SN_ERR_INVALID;
     }
     int np;
@@ -908,7 +908,7 @@ sn_status sn_fe_weights_save(const sn_ir_graph *g, const char *path, sn_dtype dt
     sn_fe_tensors ts = {NULL, 0};
     sn_status s = SN_OK;
     if (!pr || !(ts.t = calloc((size_t)(np ? np : 1), sizeof *ts.t))) {
-        sn_fe_tio_errf(err, errlen, "%s: out of memory", path);
+        sn_errf(err, errlen, "%s: out of memory", path);
         free(pr);
         return SN_ERR_NOMEM;
     }
@@ -916,9 +916,9 @@ sn_status sn_fe_weights_save(const sn_ir_graph *g, const char *path, sn_dtype dt
     for (int i = 0; i < np; i++) {
         const sn_ir_node *nd = &g->nodes[pr[i].node];
         if (!nd->data) {
-            sn_fe_tio_errf(err, errlen,
-                           "%s: parameter '%.200s' has no data (load or randomise weights first)",
-                           path, pr[i].name);
+            sn_errf(err, errlen,
+                    "%s: parameter '%.200s' has no data (load or randomise weights first)", path,
+                    pr[i].name);
             s = SN_ERR_INVALID;
             break;
         }
@@ -932,7 +932,7 @@ sn_status sn_fe_weights_save(const sn_ir_graph *g, const char *path, sn_dtype dt
             int64_t n = sn_shape_numel(&nd->shape);
             t->data = malloc((size_t)(n ? n : 1) * 2);
             if (!t->data) {
-                sn_fe_tio_errf(err, errlen, "%s: out of memory", path);
+                sn_errf(err, errlen, "%s: out of memory", path);
                 s = SN_ERR_NOMEM;
                 break;
             }

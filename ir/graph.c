@@ -39,7 +39,7 @@ void sn_assert_fail(const char *cond, const char *file, int line) {
     abort();
 }
 
-void sn_ir_errf(char *err, size_t errlen, const char *fmt, ...) {
+void sn_errf(char *err, size_t errlen, const char *fmt, ...) {
     if (!err || errlen == 0)
         return;
     va_list ap;
@@ -65,9 +65,7 @@ const char *sn_dtype_name(sn_dtype t) {
     return (unsigned)t < SN_DTYPE_COUNT ? dtype_names[t] : "?";
 }
 
-size_t sn_dtype_size(sn_dtype t) {
-    return (unsigned)t < SN_DTYPE_COUNT ? dtype_sizes[t] : 0;
-}
+size_t sn_dtype_size(sn_dtype t) { return (unsigned)t < SN_DTYPE_COUNT ? dtype_sizes[t] : 0; }
 
 sn_status sn_dtype_parse(const char *name, sn_dtype *out) {
     for (int i = 0; name && i < SN_DTYPE_COUNT; i++)
@@ -400,45 +398,44 @@ int32_t sn_ir_add(sn_ir_graph *g, sn_op op, const int32_t *in, int nin, const in
                   const double *fa, int nfa, const sn_shape *shape, sn_dtype dtype, char *err,
                   size_t errlen) {
     if ((unsigned)op >= SN_OP_COUNT) {
-        sn_ir_errf(err, errlen, "unknown op %d", (int)op);
+        sn_errf(err, errlen, "unknown op %d", (int)op);
         return -1;
     }
     const char *opn = sn_ir_op_info[op].name;
     if (nin < 0 || nin > SN_IR_MAX_IN || (nin > 0 && !in)) {
-        sn_ir_errf(err, errlen, "%s: bad input count %d", opn, nin);
+        sn_errf(err, errlen, "%s: bad input count %d", opn, nin);
         return -1;
     }
     if (nia < 0 || nia > SN_IR_MAX_IA || (nia > 0 && !ia)) {
-        sn_ir_errf(err, errlen, "%s: bad int attribute count %d (at most %d)", opn, nia,
-                   SN_IR_MAX_IA);
+        sn_errf(err, errlen, "%s: bad int attribute count %d (at most %d)", opn, nia, SN_IR_MAX_IA);
         return -1;
     }
     if (nfa < 0 || nfa > 2 || (nfa > 0 && !fa)) {
-        sn_ir_errf(err, errlen, "%s: bad float attribute count %d (at most 2)", opn, nfa);
+        sn_errf(err, errlen, "%s: bad float attribute count %d (at most 2)", opn, nfa);
         return -1;
     }
     sn_ir_attrs at;
     sn_ir_op_attrs(op, &at);
     if (nfa != at.nfloat) {
-        sn_ir_errf(err, errlen, "%s: expects %d float attributes (%s), got %d", opn, at.nfloat,
-                   sn_ir_op_info[op].attrs, nfa);
+        sn_errf(err, errlen, "%s: expects %d float attributes (%s), got %d", opn, at.nfloat,
+                sn_ir_op_info[op].attrs, nfa);
         return -1;
     }
     for (int i = 0; i < nin; i++)
         if (in[i] < 0 || in[i] >= g->nnodes) {
-            sn_ir_errf(err, errlen, "%s: input %d refers to %%%d, which does not exist", opn, i,
-                       (int)in[i]);
+            sn_errf(err, errlen, "%s: input %d refers to %%%d, which does not exist", opn, i,
+                    (int)in[i]);
             return -1;
         }
     if ((unsigned)dtype >= SN_DTYPE_COUNT) {
-        sn_ir_errf(err, errlen, "%s: bad dtype %d", opn, (int)dtype);
+        sn_errf(err, errlen, "%s: bad dtype %d", opn, (int)dtype);
         return -1;
     }
     if (g->nnodes == g->cap) {
         int32_t ncap = g->cap ? g->cap * 2 : 64;
         sn_ir_node *nn = realloc(g->nodes, (size_t)ncap * sizeof *nn);
         if (!nn) {
-            sn_ir_errf(err, errlen, "%s: out of memory", opn);
+            sn_errf(err, errlen, "%s: out of memory", opn);
             return -1;
         }
         g->nodes = nn;
@@ -455,7 +452,7 @@ int32_t sn_ir_add(sn_ir_graph *g, sn_op op, const int32_t *in, int nin, const in
     if (nin) {
         n->in = sn_ir_arena_alloc(g, (size_t)nin * sizeof *n->in);
         if (!n->in) {
-            sn_ir_errf(err, errlen, "%s: out of memory", opn);
+            sn_errf(err, errlen, "%s: out of memory", opn);
             return -1;
         }
         memcpy(n->in, in, (size_t)nin * sizeof *in);
@@ -469,7 +466,7 @@ int32_t sn_ir_add(sn_ir_graph *g, sn_op op, const int32_t *in, int nin, const in
         if (shape) {
             n->shape = *shape;
         } else if (op != SN_OP_ANCHORS && op != SN_OP_CONST) {
-            sn_ir_errf(err, errlen, "%s: a shape is required", opn);
+            sn_errf(err, errlen, "%s: a shape is required", opn);
             return -1;
         }
     }
@@ -483,7 +480,7 @@ int32_t sn_ir_add(sn_ir_graph *g, sn_op op, const int32_t *in, int nin, const in
         float *d = sn_ir_node_data(g, idx);
         if (!d) {
             g->nnodes = idx;
-            sn_ir_errf(err, errlen, "const: out of memory");
+            sn_errf(err, errlen, "const: out of memory");
             return -1;
         }
         int64_t ne = sn_shape_numel(&g->nodes[idx].shape);
@@ -492,7 +489,7 @@ int32_t sn_ir_add(sn_ir_graph *g, sn_op op, const int32_t *in, int nin, const in
     }
     if (op == SN_OP_INPUT && append_i32(&g->inputs, &g->ninputs, idx) != 0) {
         g->nnodes = idx;
-        sn_ir_errf(err, errlen, "input: out of memory");
+        sn_errf(err, errlen, "input: out of memory");
         return -1;
     }
     return idx;
@@ -660,6 +657,17 @@ int64_t sn_ir_count_params(const sn_ir_graph *g) {
         if (n->nia >= 1 && (n->ia[0] == SN_IR_INIT_BN_MEAN || n->ia[0] == SN_IR_INIT_BN_VAR))
             continue;
         total += sn_shape_numel(&n->shape);
+    }
+    return total;
+}
+
+int sn_ir_count_ops(const sn_ir_graph *g) {
+    int total = 0;
+    for (int32_t i = 0; i < g->nnodes; i++) {
+        const sn_ir_node *n = &g->nodes[i];
+        if (!(n->flags & SN_IR_NODE_DEAD) && n->op != SN_OP_INPUT &&
+            !(sn_ir_op_info[n->op].flags & SN_OPF_LEAF))
+            total++;
     }
     return total;
 }

@@ -29,21 +29,30 @@ extern "C" {
 
 typedef enum sn_status {
     SN_OK = 0,
-    SN_ERR_INVALID,  /* bad user input: model file, shapes, weights, arguments */
-    SN_ERR_IO,       /* a file could not be read or written */
-    SN_ERR_NOMEM,    /* an allocation failed */
-    SN_ERR_COMPILE,  /* a generated kernel failed to compile */
-    SN_ERR_DEVICE,   /* a device / vendor library call failed */
+    SN_ERR_INVALID, /* bad user input: model file, shapes, weights, arguments */
+    SN_ERR_IO,      /* a file could not be read or written */
+    SN_ERR_NOMEM,   /* an allocation failed */
+    SN_ERR_COMPILE, /* a generated kernel failed to compile */
+    SN_ERR_DEVICE,  /* a device / vendor library call failed */
     SN_ERR_UNSUPPORTED
 } sn_status;
 
 const char *sn_status_str(sn_status s);
 
+/* snprintf into a caller's error buffer: does nothing when err is NULL or errlen is 0. Every
+ * module that reports through (char *err, size_t errlen) formats with it. */
+void sn_errf(char *err, size_t errlen, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
 /* Internal invariants: on in debug builds and tests (SN_ENABLE_ASSERT), off otherwise. */
 #ifdef SN_ENABLE_ASSERT
-#define SN_ASSERT(c)                                                                          \
-    do {                                                                                      \
-        if (!(c)) sn_assert_fail(#c, __FILE__, __LINE__);                                     \
+#define SN_ASSERT(c)                                                                               \
+    do {                                                                                           \
+        if (!(c))                                                                                  \
+            sn_assert_fail(#c, __FILE__, __LINE__);                                                \
     } while (0)
 #else
 #define SN_ASSERT(c) ((void)0)
@@ -52,10 +61,10 @@ void sn_assert_fail(const char *cond, const char *file, int line);
 
 /* ---------------------------------------------------------------- dtypes and shapes */
 
-#define SN_DTYPE_LIST(X)                                                                      \
-    X(F32, "f32", 4)                                                                          \
-    X(F16, "f16", 2)                                                                          \
-    X(BF16, "bf16", 2)                                                                        \
+#define SN_DTYPE_LIST(X)                                                                           \
+    X(F32, "f32", 4)                                                                               \
+    X(F16, "f16", 2)                                                                               \
+    X(BF16, "bf16", 2)                                                                             \
     X(I32, "i32", 4)
 
 typedef enum sn_dtype {
@@ -73,8 +82,8 @@ sn_status sn_dtype_parse(const char *name, sn_dtype *out);
 #define SN_MAX_DIMS 6
 
 typedef struct sn_shape {
-    int32_t ndim;             /* 0 = scalar */
-    int64_t d[SN_MAX_DIMS];   /* d[0] is outermost; row-major (C order) */
+    int32_t ndim;           /* 0 = scalar */
+    int64_t d[SN_MAX_DIMS]; /* d[0] is outermost; row-major (C order) */
 } sn_shape;
 
 int64_t sn_shape_numel(const sn_shape *s);
@@ -85,6 +94,9 @@ char *sn_shape_str(const sn_shape *s, char *buf, size_t n);
 /* ---------------------------------------------------------------- the op table
  *
  * X(ID, "name", min_inputs, max_inputs, KIND, "attr names", flags)
+ *
+ * Expanded in two places only: the sn_op enum below and sn_ir_op_info in graph.c (every
+ * other table indexes sn_ir_op_info); a new column changes both SN_X_ macros and nothing else.
  *
  * KIND is the fusion kind (TVM's OpPatternKind order): ELEMWISE < BROADCAST < INJECTIVE <
  * REDUCE < OUT_EWISE_FUSABLE < OPAQUE. Fusion decides from the kind, never from op names.
@@ -120,42 +132,51 @@ char *sn_shape_str(const sn_shape *s, char *buf, size_t n);
  *              (1,1,A)), nlevels, then per level: h w stride. fa: offset (0.5).
  *              Points per level are (x+offset, y+offset) row-major over (y, x); grid units.
  */
-#define SN_IR_OPS(X)                                                                          \
-    X(INPUT, "input", 0, 0, OPAQUE, "", 0)                                                    \
-    X(PARAM, "param", 0, 0, OPAQUE, "init", SN_OPF_LEAF)                                      \
-    X(CONST, "const", 0, 0, OPAQUE, ";value", SN_OPF_LEAF)                                    \
-    X(CONV2D, "conv2d", 2, 3, OUT_EWISE_FUSABLE,                                              \
-      "stride_h,stride_w,pad_h,pad_w,dil_h,dil_w,groups", 0)                                  \
-    X(BATCHNORM, "batchnorm", 5, 5, BROADCAST, ";eps", 0)                                     \
-    X(SILU, "silu", 1, 1, ELEMWISE, "", SN_OPF_UNARY)                                         \
-    X(SIGMOID, "sigmoid", 1, 1, ELEMWISE, "", SN_OPF_UNARY)                                   \
-    X(RELU, "relu", 1, 1, ELEMWISE, "", SN_OPF_UNARY)                                         \
-    X(NEG, "neg", 1, 1, ELEMWISE, "", SN_OPF_UNARY)                                           \
-    X(EXP, "exp", 1, 1, ELEMWISE, "", SN_OPF_UNARY)                                           \
-    X(SQRT, "sqrt", 1, 1, ELEMWISE, "", SN_OPF_UNARY)                                         \
-    X(RECIP, "recip", 1, 1, ELEMWISE, "", SN_OPF_UNARY)                                       \
-    X(ADD, "add", 2, 2, BROADCAST, "", SN_OPF_BINARY)                                         \
-    X(SUB, "sub", 2, 2, BROADCAST, "", SN_OPF_BINARY)                                         \
-    X(MUL, "mul", 2, 2, BROADCAST, "", SN_OPF_BINARY)                                         \
-    X(DIV, "div", 2, 2, BROADCAST, "", SN_OPF_BINARY)                                         \
-    X(POW, "pow", 2, 2, BROADCAST, "", SN_OPF_BINARY)                                         \
-    X(MAX2, "max2", 2, 2, BROADCAST, "", SN_OPF_BINARY)                                       \
-    X(CAST, "cast", 1, 1, ELEMWISE, "dtype", 0)                                               \
-    X(CONCAT, "concat", 1, 64, INJECTIVE, "axis", 0)                                          \
-    X(SLICE, "slice", 1, 1, INJECTIVE, "axis,start,end,step", 0)                              \
-    X(RESHAPE, "reshape", 1, 1, INJECTIVE, "dims*", 0)                                        \
-    X(PERMUTE, "permute", 1, 1, INJECTIVE, "perm*", 0)                                        \
-    X(UPSAMPLE, "upsample", 1, 1, INJECTIVE, "scale_h,scale_w", 0)                            \
-    X(MAXPOOL2D, "maxpool2d", 1, 1, OPAQUE, "k,stride,pad", 0)                                \
-    X(SOFTMAX, "softmax", 1, 1, REDUCE, "axis", 0)                                            \
-    X(REDUCE_SUM, "reduce_sum", 1, 1, REDUCE, "axis", 0)                                      \
-    X(MATMUL, "matmul", 2, 2, OUT_EWISE_FUSABLE, "", 0)                                       \
+#define SN_IR_OPS(X)                                                                               \
+    X(INPUT, "input", 0, 0, OPAQUE, "", 0)                                                         \
+    X(PARAM, "param", 0, 0, OPAQUE, "init", SN_OPF_LEAF)                                           \
+    X(CONST, "const", 0, 0, OPAQUE, ";value", SN_OPF_LEAF)                                         \
+    X(CONV2D, "conv2d", 2, 3, OUT_EWISE_FUSABLE,                                                   \
+      "stride_h,stride_w,pad_h,pad_w,dil_h,dil_w,groups", SN_OPF_DIFFERENTIABLE)                   \
+    X(BATCHNORM, "batchnorm", 5, 5, BROADCAST, ";eps", SN_OPF_DIFFERENTIABLE)                      \
+    X(SILU, "silu", 1, 1, ELEMWISE, "", SN_OPF_UNARY | SN_OPF_DIFFERENTIABLE)                      \
+    X(SIGMOID, "sigmoid", 1, 1, ELEMWISE, "", SN_OPF_UNARY | SN_OPF_DIFFERENTIABLE)                \
+    X(RELU, "relu", 1, 1, ELEMWISE, "", SN_OPF_UNARY | SN_OPF_DIFFERENTIABLE)                      \
+    X(NEG, "neg", 1, 1, ELEMWISE, "", SN_OPF_UNARY | SN_OPF_DIFFERENTIABLE)                        \
+    X(EXP, "exp", 1, 1, ELEMWISE, "", SN_OPF_UNARY | SN_OPF_DIFFERENTIABLE)                        \
+    X(SQRT, "sqrt", 1, 1, ELEMWISE, "", SN_OPF_UNARY | SN_OPF_DIFFERENTIABLE)                      \
+    X(RECIP, "recip", 1, 1, ELEMWISE, "", SN_OPF_UNARY | SN_OPF_DIFFERENTIABLE)                    \
+    X(ADD, "add", 2, 2, BROADCAST, "", SN_OPF_BINARY | SN_OPF_DIFFERENTIABLE)                      \
+    X(SUB, "sub", 2, 2, BROADCAST, "", SN_OPF_BINARY | SN_OPF_DIFFERENTIABLE)                      \
+    X(MUL, "mul", 2, 2, BROADCAST, "", SN_OPF_BINARY | SN_OPF_DIFFERENTIABLE)                      \
+    X(DIV, "div", 2, 2, BROADCAST, "", SN_OPF_BINARY | SN_OPF_DIFFERENTIABLE)                      \
+    X(POW, "pow", 2, 2, BROADCAST, "", SN_OPF_BINARY | SN_OPF_DIFFERENTIABLE)                      \
+    X(MAX2, "max2", 2, 2, BROADCAST, "", SN_OPF_BINARY | SN_OPF_DIFFERENTIABLE)                    \
+    X(CAST, "cast", 1, 1, ELEMWISE, "dtype", SN_OPF_DIFFERENTIABLE)                                \
+    X(CONCAT, "concat", 1, 64, INJECTIVE, "axis", SN_OPF_DIFFERENTIABLE)                           \
+    X(SLICE, "slice", 1, 1, INJECTIVE, "axis,start,end,step", SN_OPF_DIFFERENTIABLE)               \
+    X(RESHAPE, "reshape", 1, 1, INJECTIVE, "dims*", SN_OPF_DIFFERENTIABLE)                         \
+    X(PERMUTE, "permute", 1, 1, INJECTIVE, "perm*", SN_OPF_DIFFERENTIABLE)                         \
+    X(UPSAMPLE, "upsample", 1, 1, INJECTIVE, "scale_h,scale_w", SN_OPF_DIFFERENTIABLE)             \
+    X(MAXPOOL2D, "maxpool2d", 1, 1, OPAQUE, "k,stride,pad", SN_OPF_DIFFERENTIABLE)                 \
+    X(SOFTMAX, "softmax", 1, 1, REDUCE, "axis", SN_OPF_DIFFERENTIABLE)                             \
+    X(REDUCE_SUM, "reduce_sum", 1, 1, REDUCE, "axis", SN_OPF_DIFFERENTIABLE)                       \
+    X(MATMUL, "matmul", 2, 2, OUT_EWISE_FUSABLE, "", SN_OPF_DIFFERENTIABLE)                        \
     X(ANCHORS, "anchors", 0, 0, OPAQUE, "what,nlevels,levels*;offset", SN_OPF_LEAF)
 
 /* op flags */
 #define SN_OPF_LEAF 1u   /* no inputs; value comes from data/attrs */
-#define SN_OPF_UNARY 2u
-#define SN_OPF_BINARY 4u
+#define SN_OPF_UNARY 2u  /* one input, elementwise */
+#define SN_OPF_BINARY 4u /* two inputs, elementwise with numpy broadcasting */
+/* Derivatives: the extension point for autodiff (training, DESIGN.md). An op marked
+ * SN_OPF_DIFFERENTIABLE gets a vector-Jacobian rule: from the gradient of its output, the
+ * gradients of its inputs, built as IR nodes. Unmarked ops stop gradients: the leaves (INPUT,
+ * PARAM, CONST, ANCHORS; a PARAM's gradient is what autodiff returns, not a rule) and any
+ * future op whose output is piecewise constant in its inputs. When autodiff lands, the rule
+ * becomes one more column of SN_IR_OPS after flags (a function
+ *     sn_status vjp(sn_ir_graph *g, int32_t node, int32_t grad_out, int32_t *grad_in)
+ * that appends the nodes; NULL exactly on the unmarked ops). */
+#define SN_OPF_DIFFERENTIABLE 8u
 
 typedef enum sn_op {
 #define SN_X_(id, name, mn, mx, kind, attrs, flags) SN_OP_##id,
@@ -190,11 +211,11 @@ sn_op sn_ir_op_from_name(const char *name);
 typedef enum sn_ir_init {
     SN_IR_INIT_CONV_WEIGHT, /* kaiming-uniform-like, scaled by fan-in */
     SN_IR_INIT_CONV_BIAS,
-    SN_IR_INIT_BN_WEIGHT,   /* around 1 */
-    SN_IR_INIT_BN_BIAS,     /* small */
-    SN_IR_INIT_BN_MEAN,     /* small */
-    SN_IR_INIT_BN_VAR,      /* positive, around 1 */
-    SN_IR_INIT_ARANGE       /* 0, 1, 2, … (DFL's fixed conv) */
+    SN_IR_INIT_BN_WEIGHT, /* U(1.6, 2.4); random weights then calibrate (frontend/weights.c) */
+    SN_IR_INIT_BN_BIAS,   /* small */
+    SN_IR_INIT_BN_MEAN,   /* small */
+    SN_IR_INIT_BN_VAR,    /* positive, around 1 */
+    SN_IR_INIT_ARANGE     /* 0, 1, 2, … (DFL's fixed conv) */
 } sn_ir_init;
 
 /* ---------------------------------------------------------------- nodes and graphs */
@@ -202,9 +223,9 @@ typedef enum sn_ir_init {
 #define SN_IR_MAX_IN 64
 #define SN_IR_MAX_IA 16
 
-#define SN_IR_NODE_DEAD 1u      /* removed by a pass; dropped by sn_ir_graph_compact */
-#define SN_IR_NODE_OUTPUT 2u    /* listed in graph->outputs */
-#define SN_IR_NODE_FROZEN 4u    /* PARAM that training must not update (DFL) */
+#define SN_IR_NODE_DEAD 1u   /* removed by a pass; dropped by sn_ir_graph_compact */
+#define SN_IR_NODE_OUTPUT 2u /* listed in graph->outputs */
+#define SN_IR_NODE_FROZEN 4u /* PARAM that training must not update (DFL) */
 
 typedef struct sn_ir_node {
     sn_op op;
@@ -212,52 +233,52 @@ typedef struct sn_ir_node {
     sn_shape shape;
     uint32_t flags;
     int32_t nin;
-    int32_t *in;             /* nin input node indices (< this node's index) */
+    int32_t *in; /* nin input node indices (< this node's index) */
     int32_t nia;
     int64_t ia[SN_IR_MAX_IA]; /* integer attributes, meaning per op table */
-    double fa[2];            /* float attributes */
-    uint32_t name;           /* string pool offset; 0 = no name. PARAM: state_dict key */
-    uint32_t src;            /* string pool offset: provenance "models/yolov8.sn:42:5"; 0 = none */
-    float *data;             /* PARAM / CONST values (numel floats), owned by the graph; or NULL */
+    double fa[2];             /* float attributes */
+    uint32_t name;            /* string pool offset; 0 = no name. PARAM: state_dict key */
+    uint32_t src;             /* string pool offset: provenance "models/yolov8.sn:42:5"; 0 = none */
+    float *data;              /* PARAM / CONST values (numel floats), owned by the graph; or NULL */
     /* Annotations set by passes/ and read by codegen/ (sn_ir_add initialises them to
      * group = -1, buf = -1, offset 0, contiguous row-major strides of the logical shape).
      * A value's element at logical index (i0,…,in) lives at buf element
      * offset + Σ ik*stride[k]. Layout (NHWC), views (slice, reshape) and concat-in-place
      * are all expressed by these: a producer whose output is a slice of a concat gets the
      * concat's buf, an offset and the concat's strides. */
-    int32_t group;           /* fusion group id (passes/fuse); -1 = none */
-    int32_t buf;             /* index into graph->bufs; -1 = not planned */
-    int64_t offset;          /* element offset in buf */
+    int32_t group;               /* fusion group id (passes/fuse); -1 = none */
+    int32_t buf;                 /* index into graph->bufs; -1 = not planned */
+    int64_t offset;              /* element offset in buf */
     int64_t stride[SN_MAX_DIMS]; /* element strides of the logical shape */
 } sn_ir_node;
 
 typedef enum sn_ir_buf_kind {
-    SN_IR_BUF_ARENA,   /* an intermediate: lives in the plan's one arena at arena_offset */
-    SN_IR_BUF_INPUT,   /* graph input i (index) */
-    SN_IR_BUF_OUTPUT,  /* graph output i (index) */
-    SN_IR_BUF_CONST    /* PARAM / CONST data, owned by the node `index` */
+    SN_IR_BUF_ARENA,  /* an intermediate: lives in the plan's one arena at arena_offset */
+    SN_IR_BUF_INPUT,  /* graph input i (index) */
+    SN_IR_BUF_OUTPUT, /* graph output i (index) */
+    SN_IR_BUF_CONST   /* PARAM / CONST data, owned by the node `index` */
 } sn_ir_buf_kind;
 
 /* A storage buffer, set up by passes/plan-memory. */
 typedef struct sn_ir_buf {
     sn_ir_buf_kind kind;
-    int32_t index;           /* input/output number, or the PARAM/CONST node */
+    int32_t index; /* input/output number, or the PARAM/CONST node */
     sn_dtype dtype;
-    int64_t elems;           /* size in elements */
-    int64_t arena_offset;    /* ARENA: byte offset in the arena (aligned to 64) */
+    int64_t elems;        /* size in elements */
+    int64_t arena_offset; /* ARENA: byte offset in the arena (aligned to 64) */
 } sn_ir_buf;
 
 typedef struct sn_ir_graph {
     sn_ir_node *nodes;
     int32_t nnodes, cap;
-    char *strings;           /* pool; offset 0 is the empty string */
+    char *strings; /* pool; offset 0 is the empty string */
     uint32_t nstrings, scap;
     int32_t *inputs, ninputs;   /* INPUT node indices, in order */
     int32_t *outputs, noutputs; /* result node indices, in order */
-    sn_ir_buf *bufs;         /* storage plan (passes/plan-memory); NULL before */
+    sn_ir_buf *bufs;            /* storage plan (passes/plan-memory); NULL before */
     int32_t nbufs;
-    int64_t arena_bytes;     /* peak arena size from plan-memory */
-    void *arena;             /* private: allocations freed with the graph */
+    int64_t arena_bytes; /* peak arena size from plan-memory */
+    void *arena;         /* private: allocations freed with the graph */
 } sn_ir_graph;
 
 sn_ir_graph *sn_ir_graph_new(void);
@@ -278,9 +299,9 @@ const char *sn_ir_str_get(const sn_ir_graph *g, uint32_t off);
  * Attribute counts must match the op table exactly (variadic lists: any length that fits).
  * CONST: fa[0] is required; data is allocated and filled with it (overwrite it for a
  * non-uniform constant). INPUT: the node is also appended to graph->inputs. */
-int32_t sn_ir_add(sn_ir_graph *g, sn_op op, const int32_t *in, int nin, const int64_t *ia,
-                  int nia, const double *fa, int nfa, const sn_shape *shape, sn_dtype dtype,
-                  char *err, size_t errlen);
+int32_t sn_ir_add(sn_ir_graph *g, sn_op op, const int32_t *in, int nin, const int64_t *ia, int nia,
+                  const double *fa, int nfa, const sn_shape *shape, sn_dtype dtype, char *err,
+                  size_t errlen);
 
 /* Convenience builders (all return the new index or -1; err as above). */
 int32_t sn_ir_input(sn_ir_graph *g, const char *name, const sn_shape *shape);
@@ -354,10 +375,14 @@ sn_status sn_ir_ref_run(const sn_ir_graph *g, const float *const *inputs, float 
 
 /* ---------------------------------------------------------------- counting */
 
-/* Parameter count (sum of PARAM numel, leaving out BN running_mean/running_var PARAMs, i.e.
- * init SN_IR_INIT_BN_MEAN/BN_VAR: they are buffers, not parameters, in torch), and multiply-adds of CONV2D nodes (conv only, as
- * Ultralytics/thop count for fused models: out_elems * C/g * KH * KW). */
+/* Parameter count: the sum of PARAM numel, leaving out BN running_mean/running_var PARAMs
+ * (init SN_IR_INIT_BN_MEAN/BN_VAR: buffers, not parameters, in torch). */
 int64_t sn_ir_count_params(const sn_ir_graph *g);
+/* Live compute ops: every live node but INPUT and the leaves (PARAM, CONST); the "IR ops"
+ * that kernel counts are measured against. */
+int sn_ir_count_ops(const sn_ir_graph *g);
+/* Multiply-adds of the CONV2D nodes (conv only, as Ultralytics/thop count for fused models:
+ * out_elems * C/g * KH * KW). */
 int64_t sn_ir_count_conv_macs(const sn_ir_graph *g);
 
 #ifdef __cplusplus

@@ -39,13 +39,6 @@ void sn_ir_op_attrs(sn_op op, sn_ir_attrs *out);
 sn_status sn_ir_infer_node(const sn_ir_graph *g, const sn_ir_node *n, sn_shape *shape,
                            sn_dtype *dtype, char *err, size_t errlen);
 
-/* snprintf into err when err is non-NULL. */
-void sn_ir_errf(char *err, size_t errlen, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
 /* Row-major element strides of s (entries past ndim are 0), and whether a node's strides
  * are exactly those (the printer leaves contiguous strides out). */
 void sn_ir_contiguous_strides(const sn_shape *s, int64_t *stride);

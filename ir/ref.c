@@ -455,14 +455,14 @@ sn_status sn_ir_ref_run(const sn_ir_graph *g, const float *const *inputs, float 
     int32_t *uses = calloc((size_t)nn + 1, sizeof *uses);
     float **vals = calloc((size_t)nn + 1, sizeof *vals);
     if (!need || !owned || !uses || !vals) {
-        sn_ir_errf(err, errlen, "ref: out of memory");
+        sn_errf(err, errlen, "ref: out of memory");
         st = SN_ERR_NOMEM;
         goto done;
     }
     for (int32_t k = 0; k < g->noutputs; k++) {
         if (g->outputs[k] < 0 || g->outputs[k] >= nn) {
-            sn_ir_errf(err, errlen, "ref: output %d refers to %%%d, which does not exist", (int)k,
-                       (int)g->outputs[k]);
+            sn_errf(err, errlen, "ref: output %d refers to %%%d, which does not exist", (int)k,
+                    (int)g->outputs[k]);
             st = SN_ERR_INVALID;
             goto done;
         }
@@ -473,15 +473,15 @@ sn_status sn_ir_ref_run(const sn_ir_graph *g, const float *const *inputs, float 
         if (!need[i])
             continue;
         if (n->flags & SN_IR_NODE_DEAD) {
-            sn_ir_errf(err, errlen, "ref: node %%%d (%s) is needed but marked dead", (int)i,
-                       sn_ir_op_info[n->op].name);
+            sn_errf(err, errlen, "ref: node %%%d (%s) is needed but marked dead", (int)i,
+                    sn_ir_op_info[n->op].name);
             st = SN_ERR_INVALID;
             goto done;
         }
         for (int j = 0; j < n->nin; j++) {
             if (n->in[j] < 0 || n->in[j] >= i) {
-                sn_ir_errf(err, errlen, "ref: node %%%d (%s): input %d refers to %%%d", (int)i,
-                           sn_ir_op_info[n->op].name, j, (int)n->in[j]);
+                sn_errf(err, errlen, "ref: node %%%d (%s): input %d refers to %%%d", (int)i,
+                        sn_ir_op_info[n->op].name, j, (int)n->in[j]);
                 st = SN_ERR_INVALID;
                 goto done;
             }
@@ -503,16 +503,16 @@ sn_status sn_ir_ref_run(const sn_ir_graph *g, const float *const *inputs, float 
             while (k < g->ninputs && g->inputs[k] != i)
                 k++;
             if (k == g->ninputs || !inputs || !inputs[k]) {
-                sn_ir_errf(err, errlen, "ref: no data for input %%%d \"%s\"", (int)i,
-                           sn_ir_str_get(g, n->name));
+                sn_errf(err, errlen, "ref: no data for input %%%d \"%s\"", (int)i,
+                        sn_ir_str_get(g, n->name));
                 st = SN_ERR_INVALID;
                 goto done;
             }
             leaf = inputs[k];
         } else if (n->op == SN_OP_PARAM || n->op == SN_OP_CONST) {
             if (!n->data) {
-                sn_ir_errf(err, errlen, "ref: %s %%%d \"%s\" has no data (weights not bound?)", opn,
-                           (int)i, sn_ir_str_get(g, n->name));
+                sn_errf(err, errlen, "ref: %s %%%d \"%s\" has no data (weights not bound?)", opn,
+                        (int)i, sn_ir_str_get(g, n->name));
                 st = SN_ERR_INVALID;
                 goto done;
             }
@@ -524,8 +524,8 @@ sn_status sn_ir_ref_run(const sn_ir_graph *g, const float *const *inputs, float 
         } else {
             float *y = malloc((size_t)(ne ? ne : 1) * sizeof *y);
             if (!y) {
-                sn_ir_errf(err, errlen, "ref: out of memory for %%%d (%s, %lld elements)", (int)i,
-                           opn, (long long)ne);
+                sn_errf(err, errlen, "ref: out of memory for %%%d (%s, %lld elements)", (int)i, opn,
+                        (long long)ne);
                 st = SN_ERR_NOMEM;
                 goto done;
             }
@@ -605,7 +605,7 @@ sn_status sn_ir_ref_run(const sn_ir_graph *g, const float *const *inputs, float 
                 break;
             }
             if (fail) {
-                sn_ir_errf(err, errlen, "ref: %%%d (%s) failed (out of memory)", (int)i, opn);
+                sn_errf(err, errlen, "ref: %%%d (%s) failed (out of memory)", (int)i, opn);
                 st = SN_ERR_NOMEM;
                 goto done;
             }

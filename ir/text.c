@@ -247,8 +247,8 @@ static int perr(parser *ps, const char *at, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    sn_ir_errf(ps->err, ps->errlen, "%s:%d:%d: error: %s", ps->name, ps->line,
-               (int)(at - ps->line_start) + 1, msg);
+    sn_errf(ps->err, ps->errlen, "%s:%d:%d: error: %s", ps->name, ps->line,
+            (int)(at - ps->line_start) + 1, msg);
     return 0;
 }
 
@@ -896,7 +896,7 @@ sn_ir_graph *sn_ir_parse(const char *text, const char *name, char *err, size_t e
     int inputs_line = 0, outputs_line = 0;
     const char *inputs_ls = NULL, *outputs_ls = NULL;
     if (!ps.g) {
-        sn_ir_errf(err, errlen, "%s: out of memory", ps.name);
+        sn_errf(err, errlen, "%s: out of memory", ps.name);
         return NULL;
     }
     while (!ps.failed) {
@@ -977,7 +977,7 @@ sn_ir_graph *sn_ir_parse(const char *text, const char *name, char *err, size_t e
             if (g->nodes[i].op == SN_OP_INPUT) {
                 int32_t *na = realloc(g->inputs, (size_t)(g->ninputs + 1) * sizeof *na);
                 if (!na) {
-                    sn_ir_errf(err, errlen, "%s: out of memory", ps.name);
+                    sn_errf(err, errlen, "%s: out of memory", ps.name);
                     ps.failed = 1;
                     break;
                 }

@@ -20,18 +20,18 @@ static sn_status fail_node(const vctx *v, int32_t i, int inv, const char *what) 
     const sn_ir_node *n = &v->g->nodes[i];
     const char *opn = (unsigned)n->op < SN_OP_COUNT ? sn_ir_op_info[n->op].name : "?";
     if (v->after)
-        sn_ir_errf(v->err, v->errlen, "after pass %s: node %%%d (%s): %s [invariant %d]", v->after,
-                   (int)i, opn, what, inv);
+        sn_errf(v->err, v->errlen, "after pass %s: node %%%d (%s): %s [invariant %d]", v->after,
+                (int)i, opn, what, inv);
     else
-        sn_ir_errf(v->err, v->errlen, "node %%%d (%s): %s [invariant %d]", (int)i, opn, what, inv);
+        sn_errf(v->err, v->errlen, "node %%%d (%s): %s [invariant %d]", (int)i, opn, what, inv);
     return SN_ERR_INVALID;
 }
 
 static sn_status fail_graph(const vctx *v, int inv, const char *what) {
     if (v->after)
-        sn_ir_errf(v->err, v->errlen, "after pass %s: %s [invariant %d]", v->after, what, inv);
+        sn_errf(v->err, v->errlen, "after pass %s: %s [invariant %d]", v->after, what, inv);
     else
-        sn_ir_errf(v->err, v->errlen, "%s [invariant %d]", what, inv);
+        sn_errf(v->err, v->errlen, "%s [invariant %d]", what, inv);
     return SN_ERR_INVALID;
 }
 
@@ -115,7 +115,7 @@ sn_status sn_ir_verify(const sn_ir_graph *g, const char *after, char *err, size_
     /* 4: PARAM names non-empty and unique */
     pname *params = malloc((size_t)(g->nnodes ? g->nnodes : 1) * sizeof *params);
     if (!params) {
-        sn_ir_errf(err, errlen, "verify: out of memory");
+        sn_errf(err, errlen, "verify: out of memory");
         return SN_ERR_NOMEM;
     }
     int32_t np = 0;

@@ -30,14 +30,20 @@ void sn_pass_stats_get(const sn_ir_graph *g, sn_pass_stats *s) {
     int32_t maxg = -1;
     for (int32_t i = 0; i < g->nnodes; i++) {
         const sn_ir_node *n = &g->nodes[i];
-        if (!sn_pass_live(n)) continue;
-        if (!sn_pass_is_leaf(n)) s->ir_ops++;
-        if (n->group > maxg) maxg = n->group;
-        if (role && role[i] == SN_PASS_ROLE_VIEW) s->views++;
-        if (role && role[i] == SN_PASS_ROLE_INPLACE) s->inplace_concats++;
+        if (!sn_pass_live(n))
+            continue;
+        if (!sn_pass_is_leaf(n))
+            s->ir_ops++;
+        if (n->group > maxg)
+            maxg = n->group;
+        if (role && role[i] == SN_PASS_ROLE_VIEW)
+            s->views++;
+        if (role && role[i] == SN_PASS_ROLE_INPLACE)
+            s->inplace_concats++;
     }
     s->groups = maxg + 1;
-    if (maxg < 0) s->views = s->inplace_concats = 0; /* before fuse nothing is decided */
+    if (maxg < 0)
+        s->views = s->inplace_concats = 0; /* before fuse nothing is decided */
     s->peak_bytes = g->arena_bytes;
     s->naive_bytes = sn_pass_naive_bytes(g);
     free(role);
@@ -49,27 +55,35 @@ void sn_pass_dump(const sn_ir_graph *g, FILE *f) {
     /* groups: members in node order, the root is the last member */
     int32_t maxg = -1;
     for (int32_t i = 0; i < n; i++)
-        if (sn_pass_live(&g->nodes[i]) && g->nodes[i].group > maxg) maxg = g->nodes[i].group;
+        if (sn_pass_live(&g->nodes[i]) && g->nodes[i].group > maxg)
+            maxg = g->nodes[i].group;
     int32_t *root = malloc(((size_t)maxg + 2) * sizeof *root);
     if (root) {
-        for (int32_t k = 0; k <= maxg; k++) root[k] = -1;
+        for (int32_t k = 0; k <= maxg; k++)
+            root[k] = -1;
         for (int32_t i = 0; i < n; i++)
-            if (sn_pass_live(&g->nodes[i]) && g->nodes[i].group >= 0) root[g->nodes[i].group] = i;
+            if (sn_pass_live(&g->nodes[i]) && g->nodes[i].group >= 0)
+                root[g->nodes[i].group] = i;
         for (int32_t k = 0; k <= maxg; k++) {
-            if (root[k] < 0) continue;
+            if (root[k] < 0)
+                continue;
             fprintf(f, "# group %d: ", (int)k);
             int first = 1;
             const char *name = "";
             for (int32_t i = 0; i <= root[k]; i++) {
                 const sn_ir_node *nd = &g->nodes[i];
-                if (!sn_pass_live(nd) || nd->group != k) continue;
+                if (!sn_pass_live(nd) || nd->group != k)
+                    continue;
                 fprintf(f, "%s%s", first ? "" : "+", sn_ir_op_info[nd->op].name);
                 first = 0;
-                if (!*name) name = sn_ir_str_get(g, nd->name);
-                if (!*name) name = sn_ir_str_get(g, nd->src);
+                if (!*name)
+                    name = sn_ir_str_get(g, nd->name);
+                if (!*name)
+                    name = sn_ir_str_get(g, nd->src);
             }
             fprintf(f, " \xe2\x86\x92 %%%d", (int)root[k]);
-            if (*name) fprintf(f, " (%s)", name);
+            if (*name)
+                fprintf(f, " (%s)", name);
             fputc('\n', f);
         }
         free(root);
@@ -84,22 +98,29 @@ void sn_pass_dump(const sn_ir_graph *g, FILE *f) {
         }
         for (int32_t j = 0; j < n; j++) {
             const sn_ir_node *nd = &g->nodes[j];
-            if (!sn_pass_live(nd) || nd->group < 0) continue;
+            if (!sn_pass_live(nd) || nd->group < 0)
+                continue;
             int32_t gj = nd->group;
             if (nd->buf >= 0 && nd->buf < g->nbufs) {
-                if (gj < first[nd->buf]) first[nd->buf] = gj;
-                if (gj > last[nd->buf]) last[nd->buf] = gj;
+                if (gj < first[nd->buf])
+                    first[nd->buf] = gj;
+                if (gj > last[nd->buf])
+                    last[nd->buf] = gj;
             }
             for (int k = 0; k < nd->nin; k++) {
                 const sn_ir_node *x = &g->nodes[nd->in[k]];
-                if (x->group == gj || x->buf < 0 || x->buf >= g->nbufs) continue;
-                if (gj < first[x->buf]) first[x->buf] = gj;
-                if (gj > last[x->buf]) last[x->buf] = gj;
+                if (x->group == gj || x->buf < 0 || x->buf >= g->nbufs)
+                    continue;
+                if (gj < first[x->buf])
+                    first[x->buf] = gj;
+                if (gj > last[x->buf])
+                    last[x->buf] = gj;
             }
         }
         int any = 0;
         for (int32_t b = 0; b < g->nbufs; b++) {
-            if (g->bufs[b].kind != SN_IR_BUF_ARENA || last[b] < 0) continue;
+            if (g->bufs[b].kind != SN_IR_BUF_ARENA || last[b] < 0)
+                continue;
             fprintf(f, "%s buf%d=[%d,%d]", any ? "" : "# live", (int)b, (int)first[b],
                     (int)last[b]);
             if (++any % 8 == 0) {
@@ -107,7 +128,8 @@ void sn_pass_dump(const sn_ir_graph *g, FILE *f) {
                 any = 0;
             }
         }
-        if (any) fputc('\n', f);
+        if (any)
+            fputc('\n', f);
     }
     free(first);
     free(last);

@@ -29,9 +29,11 @@ static int is_tensor_leaf(const sn_ir_node *n) {
 static void conv_path(const sn_ir_graph *g, const sn_ir_node *w, int32_t conv, char *out,
                       size_t n) {
     const char *wn = sn_ir_str_get(g, w->name);
-    if (!*wn) wn = sn_ir_str_get(g, g->nodes[conv].name);
+    if (!*wn)
+        wn = sn_ir_str_get(g, g->nodes[conv].name);
     size_t len = strlen(wn);
-    if (len >= 7 && strcmp(wn + len - 7, ".weight") == 0) len -= 7;
+    if (len >= 7 && strcmp(wn + len - 7, ".weight") == 0)
+        len -= 7;
     if (!*wn) {
         snprintf(out, n, "conv%d", (int)conv);
         return;
@@ -43,24 +45,28 @@ static void conv_path(const sn_ir_graph *g, const sn_ir_node *w, int32_t conv, c
 static int name_free(const sn_ir_graph *g, const char *name, int32_t except1, int32_t except2) {
     for (int32_t i = 0; i < g->nnodes; i++) {
         const sn_ir_node *n = &g->nodes[i];
-        if (n->op != SN_OP_PARAM || !sn_pass_live(n) || i == except1 || i == except2) continue;
-        if (strcmp(sn_ir_str_get(g, n->name), name) == 0) return 0;
+        if (n->op != SN_OP_PARAM || !sn_pass_live(n) || i == except1 || i == except2)
+            continue;
+        if (strcmp(sn_ir_str_get(g, n->name), name) == 0)
+            return 0;
     }
     return 1;
 }
 
 sn_status sn_pass_fold_bn(sn_ir_graph *g, const sn_pass_options *o, char *err, size_t errlen) {
-    if (!o->fold_bn) return SN_OK;
+    if (!o->fold_bn)
+        return SN_OK;
     int32_t *uses = malloc(((size_t)g->nnodes + 1) * sizeof *uses);
     if (!uses) {
-        sn_pass_errf(err, errlen, "fold-bn: out of memory");
+        sn_errf(err, errlen, "fold-bn: out of memory");
         return SN_ERR_NOMEM;
     }
     sn_ir_use_counts(g, uses);
     int32_t n0 = g->nnodes, folded = 0;
     sn_status st = SN_OK;
     for (int32_t bi = 0; bi < n0; bi++) {
-        if (g->nodes[bi].op != SN_OP_BATCHNORM || !sn_pass_live(&g->nodes[bi])) continue;
+        if (g->nodes[bi].op != SN_OP_BATCHNORM || !sn_pass_live(&g->nodes[bi]))
+            continue;
         int32_t c = g->nodes[bi].in[0];
         const sn_ir_node *cn = &g->nodes[c];
         if (cn->op != SN_OP_CONV2D || !sn_pass_live(cn) || uses[c] != 1 || sn_pass_is_output(cn))
@@ -73,21 +79,24 @@ sn_status sn_pass_fold_bn(sn_ir_graph *g, const sn_pass_options *o, char *err, s
             continue;
         int ok = 1;
         for (int k = 1; k < 5; k++)
-            if (!is_tensor_leaf(&g->nodes[g->nodes[bi].in[k]])) ok = 0;
-        if (!ok) continue;
+            if (!is_tensor_leaf(&g->nodes[g->nodes[bi].in[k]]))
+                ok = 0;
+        if (!ok)
+            continue;
 
         char path[512], wname[600], bname[600];
         conv_path(g, &g->nodes[w], c, path, sizeof path);
         snprintf(wname, sizeof wname, "%s.weight", path);
         snprintf(bname, sizeof bname, "%s.bias", path);
-        if (!name_free(g, wname, w, cb) || !name_free(g, bname, w, cb)) continue;
+        if (!name_free(g, wname, w, cb) || !name_free(g, bname, w, cb))
+            continue;
 
         sn_shape bshape = {1, {g->nodes[w].shape.d[0]}};
         sn_shape wshape = g->nodes[w].shape;
         int32_t nw = sn_ir_param(g, wname, &wshape, SN_IR_INIT_CONV_WEIGHT);
         int32_t nb = nw >= 0 ? sn_ir_param(g, bname, &bshape, SN_IR_INIT_CONV_BIAS) : -1;
         if (nw < 0 || nb < 0) {
-            sn_pass_errf(err, errlen, "fold-bn: cannot add parameters for %s", path);
+            sn_errf(err, errlen, "fold-bn: cannot add parameters for %s", path);
             st = SN_ERR_NOMEM;
             break;
         }
@@ -100,7 +109,7 @@ sn_status sn_pass_fold_bn(sn_ir_graph *g, const sn_pass_options *o, char *err, s
         if (W->data && gam && bet && mean && var && (cb < 0 || bias)) {
             float *dw = sn_ir_node_data(g, nw), *db = sn_ir_node_data(g, nb);
             if (!dw || !db) {
-                sn_pass_errf(err, errlen, "fold-bn: out of memory");
+                sn_errf(err, errlen, "fold-bn: out of memory");
                 st = SN_ERR_NOMEM;
                 break;
             }
@@ -119,20 +128,24 @@ sn_status sn_pass_fold_bn(sn_ir_graph *g, const sn_pass_options *o, char *err, s
         int32_t x = g->nodes[c].in[0];
         int32_t ins[3] = {x, nw, nb};
         if (sn_ir_set_inputs(g, c, ins, 3) != SN_OK) {
-            sn_pass_errf(err, errlen, "fold-bn: out of memory");
+            sn_errf(err, errlen, "fold-bn: out of memory");
             st = SN_ERR_NOMEM;
             break;
         }
         g->nodes[bi].flags |= SN_IR_NODE_DEAD;
         sn_pass_replace_uses(g, bi, c);
         g->nodes[w].flags |= SN_IR_NODE_DEAD;
-        if (cb >= 0) g->nodes[cb].flags |= SN_IR_NODE_DEAD;
+        if (cb >= 0)
+            g->nodes[cb].flags |= SN_IR_NODE_DEAD;
         folded++;
     }
     free(uses);
-    if (st != SN_OK) return st;
-    if (!folded) return SN_OK;
-    if ((st = sn_pass_toposort(g, err, errlen)) != SN_OK) return st;
+    if (st != SN_OK)
+        return st;
+    if (!folded)
+        return SN_OK;
+    if ((st = sn_pass_toposort(g, err, errlen)) != SN_OK)
+        return st;
     for (int32_t i = 0; i < g->nnodes; i++)
         if (sn_pass_live(&g->nodes[i]) && g->nodes[i].op == SN_OP_CONV2D &&
             sn_ir_infer(g, i, err, errlen) != SN_OK)

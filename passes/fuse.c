@@ -59,8 +59,10 @@ static int inline_ok(const sn_ir_graph *g, const sn_pass_uses *u, int32_t n) {
     const sn_ir_node *nd = &g->nodes[n];
     for (int32_t k = u->start[n]; k < u->start[n + 1]; k++) {
         const sn_ir_node *c = &g->nodes[u->list[k]];
-        if (c->op == SN_OP_CONCAT) continue;
-        if (!pointwise(kind_of(c)) || !sn_shape_eq(&c->shape, &nd->shape)) return 0;
+        if (c->op == SN_OP_CONCAT)
+            continue;
+        if (!pointwise(kind_of(c)) || !sn_shape_eq(&c->shape, &nd->shape))
+            return 0;
     }
     return 1;
 }
@@ -77,12 +79,14 @@ sn_status sn_pass_fuse(sn_ir_graph *g, const sn_pass_options *o, char *err, size
     g->nbufs = 0;
     g->arena_bytes = 0;
     if (!o->fuse) {
-        if (sn_pass_groups_renumber(g) < 0) goto nomem;
+        if (sn_pass_groups_renumber(g) < 0)
+            goto nomem;
         return SN_OK;
     }
 
     sn_pass_uses u;
-    if (sn_pass_uses_build(g, &u) != SN_OK) goto nomem;
+    if (sn_pass_uses_build(g, &u) != SN_OK)
+        goto nomem;
     int32_t *ipdom = malloc((size_t)(n + 1) * sizeof *ipdom);
     int32_t *depth = malloc((size_t)(n + 1) * sizeof *depth);
     ginfo *gi = malloc((size_t)(n + 1) * sizeof *gi);
@@ -99,7 +103,8 @@ sn_status sn_pass_fuse(sn_ir_graph *g, const sn_pass_options *o, char *err, size
         const sn_ir_node *nd = &g->nodes[i];
         ipdom[i] = SINK;
         depth[i] = 0;
-        if (!is_compute(nd)) continue;
+        if (!is_compute(nd))
+            continue;
         int32_t p = -1;
         int ok = !sn_pass_is_output(nd) && sn_pass_uses_count(&u, i) > 0;
         for (int32_t k = u.start[i]; ok && k < u.start[i + 1]; k++) {
@@ -122,7 +127,8 @@ sn_status sn_pass_fuse(sn_ir_graph *g, const sn_pass_options *o, char *err, size
                 a = ipdom[a];
             }
             p = (a == b) ? a : SINK;
-            if (p == SINK) ok = 0;
+            if (p == SINK)
+                ok = 0;
         }
         if (ok && p >= 0) {
             ipdom[i] = p;
@@ -141,36 +147,44 @@ sn_status sn_pass_fuse(sn_ir_graph *g, const sn_pass_options *o, char *err, size
     }
     for (int32_t i = n - 1; i >= 0; i--) {
         sn_ir_node *nd = &g->nodes[i];
-        if (!is_compute(nd) || ipdom[i] < 0) continue;
+        if (!is_compute(nd) || ipdom[i] < 0)
+            continue;
         int32_t G = g->nodes[ipdom[i]].group;
         int all_in = 1;
         for (int32_t k = u.start[i]; k < u.start[i + 1]; k++)
-            if (g->nodes[u.list[k]].group != G) all_in = 0;
-        if (!all_in || gi[G].closed || !inline_ok(g, &u, i)) continue;
+            if (g->nodes[u.list[k]].group != G)
+                all_in = 0;
+        if (!all_in || gi[G].closed || !inline_ok(g, &u, i))
+            continue;
         const sn_shape *rs = &g->nodes[G].shape; /* G is its root's index */
         int same = sn_shape_eq(&nd->shape, rs);
         sn_op_kind k = kind_of(nd);
         if (pointwise(k)) {
-            if (gi[G].anchor >= 0 && !same) continue;
+            if (gi[G].anchor >= 0 && !same)
+                continue;
         } else if (k == SN_OP_KIND_INJECTIVE) {
-            if (gi[G].anchor >= 0) continue;
+            if (gi[G].anchor >= 0)
+                continue;
             gi[G].pw_only = 0;
         } else if (k == SN_OP_KIND_OUT_EWISE_FUSABLE) {
-            if (gi[G].anchor >= 0 || !gi[G].pw_only || !gi[G].same || !same) continue;
+            if (gi[G].anchor >= 0 || !gi[G].pw_only || !gi[G].same || !same)
+                continue;
             gi[G].anchor = i;
         } else {
             continue;
         }
-        if (!same) gi[G].same = 0;
+        if (!same)
+            gi[G].same = 0;
         nd->group = G;
     }
     free(ipdom);
     free(depth);
     free(gi);
     sn_pass_uses_free(&u);
-    if (sn_pass_groups_renumber(g) < 0) goto nomem;
+    if (sn_pass_groups_renumber(g) < 0)
+        goto nomem;
     return SN_OK;
 nomem:
-    sn_pass_errf(err, errlen, "fuse: out of memory");
+    sn_errf(err, errlen, "fuse: out of memory");
     return SN_ERR_NOMEM;
 }

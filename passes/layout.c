@@ -23,21 +23,26 @@ sn_status sn_pass_layout_assign(sn_ir_graph *g, const sn_pass_options *o, char *
     sn_status st = SN_ERR_NOMEM;
     uint8_t *lay = calloc((size_t)n + 1, 1);
     int32_t *base = malloc(((size_t)n + 1) * sizeof *base);
-    if (!lay || !base) goto out;
+    if (!lay || !base)
+        goto out;
     st = sn_pass_place(g, lay, base, NULL, err, errlen);
-    if (st != SN_OK || o->layout != SN_PASS_LAYOUT_NHWC) goto out;
+    if (st != SN_OK || o->layout != SN_PASS_LAYOUT_NHWC)
+        goto out;
     for (int32_t i = 0; i < n; i++) {
         const sn_ir_node *nd = &g->nodes[i];
         if (base[i] != i || sn_pass_is_leaf(nd) || nd->shape.ndim != 4 || sn_pass_is_output(nd))
             continue;
         lay[i] = 1;
         st = sn_pass_place(g, lay, NULL, NULL, NULL, 0);
-        if (st == SN_ERR_NOMEM) goto out;
-        if (st != SN_OK) lay[i] = 0;
+        if (st == SN_ERR_NOMEM)
+            goto out;
+        if (st != SN_OK)
+            lay[i] = 0;
     }
     st = sn_pass_place(g, lay, NULL, NULL, err, errlen);
 out:
-    if (st == SN_ERR_NOMEM) sn_pass_errf(err, errlen, "layout: out of memory");
+    if (st == SN_ERR_NOMEM)
+        sn_errf(err, errlen, "layout: out of memory");
     free(lay);
     free(base);
     return st;

@@ -35,8 +35,10 @@ typedef struct abuf {
 
 static int cmp_size(const void *a, const void *b) {
     const abuf *x = a, *y = b;
-    if (x->bytes != y->bytes) return x->bytes > y->bytes ? -1 : 1;
-    if (x->first != y->first) return x->first < y->first ? -1 : 1;
+    if (x->bytes != y->bytes)
+        return x->bytes > y->bytes ? -1 : 1;
+    if (x->first != y->first)
+        return x->first < y->first ? -1 : 1;
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
@@ -53,7 +55,8 @@ static int cmp_range(const void *a, const void *b) {
 static int64_t assign_offsets(abuf *bs, int32_t nb) {
     qsort(bs, (size_t)nb, sizeof *bs, cmp_size);
     range *rs = malloc(((size_t)nb + 1) * sizeof *rs);
-    if (!rs) return -1;
+    if (!rs)
+        return -1;
     int64_t peak = 0;
     for (int32_t i = 0; i < nb; i++) {
         int32_t nr = 0;
@@ -68,10 +71,12 @@ static int64_t assign_offsets(abuf *bs, int32_t nb) {
                 best = at;
                 best_gap = gap;
             }
-            if (rs[r].hi > at) at = rs[r].hi;
+            if (rs[r].hi > at)
+                at = rs[r].hi;
         }
         bs[i].off = best >= 0 ? best : at;
-        if (bs[i].off + bs[i].bytes > peak) peak = bs[i].off + bs[i].bytes;
+        if (bs[i].off + bs[i].bytes > peak)
+            peak = bs[i].off + bs[i].bytes;
     }
     free(rs);
     return peak;
@@ -88,30 +93,34 @@ sn_status sn_pass_plan_memory(sn_ir_graph *g, const sn_pass_options *o, char *er
     uint8_t *role = malloc((size_t)n + 1);
     sn_ir_buf *bufs = NULL;
     abuf *ab = NULL;
-    if (!base || !bufof || !role) goto out;
-    if ((st = sn_pass_roles(g, role)) != SN_OK) goto out;
+    if (!base || !bufof || !role)
+        goto out;
+    if ((st = sn_pass_roles(g, role)) != SN_OK)
+        goto out;
     for (int32_t i = 0; i < n; i++) {
         const sn_ir_node *nd = &g->nodes[i];
         if ((role[i] == SN_PASS_ROLE_ROOT || role[i] == SN_PASS_ROLE_INTERNAL) && nd->group < 0) {
-            sn_pass_errf(err, errlen,
-                         "plan-memory: %%%d (%s) has no group; run fuse and views first", (int)i,
-                         sn_ir_op_info[nd->op].name);
+            sn_errf(err, errlen, "plan-memory: %%%d (%s) has no group; run fuse and views first",
+                    (int)i, sn_ir_op_info[nd->op].name);
             st = SN_ERR_INVALID;
             goto out;
         }
     }
-    if ((st = sn_pass_place(g, NULL, base, NULL, err, errlen)) != SN_OK) goto out;
+    if ((st = sn_pass_place(g, NULL, base, NULL, err, errlen)) != SN_OK)
+        goto out;
     st = SN_ERR_NOMEM;
 
     /* 1. buffers */
     int32_t nb = g->ninputs + g->noutputs;
     for (int32_t i = 0; i < n; i++) {
         bufof[i] = -1;
-        if (base[i] == i && !sn_pass_is_output(&g->nodes[i]) && g->nodes[i].op != SN_OP_INPUT) nb++;
+        if (base[i] == i && !sn_pass_is_output(&g->nodes[i]) && g->nodes[i].op != SN_OP_INPUT)
+            nb++;
     }
     bufs = calloc((size_t)nb + 1, sizeof *bufs);
     ab = calloc((size_t)nb + 1, sizeof *ab);
-    if (!bufs || !ab) goto out;
+    if (!bufs || !ab)
+        goto out;
     int32_t b = 0;
     for (int32_t k = 0; k < g->ninputs; k++) {
         int32_t x = g->inputs[k];
@@ -124,12 +133,14 @@ sn_status sn_pass_plan_memory(sn_ir_graph *g, const sn_pass_options *o, char *er
         const sn_ir_node *xn = &g->nodes[x];
         bufs[b] =
             (sn_ir_buf){SN_IR_BUF_OUTPUT, k, xn->dtype, sn_pass_extent(&xn->shape, xn->stride), 0};
-        if (bufof[x] < 0) bufof[x] = b; /* listed twice: the first buffer is the one written */
+        if (bufof[x] < 0)
+            bufof[x] = b; /* listed twice: the first buffer is the one written */
         b++;
     }
     for (int32_t i = 0; i < n; i++) {
         const sn_ir_node *nd = &g->nodes[i];
-        if (base[i] != i || bufof[i] >= 0) continue;
+        if (base[i] != i || bufof[i] >= 0)
+            continue;
         if (role[i] == SN_PASS_ROLE_LEAF)
             bufs[b] = (sn_ir_buf){SN_IR_BUF_CONST, i, nd->dtype, sn_shape_numel(&nd->shape), 0};
         else
@@ -138,7 +149,8 @@ sn_status sn_pass_plan_memory(sn_ir_graph *g, const sn_pass_options *o, char *er
         bufof[i] = b++;
     }
     nb = b;
-    for (int32_t i = 0; i < n; i++) g->nodes[i].buf = base[i] >= 0 ? bufof[base[i]] : -1;
+    for (int32_t i = 0; i < n; i++)
+        g->nodes[i].buf = base[i] >= 0 ? bufof[base[i]] : -1;
 
     /* 2. liveness */
     int32_t *first = malloc(((size_t)nb + 1) * sizeof *first);
@@ -154,24 +166,31 @@ sn_status sn_pass_plan_memory(sn_ir_graph *g, const sn_pass_options *o, char *er
     }
     for (int32_t j = 0; j < n; j++) {
         const sn_ir_node *nd = &g->nodes[j];
-        if (!sn_pass_live(nd) || nd->group < 0) continue;
+        if (!sn_pass_live(nd) || nd->group < 0)
+            continue;
         int32_t gj = nd->group;
         if (nd->buf >= 0) {
-            if (gj < first[nd->buf]) first[nd->buf] = gj;
-            if (gj > last[nd->buf]) last[nd->buf] = gj;
+            if (gj < first[nd->buf])
+                first[nd->buf] = gj;
+            if (gj > last[nd->buf])
+                last[nd->buf] = gj;
         }
         for (int k = 0; k < nd->nin; k++) {
             const sn_ir_node *xn = &g->nodes[nd->in[k]];
-            if (xn->group == gj || xn->buf < 0) continue;
-            if (gj < first[xn->buf]) first[xn->buf] = gj;
-            if (gj > last[xn->buf]) last[xn->buf] = gj;
+            if (xn->group == gj || xn->buf < 0)
+                continue;
+            if (gj < first[xn->buf])
+                first[xn->buf] = gj;
+            if (gj > last[xn->buf])
+                last[xn->buf] = gj;
         }
     }
 
     /* 3. offsets */
     int32_t na = 0;
     for (int32_t k = 0; k < nb; k++) {
-        if (bufs[k].kind != SN_IR_BUF_ARENA) continue;
+        if (bufs[k].kind != SN_IR_BUF_ARENA)
+            continue;
         ab[na].id = k;
         ab[na].bytes = align_up(bufs[k].elems * (int64_t)sn_dtype_size(bufs[k].dtype));
         ab[na].first = first[k] == INT32_MAX ? 0 : first[k];
@@ -181,8 +200,10 @@ sn_status sn_pass_plan_memory(sn_ir_graph *g, const sn_pass_options *o, char *er
     free(first);
     free(last);
     int64_t peak = assign_offsets(ab, na);
-    if (peak < 0) goto out;
-    for (int32_t k = 0; k < na; k++) bufs[ab[k].id].arena_offset = ab[k].off;
+    if (peak < 0)
+        goto out;
+    for (int32_t k = 0; k < na; k++)
+        bufs[ab[k].id].arena_offset = ab[k].off;
     free(g->bufs);
     g->bufs = bufs;
     g->nbufs = nb;
@@ -190,7 +211,8 @@ sn_status sn_pass_plan_memory(sn_ir_graph *g, const sn_pass_options *o, char *er
     bufs = NULL;
     st = SN_OK;
 out:
-    if (st == SN_ERR_NOMEM) sn_pass_errf(err, errlen, "plan-memory: out of memory");
+    if (st == SN_ERR_NOMEM)
+        sn_errf(err, errlen, "plan-memory: out of memory");
     free(base);
     free(bufof);
     free(role);

@@ -5,15 +5,6 @@
 
 #include "passes/passes.h"
 
-#include <stdarg.h>
-
-/* snprintf into err when err is non-NULL and errlen > 0. */
-void sn_pass_errf(char *err, size_t errlen, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
 /* ---------------------------------------------------------------- use lists */
 
 /* Consumers of every node, CSR style: the live nodes that read node i are

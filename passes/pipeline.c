@@ -13,9 +13,11 @@
 static sn_status infer_shapes(sn_ir_graph *g, const sn_pass_options *o, char *err, size_t errlen) {
     (void)o;
     for (int32_t i = 0; i < g->nnodes; i++) {
-        if (!sn_pass_live(&g->nodes[i])) continue;
+        if (!sn_pass_live(&g->nodes[i]))
+            continue;
         sn_status st = sn_ir_infer(g, i, err, errlen);
-        if (st != SN_OK) return st;
+        if (st != SN_OK)
+            return st;
     }
     return SN_OK;
 }
@@ -31,13 +33,15 @@ static const sn_pass_info pipeline[] = {
 };
 
 const sn_pass_info *sn_pass_list(int *n) {
-    if (n) *n = (int)(sizeof pipeline / sizeof pipeline[0]);
+    if (n)
+        *n = (int)(sizeof pipeline / sizeof pipeline[0]);
     return pipeline;
 }
 
 const sn_pass_info *sn_pass_find(const char *name) {
     for (size_t i = 0; name && i < sizeof pipeline / sizeof pipeline[0]; i++)
-        if (strcmp(pipeline[i].name, name) == 0) return &pipeline[i];
+        if (strcmp(pipeline[i].name, name) == 0)
+            return &pipeline[i];
     return NULL;
 }
 
@@ -57,12 +61,12 @@ static sn_status dump_to(const sn_ir_graph *g, const char *dir, int idx, const c
     snprintf(path, sizeof path, "%s/%02d-%s.ir", dir, idx, name);
     FILE *f = fopen(path, "w");
     if (!f) {
-        sn_pass_errf(err, errlen, "cannot write %s", path);
+        sn_errf(err, errlen, "cannot write %s", path);
         return SN_ERR_IO;
     }
     sn_pass_dump(g, f);
     if (fclose(f) != 0) {
-        sn_pass_errf(err, errlen, "cannot write %s", path);
+        sn_errf(err, errlen, "cannot write %s", path);
         return SN_ERR_IO;
     }
     return SN_OK;
@@ -73,10 +77,11 @@ sn_status sn_pass_run(sn_ir_graph *g, const sn_pass_info *p, const sn_pass_optio
     char msg[1024] = "";
     sn_status st = p->run(g, o, msg, sizeof msg);
     if (st != SN_OK) {
-        sn_pass_errf(err, errlen, "pass %s: %s", p->name, msg[0] ? msg : sn_status_str(st));
+        sn_errf(err, errlen, "pass %s: %s", p->name, msg[0] ? msg : sn_status_str(st));
         return st;
     }
-    if (o->verify) return sn_ir_verify(g, p->name, err, errlen);
+    if (o->verify)
+        return sn_ir_verify(g, p->name, err, errlen);
     return SN_OK;
 }
 
@@ -84,9 +89,11 @@ sn_status sn_pass_run_all(sn_ir_graph *g, const sn_pass_options *o, char *err, s
     int n;
     const sn_pass_info *list = sn_pass_list(&n);
     sn_status st;
-    if (o->dump_dir && (st = dump_to(g, o->dump_dir, 0, "input", err, errlen)) != SN_OK) return st;
+    if (o->dump_dir && (st = dump_to(g, o->dump_dir, 0, "input", err, errlen)) != SN_OK)
+        return st;
     for (int i = 0; i < n; i++) {
-        if ((st = sn_pass_run(g, &list[i], o, err, errlen)) != SN_OK) return st;
+        if ((st = sn_pass_run(g, &list[i], o, err, errlen)) != SN_OK)
+            return st;
         if (o->dump_dir &&
             (st = dump_to(g, o->dump_dir, i + 1, list[i].name, err, errlen)) != SN_OK)
             return st;

@@ -34,7 +34,8 @@
 sn_status sn_pass_roles(const sn_ir_graph *g, uint8_t *role) {
     int32_t n = g->nnodes;
     uint8_t *used = calloc((size_t)n + 1, 1);
-    if (!used) return SN_ERR_NOMEM;
+    if (!used)
+        return SN_ERR_NOMEM;
     for (int32_t i = 0; i < n; i++) {
         const sn_ir_node *nd = &g->nodes[i];
         if (!sn_pass_live(nd)) {
@@ -53,7 +54,8 @@ sn_status sn_pass_roles(const sn_ir_graph *g, uint8_t *role) {
     }
     for (int32_t j = 0; j < n; j++) {
         const sn_ir_node *nd = &g->nodes[j];
-        if (!sn_pass_live(nd)) continue;
+        if (!sn_pass_live(nd))
+            continue;
         for (int k = 0; k < nd->nin; k++) {
             int32_t x = nd->in[k];
             used[x] = 1;
@@ -62,7 +64,8 @@ sn_status sn_pass_roles(const sn_ir_graph *g, uint8_t *role) {
         }
     }
     for (int32_t i = 0; i < n; i++)
-        if (role[i] == SN_PASS_ROLE_INTERNAL && !used[i]) role[i] = SN_PASS_ROLE_ROOT;
+        if (role[i] == SN_PASS_ROLE_INTERNAL && !used[i])
+            role[i] = SN_PASS_ROLE_ROOT;
     free(used);
     return SN_OK;
 }
@@ -76,7 +79,8 @@ typedef struct claim {
 static int stored(uint8_t r) { return r == SN_PASS_ROLE_ROOT || r == SN_PASS_ROLE_INPLACE; }
 
 static int claim_put(claim *cl, int32_t x, int32_t by, int64_t off, const int64_t *st) {
-    if (cl[x].by >= 0) return 0;
+    if (cl[x].by >= 0)
+        return 0;
     cl[x].by = by;
     cl[x].off = off;
     memcpy(cl[x].st, st, sizeof cl[x].st);
@@ -113,7 +117,8 @@ static int claim_inputs(const sn_ir_graph *g, const uint8_t *role, claim *cl, in
                 int64_t end = v->ia[2] < yn->shape.d[axis] ? v->ia[2] : yn->shape.d[axis];
                 want = end;
                 kk++;
-                if (want == yn->shape.d[axis]) break;
+                if (want == yn->shape.d[axis])
+                    break;
             }
             if (kk == k || want != yn->shape.d[axis] || !stored(role[y]) || sn_pass_is_output(yn)) {
                 *why = "its slices do not cover their source in order";
@@ -151,9 +156,11 @@ static int claim_inputs(const sn_ir_graph *g, const uint8_t *role, claim *cl, in
 
 static int same_place(const sn_ir_node *a, int32_t abase, int32_t bbase, int64_t boff,
                       const int64_t *bst) {
-    if (abase != bbase || a->offset != boff) return 0;
+    if (abase != bbase || a->offset != boff)
+        return 0;
     for (int k = 0; k < a->shape.ndim; k++)
-        if (a->shape.d[k] > 1 && a->stride[k] != bst[k]) return 0;
+        if (a->shape.d[k] > 1 && a->stride[k] != bst[k])
+            return 0;
     return 1;
 }
 
@@ -164,15 +171,21 @@ sn_status sn_pass_place(sn_ir_graph *g, const uint8_t *layout, int32_t *base, in
     uint8_t *role = malloc((size_t)n + 1);
     claim *cl = malloc(((size_t)n + 1) * sizeof *cl);
     int32_t *own = base ? NULL : malloc(((size_t)n + 1) * sizeof *own);
-    if (!base) base = own;
-    if (fail) *fail = -1;
-    if (!role || !cl || !base) goto out;
-    if ((st = sn_pass_roles(g, role)) != SN_OK) goto out;
-    for (int32_t i = 0; i < n; i++) cl[i].by = -1;
+    if (!base)
+        base = own;
+    if (fail)
+        *fail = -1;
+    if (!role || !cl || !base)
+        goto out;
+    if ((st = sn_pass_roles(g, role)) != SN_OK)
+        goto out;
+    for (int32_t i = 0; i < n; i++)
+        cl[i].by = -1;
 
     /* 2. claims, outermost concat first */
     for (int32_t c = n - 1; c >= 0; c--) {
-        if (role[c] != SN_PASS_ROLE_INPLACE) continue;
+        if (role[c] != SN_PASS_ROLE_INPLACE)
+            continue;
         sn_ir_node *cn = &g->nodes[c];
         int64_t off = 0, cst[SN_MAX_DIMS];
         if (cl[c].by >= 0) {
@@ -188,8 +201,9 @@ sn_status sn_pass_place(sn_ir_graph *g, const uint8_t *layout, int32_t *base, in
         }
         const char *why = "";
         if (!claim_inputs(g, role, cl, c, off, cst, &why)) {
-            if (fail) *fail = c;
-            sn_pass_errf(err, errlen, "concat %%%d cannot be done in place: %s", (int)c, why);
+            if (fail)
+                *fail = c;
+            sn_errf(err, errlen, "concat %%%d cannot be done in place: %s", (int)c, why);
             st = SN_ERR_INVALID;
             goto out;
         }
@@ -199,7 +213,9 @@ sn_status sn_pass_place(sn_ir_graph *g, const uint8_t *layout, int32_t *base, in
     for (int32_t i = 0; i < n; i++) {
         sn_ir_node *nd = &g->nodes[i];
         switch ((sn_pass_role)role[i]) {
-        case SN_PASS_ROLE_DEAD: base[i] = -1; break;
+        case SN_PASS_ROLE_DEAD:
+            base[i] = -1;
+            break;
         case SN_PASS_ROLE_LEAF:
             base[i] = i;
             nd->offset = 0;
@@ -214,7 +230,8 @@ sn_status sn_pass_place(sn_ir_graph *g, const uint8_t *layout, int32_t *base, in
         case SN_PASS_ROLE_INPLACE:
             if (cl[i].by >= 0) {
                 int32_t top = i;
-                while (cl[top].by >= 0) top = cl[top].by;
+                while (cl[top].by >= 0)
+                    top = cl[top].by;
                 base[i] = top;
                 nd->offset = cl[i].off;
                 memcpy(nd->stride, cl[i].st, sizeof nd->stride);
@@ -234,9 +251,9 @@ sn_status sn_pass_place(sn_ir_graph *g, const uint8_t *layout, int32_t *base, in
             const sn_ir_node *xn = &g->nodes[x];
             base[i] = base[x];
             if (base[x] < 0) {
-                if (fail) *fail = i;
-                sn_pass_errf(err, errlen, "view %%%d reads %%%d, which has no storage", (int)i,
-                             (int)x);
+                if (fail)
+                    *fail = i;
+                sn_errf(err, errlen, "view %%%d reads %%%d, which has no storage", (int)i, (int)x);
                 st = SN_ERR_INVALID;
                 goto out;
             }
@@ -247,11 +264,13 @@ sn_status sn_pass_place(sn_ir_graph *g, const uint8_t *layout, int32_t *base, in
                 off += nd->ia[1] * xn->stride[nd->ia[0]];
                 vst[nd->ia[0]] *= nd->ia[3];
             } else if (nd->op == SN_OP_PERMUTE) {
-                for (int k = 0; k < nd->nia; k++) vst[k] = xn->stride[nd->ia[k]];
+                for (int k = 0; k < nd->nia; k++)
+                    vst[k] = xn->stride[nd->ia[k]];
             } else if (!sn_pass_strides_reshape(&xn->shape, xn->stride, &nd->shape, vst)) {
-                if (fail) *fail = i;
-                sn_pass_errf(err, errlen, "reshape %%%d cannot be a view of %%%d's strides", (int)i,
-                             (int)x);
+                if (fail)
+                    *fail = i;
+                sn_errf(err, errlen, "reshape %%%d cannot be a view of %%%d's strides", (int)i,
+                        (int)x);
                 st = SN_ERR_INVALID;
                 goto out;
             }
@@ -264,18 +283,20 @@ sn_status sn_pass_place(sn_ir_graph *g, const uint8_t *layout, int32_t *base, in
 
     /* 4. every in-place concat's inputs sit in their slots */
     for (int32_t c = 0; c < n; c++) {
-        if (role[c] != SN_PASS_ROLE_INPLACE) continue;
+        if (role[c] != SN_PASS_ROLE_INPLACE)
+            continue;
         const sn_ir_node *cn = &g->nodes[c];
         int64_t axis = cn->ia[0], s = 0;
         for (int k = 0; k < cn->nin; k++) {
             const sn_ir_node *xn = &g->nodes[cn->in[k]];
             if (!same_place(xn, base[cn->in[k]], base[c], cn->offset + s * cn->stride[axis],
                             cn->stride)) {
-                if (fail) *fail = c;
-                sn_pass_errf(err, errlen,
-                             "concat %%%d cannot be done in place: input %%%d does not land "
-                             "in its slot",
-                             (int)c, (int)cn->in[k]);
+                if (fail)
+                    *fail = c;
+                sn_errf(err, errlen,
+                        "concat %%%d cannot be done in place: input %%%d does not land "
+                        "in its slot",
+                        (int)c, (int)cn->in[k]);
                 st = SN_ERR_INVALID;
                 goto out;
             }

@@ -22,27 +22,36 @@
 
 static int count_float_attrs(sn_op op) {
     const char *a = strchr(sn_ir_op_info[op].attrs, ';');
-    if (!a || !a[1]) return 0;
+    if (!a || !a[1])
+        return 0;
     int n = 1;
     for (a++; *a; a++)
-        if (*a == ',') n++;
+        if (*a == ',')
+            n++;
     return n;
 }
 
 /* 1 */
 static int is_identity(const sn_ir_graph *g, const sn_ir_node *n) {
-    if (n->nin < 1) return 0;
+    if (n->nin < 1)
+        return 0;
     const sn_ir_node *x = &g->nodes[n->in[0]];
     switch (n->op) {
-    case SN_OP_RESHAPE: return sn_shape_eq(&n->shape, &x->shape);
+    case SN_OP_RESHAPE:
+        return sn_shape_eq(&n->shape, &x->shape);
     case SN_OP_PERMUTE:
         for (int k = 0; k < n->nia; k++)
-            if (n->ia[k] != k) return 0;
+            if (n->ia[k] != k)
+                return 0;
         return 1;
-    case SN_OP_SLICE: return n->ia[1] == 0 && n->ia[3] == 1 && n->ia[2] >= x->shape.d[n->ia[0]];
-    case SN_OP_CAST: return n->ia[0] == (int64_t)x->dtype;
-    case SN_OP_CONCAT: return n->nin == 1;
-    default: return 0;
+    case SN_OP_SLICE:
+        return n->ia[1] == 0 && n->ia[3] == 1 && n->ia[2] >= x->shape.d[n->ia[0]];
+    case SN_OP_CAST:
+        return n->ia[0] == (int64_t)x->dtype;
+    case SN_OP_CONCAT:
+        return n->nin == 1;
+    default:
+        return 0;
     }
 }
 
@@ -51,7 +60,8 @@ static sn_status fold(sn_ir_graph *g, int32_t i, char *err, size_t errlen) {
     sn_ir_graph *m = sn_ir_graph_new();
     float *out = NULL;
     sn_status st = SN_ERR_NOMEM;
-    if (!m) goto done;
+    if (!m)
+        goto done;
     const sn_ir_node *n = &g->nodes[i];
     int32_t ins[SN_IR_MAX_IN];
     for (int k = 0; k < n->nin; k++) {
@@ -59,7 +69,8 @@ static sn_status fold(sn_ir_graph *g, int32_t i, char *err, size_t errlen) {
         double v = x->fa[0];
         ins[k] =
             sn_ir_add(m, SN_OP_CONST, NULL, 0, NULL, 0, &v, 1, &x->shape, x->dtype, err, errlen);
-        if (ins[k] < 0) goto done;
+        if (ins[k] < 0)
+            goto done;
         if (x->data)
             memcpy(m->nodes[ins[k]].data, x->data,
                    (size_t)sn_shape_numel(&x->shape) * sizeof(float));
@@ -73,9 +84,11 @@ static sn_status fold(sn_ir_graph *g, int32_t i, char *err, size_t errlen) {
     sn_ir_mark_output(m, r);
     int64_t ne = sn_shape_numel(&n->shape);
     out = malloc((size_t)(ne ? ne : 1) * sizeof *out);
-    if (!out) goto done;
+    if (!out)
+        goto done;
     float *outs[1] = {out};
-    if ((st = sn_ir_ref_run(m, NULL, outs, err, errlen)) != SN_OK) goto done;
+    if ((st = sn_ir_ref_run(m, NULL, outs, err, errlen)) != SN_OK)
+        goto done;
     sn_ir_node *w = &g->nodes[i];
     w->op = SN_OP_CONST;
     w->nin = 0;
@@ -89,18 +102,23 @@ static sn_status fold(sn_ir_graph *g, int32_t i, char *err, size_t errlen) {
     out = NULL;
     st = SN_OK;
 done:
-    if (st == SN_ERR_NOMEM) sn_pass_errf(err, errlen, "simplify: out of memory");
+    if (st == SN_ERR_NOMEM)
+        sn_errf(err, errlen, "simplify: out of memory");
     free(out);
     sn_ir_graph_free(m);
     return st;
 }
 
 static int foldable(const sn_ir_graph *g, const sn_ir_node *n) {
-    if (sn_shape_numel(&n->shape) > FOLD_MAX_ELEMS) return 0;
-    if (n->op == SN_OP_ANCHORS) return 1;
-    if (sn_pass_is_leaf(n) || n->nin == 0) return 0;
+    if (sn_shape_numel(&n->shape) > FOLD_MAX_ELEMS)
+        return 0;
+    if (n->op == SN_OP_ANCHORS)
+        return 1;
+    if (sn_pass_is_leaf(n) || n->nin == 0)
+        return 0;
     for (int k = 0; k < n->nin; k++)
-        if (g->nodes[n->in[k]].op != SN_OP_CONST) return 0;
+        if (g->nodes[n->in[k]].op != SN_OP_CONST)
+            return 0;
     return 1;
 }
 
@@ -108,7 +126,8 @@ static int foldable(const sn_ir_graph *g, const sn_ir_node *n) {
 static int commutative(sn_op op) { return op == SN_OP_ADD || op == SN_OP_MUL || op == SN_OP_MAX2; }
 
 static void key_inputs(const sn_ir_node *n, int32_t *k) {
-    for (int j = 0; j < n->nin; j++) k[j] = n->in[j];
+    for (int j = 0; j < n->nin; j++)
+        k[j] = n->in[j];
     if (commutative(n->op) && n->nin == 2 && k[0] > k[1]) {
         int32_t t = k[0];
         k[0] = k[1];
@@ -123,11 +142,14 @@ static uint64_t mix(uint64_t h, uint64_t v) {
 
 static uint64_t node_hash(const sn_ir_node *n) {
     uint64_t h = mix((uint64_t)n->op, (uint64_t)n->dtype);
-    for (int k = 0; k < n->shape.ndim; k++) h = mix(h, (uint64_t)n->shape.d[k]);
+    for (int k = 0; k < n->shape.ndim; k++)
+        h = mix(h, (uint64_t)n->shape.d[k]);
     int32_t in[SN_IR_MAX_IN];
     key_inputs(n, in);
-    for (int j = 0; j < n->nin; j++) h = mix(h, (uint64_t)in[j]);
-    for (int k = 0; k < n->nia; k++) h = mix(h, (uint64_t)n->ia[k]);
+    for (int j = 0; j < n->nin; j++)
+        h = mix(h, (uint64_t)in[j]);
+    for (int k = 0; k < n->nia; k++)
+        h = mix(h, (uint64_t)n->ia[k]);
     if (n->op == SN_OP_CONST && n->data) {
         int64_t ne = sn_shape_numel(&n->shape);
         for (int64_t e = 0; e < ne && e < 64; e++) {
@@ -146,11 +168,15 @@ static int node_same(const sn_ir_node *a, const sn_ir_node *b) {
     int32_t ka[SN_IR_MAX_IN], kb[SN_IR_MAX_IN];
     key_inputs(a, ka);
     key_inputs(b, kb);
-    if (a->nin && memcmp(ka, kb, (size_t)a->nin * sizeof *ka) != 0) return 0;
-    if (a->nia && memcmp(a->ia, b->ia, (size_t)a->nia * sizeof *a->ia) != 0) return 0;
-    if (memcmp(a->fa, b->fa, sizeof a->fa) != 0) return 0;
+    if (a->nin && memcmp(ka, kb, (size_t)a->nin * sizeof *ka) != 0)
+        return 0;
+    if (a->nia && memcmp(a->ia, b->ia, (size_t)a->nia * sizeof *a->ia) != 0)
+        return 0;
+    if (memcmp(a->fa, b->fa, sizeof a->fa) != 0)
+        return 0;
     if (a->op == SN_OP_CONST) {
-        if (!a->data || !b->data) return a->data == b->data;
+        if (!a->data || !b->data)
+            return a->data == b->data;
         if (memcmp(a->data, b->data, (size_t)sn_shape_numel(&a->shape) * sizeof(float)) != 0)
             return 0;
     }
@@ -168,29 +194,34 @@ sn_status sn_pass_simplify(sn_ir_graph *g, const sn_pass_options *o, char *err, 
         changed = 0;
         for (int32_t i = 0; i < g->nnodes; i++) {
             sn_ir_node *n = &g->nodes[i];
-            if (!sn_pass_live(n) || sn_pass_is_output(n)) continue;
+            if (!sn_pass_live(n) || sn_pass_is_output(n))
+                continue;
             if (is_identity(g, n)) {
                 sn_pass_replace_uses(g, i, n->in[0]);
                 n->flags |= SN_IR_NODE_DEAD;
                 changed = 1;
             } else if (foldable(g, n)) {
-                if ((st = fold(g, i, err, errlen)) != SN_OK) return st;
+                if ((st = fold(g, i, err, errlen)) != SN_OK)
+                    return st;
                 changed = 1;
             }
         }
         /* CSE: open hashing over node indices, in topological order so inputs are
          * canonical before their users are hashed */
         int32_t cap = 16;
-        while (cap < 2 * g->nnodes) cap *= 2;
+        while (cap < 2 * g->nnodes)
+            cap *= 2;
         int32_t *tab = malloc((size_t)cap * sizeof *tab);
         if (!tab) {
-            sn_pass_errf(err, errlen, "simplify: out of memory");
+            sn_errf(err, errlen, "simplify: out of memory");
             return SN_ERR_NOMEM;
         }
-        for (int32_t k = 0; k < cap; k++) tab[k] = -1;
+        for (int32_t k = 0; k < cap; k++)
+            tab[k] = -1;
         for (int32_t i = 0; i < g->nnodes; i++) {
             sn_ir_node *n = &g->nodes[i];
-            if (!cse_candidate(n)) continue;
+            if (!cse_candidate(n))
+                continue;
             uint32_t h = (uint32_t)node_hash(n) & (uint32_t)(cap - 1);
             int32_t hit = -1;
             for (; tab[h] >= 0; h = (h + 1) & (uint32_t)(cap - 1))
@@ -207,7 +238,8 @@ sn_status sn_pass_simplify(sn_ir_graph *g, const sn_pass_options *o, char *err, 
             }
         }
         free(tab);
-        if (changed) sn_ir_graph_compact(g);
+        if (changed)
+            sn_ir_graph_compact(g);
     }
     sn_ir_graph_compact(g);
     return SN_OK;

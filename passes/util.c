@@ -6,14 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void sn_pass_errf(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* ---------------------------------------------------------------- use lists */
 
 sn_status sn_pass_uses_build(const sn_ir_graph *g, sn_pass_uses *u) {
@@ -21,7 +13,8 @@ sn_status sn_pass_uses_build(const sn_ir_graph *g, sn_pass_uses *u) {
     u->start = calloc((size_t)n + 1, sizeof *u->start);
     int64_t total = 0;
     for (int32_t i = 0; i < n; i++)
-        if (sn_pass_live(&g->nodes[i])) total += g->nodes[i].nin;
+        if (sn_pass_live(&g->nodes[i]))
+            total += g->nodes[i].nin;
     u->list = malloc((size_t)(total ? total : 1) * sizeof *u->list);
     int32_t *fill = calloc((size_t)n + 1, sizeof *fill);
     if (!u->start || !u->list || !fill) {
@@ -31,13 +24,17 @@ sn_status sn_pass_uses_build(const sn_ir_graph *g, sn_pass_uses *u) {
     }
     for (int32_t i = 0; i < n; i++) {
         const sn_ir_node *nd = &g->nodes[i];
-        if (!sn_pass_live(nd)) continue;
-        for (int j = 0; j < nd->nin; j++) u->start[nd->in[j] + 1]++;
+        if (!sn_pass_live(nd))
+            continue;
+        for (int j = 0; j < nd->nin; j++)
+            u->start[nd->in[j] + 1]++;
     }
-    for (int32_t i = 0; i < n; i++) u->start[i + 1] += u->start[i];
+    for (int32_t i = 0; i < n; i++)
+        u->start[i + 1] += u->start[i];
     for (int32_t i = 0; i < n; i++) {
         const sn_ir_node *nd = &g->nodes[i];
-        if (!sn_pass_live(nd)) continue;
+        if (!sn_pass_live(nd))
+            continue;
         for (int j = 0; j < nd->nin; j++) {
             int32_t x = nd->in[j];
             u->list[u->start[x] + fill[x]++] = i;
@@ -68,9 +65,11 @@ int sn_pass_is_view_op(sn_op op) {
 void sn_pass_replace_uses(sn_ir_graph *g, int32_t from, int32_t to) {
     for (int32_t i = 0; i < g->nnodes; i++) {
         sn_ir_node *n = &g->nodes[i];
-        if (!sn_pass_live(n)) continue;
+        if (!sn_pass_live(n))
+            continue;
         for (int j = 0; j < n->nin; j++)
-            if (n->in[j] == from) n->in[j] = to;
+            if (n->in[j] == from)
+                n->in[j] = to;
     }
     for (int32_t k = 0; k < g->noutputs; k++)
         if (g->outputs[k] == from) {
@@ -82,17 +81,20 @@ void sn_pass_replace_uses(sn_ir_graph *g, int32_t from, int32_t to) {
 
 sn_status sn_pass_toposort(sn_ir_graph *g, char *err, size_t errlen) {
     int32_t n = g->nnodes;
-    if (n == 0) return SN_OK;
+    if (n == 0)
+        return SN_OK;
     int32_t *order = malloc((size_t)n * sizeof *order);
     int32_t *map = malloc((size_t)n * sizeof *map);
     uint8_t *state = calloc((size_t)n, 1); /* 0 new, 1 on the stack, 2 emitted */
     int32_t *stk = malloc((size_t)n * sizeof *stk), *cur = malloc((size_t)n * sizeof *cur);
     sn_ir_node *nodes = NULL;
     sn_status st = SN_ERR_NOMEM;
-    if (!order || !map || !state || !stk || !cur) goto out;
+    if (!order || !map || !state || !stk || !cur)
+        goto out;
     int32_t m = 0;
     for (int32_t r = 0; r < n; r++) {
-        if (state[r]) continue;
+        if (state[r])
+            continue;
         int32_t sp = 0;
         stk[sp] = r;
         cur[sp++] = 0;
@@ -103,9 +105,10 @@ sn_status sn_pass_toposort(sn_ir_graph *g, char *err, size_t errlen) {
             int nin = sn_pass_live(nd) ? nd->nin : 0;
             if (cur[sp - 1] < nin) {
                 int32_t x = nd->in[cur[sp - 1]++];
-                if (state[x] == 2) continue;
+                if (state[x] == 2)
+                    continue;
                 if (state[x] == 1) {
-                    sn_pass_errf(err, errlen, "toposort: cycle through %%%d", (int)x);
+                    sn_errf(err, errlen, "toposort: cycle through %%%d", (int)x);
                     st = SN_ERR_INVALID;
                     goto out;
                 }
@@ -123,9 +126,11 @@ sn_status sn_pass_toposort(sn_ir_graph *g, char *err, size_t errlen) {
     int same = 1;
     for (int32_t i = 0; i < n; i++) {
         map[order[i]] = i;
-        if (order[i] != i) same = 0;
+        if (order[i] != i)
+            same = 0;
     }
-    if (same) goto out;
+    if (same)
+        goto out;
     nodes = malloc((size_t)g->cap * sizeof *nodes);
     if (!nodes) {
         st = SN_ERR_NOMEM;
@@ -133,12 +138,15 @@ sn_status sn_pass_toposort(sn_ir_graph *g, char *err, size_t errlen) {
     }
     for (int32_t i = 0; i < n; i++) {
         nodes[i] = g->nodes[order[i]];
-        for (int j = 0; j < nodes[i].nin; j++) nodes[i].in[j] = map[nodes[i].in[j]];
+        for (int j = 0; j < nodes[i].nin; j++)
+            nodes[i].in[j] = map[nodes[i].in[j]];
     }
     free(g->nodes);
     g->nodes = nodes;
-    for (int32_t k = 0; k < g->ninputs; k++) g->inputs[k] = map[g->inputs[k]];
-    for (int32_t k = 0; k < g->noutputs; k++) g->outputs[k] = map[g->outputs[k]];
+    for (int32_t k = 0; k < g->ninputs; k++)
+        g->inputs[k] = map[g->inputs[k]];
+    for (int32_t k = 0; k < g->noutputs; k++)
+        g->outputs[k] = map[g->outputs[k]];
 out:
     free(order);
     free(map);
@@ -152,7 +160,8 @@ out:
 
 void sn_pass_strides_contig(const sn_shape *s, int64_t *st) {
     int64_t acc = 1;
-    for (int k = SN_MAX_DIMS - 1; k >= 0; k--) st[k] = 0;
+    for (int k = SN_MAX_DIMS - 1; k >= 0; k--)
+        st[k] = 0;
     for (int k = s->ndim - 1; k >= 0; k--) {
         st[k] = acc;
         acc *= s->d[k];
@@ -161,7 +170,8 @@ void sn_pass_strides_contig(const sn_shape *s, int64_t *st) {
 
 void sn_pass_strides_nhwc(const sn_shape *s, int64_t *st) {
     sn_pass_strides_contig(s, st);
-    if (s->ndim != 4) return;
+    if (s->ndim != 4)
+        return;
     int64_t C = s->d[1], H = s->d[2], W = s->d[3];
     st[0] = H * W * C;
     st[1] = 1;
@@ -181,9 +191,12 @@ void sn_pass_annot_reset(sn_ir_node *n) {
  * then get row-major strides over the chunk's innermost stride. */
 int sn_pass_strides_reshape(const sn_shape *from, const int64_t *fst, const sn_shape *to,
                             int64_t *tst) {
-    if (sn_shape_numel(from) != sn_shape_numel(to)) return 0;
-    for (int k = 0; k < SN_MAX_DIMS; k++) tst[k] = 0;
-    if (to->ndim == 0) return 1;
+    if (sn_shape_numel(from) != sn_shape_numel(to))
+        return 0;
+    for (int k = 0; k < SN_MAX_DIMS; k++)
+        tst[k] = 0;
+    if (to->ndim == 0)
+        return 1;
     if (from->ndim == 0) {
         sn_pass_strides_contig(to, tst);
         return 1;
@@ -194,13 +207,15 @@ int sn_pass_strides_reshape(const sn_shape *from, const int64_t *fst, const sn_s
     for (int d = from->ndim - 1; d >= 0; d--) {
         chunk *= from->d[d];
         int chunk_ends = d == 0 || (from->d[d - 1] != 1 && fst[d - 1] != chunk * base);
-        if (!chunk_ends) continue;
+        if (!chunk_ends)
+            continue;
         while (vd >= 0 && (vchunk < chunk || to->d[vd] == 1)) {
             tst[vd] = vchunk * base;
             vchunk *= to->d[vd];
             vd--;
         }
-        if (vchunk != chunk) return 0;
+        if (vchunk != chunk)
+            return 0;
         if (d > 0) {
             base = fst[d - 1];
             chunk = 1;
@@ -212,7 +227,8 @@ int sn_pass_strides_reshape(const sn_shape *from, const int64_t *fst, const sn_s
 
 int64_t sn_pass_extent(const sn_shape *s, const int64_t *st) {
     int64_t e = 1;
-    for (int k = 0; k < s->ndim; k++) e += (s->d[k] - 1) * st[k];
+    for (int k = 0; k < s->ndim; k++)
+        e += (s->d[k] - 1) * st[k];
     return e;
 }
 
@@ -221,14 +237,19 @@ int64_t sn_pass_extent(const sn_shape *s, const int64_t *st) {
 int32_t sn_pass_groups_renumber(sn_ir_graph *g) {
     int32_t maxg = -1;
     for (int32_t i = 0; i < g->nnodes; i++)
-        if (sn_pass_live(&g->nodes[i]) && g->nodes[i].group > maxg) maxg = g->nodes[i].group;
-    if (maxg < 0) return 0;
+        if (sn_pass_live(&g->nodes[i]) && g->nodes[i].group > maxg)
+            maxg = g->nodes[i].group;
+    if (maxg < 0)
+        return 0;
     int32_t *last = malloc((size_t)(maxg + 1) * sizeof *last);
-    if (!last) return -1;
-    for (int32_t k = 0; k <= maxg; k++) last[k] = -1;
+    if (!last)
+        return -1;
+    for (int32_t k = 0; k <= maxg; k++)
+        last[k] = -1;
     for (int32_t i = 0; i < g->nnodes; i++) {
         const sn_ir_node *n = &g->nodes[i];
-        if (sn_pass_live(n) && n->group >= 0) last[n->group] = i;
+        if (sn_pass_live(n) && n->group >= 0)
+            last[n->group] = i;
     }
     /* a group's new id = how many groups end before it; ends are distinct node indices */
     int32_t *newid = malloc((size_t)(maxg + 1) * sizeof *newid);
@@ -239,16 +260,21 @@ int32_t sn_pass_groups_renumber(sn_ir_graph *g) {
         free(byend);
         return -1;
     }
-    for (int32_t i = 0; i < g->nnodes; i++) byend[i] = -1;
+    for (int32_t i = 0; i < g->nnodes; i++)
+        byend[i] = -1;
     for (int32_t k = 0; k <= maxg; k++)
-        if (last[k] >= 0) byend[last[k]] = k;
+        if (last[k] >= 0)
+            byend[last[k]] = k;
     int32_t next = 0;
     for (int32_t i = 0; i < g->nnodes; i++)
-        if (byend[i] >= 0) newid[byend[i]] = next++;
+        if (byend[i] >= 0)
+            newid[byend[i]] = next++;
     for (int32_t i = 0; i < g->nnodes; i++) {
         sn_ir_node *n = &g->nodes[i];
-        if (!sn_pass_live(n)) continue;
-        if (n->group >= 0) n->group = newid[n->group];
+        if (!sn_pass_live(n))
+            continue;
+        if (n->group >= 0)
+            n->group = newid[n->group];
     }
     free(last);
     free(newid);

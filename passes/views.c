@@ -26,15 +26,18 @@ sn_status sn_pass_views(sn_ir_graph *g, const sn_pass_options *o, char *err, siz
     sn_status st = SN_ERR_NOMEM;
     uint8_t *zero = calloc((size_t)n + 1, 1);
     int32_t *members = NULL;
-    if (!zero) goto out;
+    if (!zero)
+        goto out;
 
     /* 1. undo */
     int32_t fresh = 0;
     for (int32_t i = 0; i < n; i++)
-        if (sn_pass_live(&g->nodes[i]) && g->nodes[i].group >= fresh) fresh = g->nodes[i].group + 1;
+        if (sn_pass_live(&g->nodes[i]) && g->nodes[i].group >= fresh)
+            fresh = g->nodes[i].group + 1;
     for (int32_t i = 0; i < n; i++) {
         sn_ir_node *nd = &g->nodes[i];
-        if (!sn_pass_live(nd) || sn_pass_is_leaf(nd)) continue;
+        if (!sn_pass_live(nd) || sn_pass_is_leaf(nd))
+            continue;
         if (sn_pass_is_view_op(nd->op))
             nd->group = -1;
         else if (nd->op == SN_OP_CONCAT && nd->group < 0)
@@ -50,7 +53,8 @@ sn_status sn_pass_views(sn_ir_graph *g, const sn_pass_options *o, char *err, siz
     for (;;) {
         int32_t fail = -1;
         st = sn_pass_place(g, zero, NULL, &fail, err, errlen);
-        if (st == SN_OK) break;
+        if (st == SN_OK)
+            break;
         if (st != SN_ERR_INVALID || fail < 0 || !sn_pass_is_view_op(g->nodes[fail].op) ||
             g->nodes[fail].group >= 0)
             goto out;
@@ -65,16 +69,21 @@ sn_status sn_pass_views(sn_ir_graph *g, const sn_pass_options *o, char *err, siz
             goto out;
         }
         for (int32_t i = 0; i < n; i++)
-            if (sn_pass_live(&g->nodes[i]) && g->nodes[i].group >= 0) members[g->nodes[i].group]++;
+            if (sn_pass_live(&g->nodes[i]) && g->nodes[i].group >= 0)
+                members[g->nodes[i].group]++;
         for (int32_t c = n - 1; c >= 0; c--) {
             sn_ir_node *cn = &g->nodes[c];
-            if (!sn_pass_live(cn) || cn->op != SN_OP_CONCAT || cn->group < 0) continue;
-            if (members[cn->group] != 1) continue;
+            if (!sn_pass_live(cn) || cn->op != SN_OP_CONCAT || cn->group < 0)
+                continue;
+            if (members[cn->group] != 1)
+                continue;
             int32_t keep = cn->group;
             cn->group = -1;
             st = sn_pass_place(g, zero, NULL, NULL, NULL, 0);
-            if (st == SN_ERR_NOMEM) goto out;
-            if (st != SN_OK) cn->group = keep;
+            if (st == SN_ERR_NOMEM)
+                goto out;
+            if (st != SN_OK)
+                cn->group = keep;
         }
     }
 
@@ -85,7 +94,8 @@ sn_status sn_pass_views(sn_ir_graph *g, const sn_pass_options *o, char *err, siz
     }
     st = sn_pass_place(g, zero, NULL, NULL, err, errlen);
 out:
-    if (st == SN_ERR_NOMEM) sn_pass_errf(err, errlen, "views: out of memory");
+    if (st == SN_ERR_NOMEM)
+        sn_errf(err, errlen, "views: out of memory");
     free(zero);
     free(members);
     return st;

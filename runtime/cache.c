@@ -55,8 +55,7 @@ struct sn_rt_cache {
 
 /* ---------------------------------------------------------------- keys */
 
-sn_rt_key sn_rt_key_of(const void *const *parts, const size_t *lens, int nparts)
-{
+sn_rt_key sn_rt_key_of(const void *const *parts, const size_t *lens, int nparts) {
     XXH3_state_t *s = XXH3_createState();
     sn_rt_key k = {0, 0};
     if (!s)
@@ -79,20 +78,15 @@ sn_rt_key sn_rt_key_of(const void *const *parts, const size_t *lens, int nparts)
     return k;
 }
 
-void sn_rt_key_hex(sn_rt_key k, char out[33])
-{
+void sn_rt_key_hex(sn_rt_key k, char out[33]) {
     snprintf(out, 33, "%016llx%016llx", (unsigned long long)k.hi, (unsigned long long)k.lo);
 }
 
-static int key_eq(sn_rt_key a, sn_rt_key b)
-{
-    return a.lo == b.lo && a.hi == b.hi;
-}
+static int key_eq(sn_rt_key a, sn_rt_key b) { return a.lo == b.lo && a.hi == b.hi; }
 
 /* ---------------------------------------------------------------- the in-process map */
 
-static map_slot *map_find(sn_rt_cache *c, sn_rt_key k)
-{
+static map_slot *map_find(sn_rt_cache *c, sn_rt_key k) {
     if (!c->cap)
         return NULL;
     for (size_t i = (size_t)k.lo & (c->cap - 1);; i = (i + 1) & (c->cap - 1)) {
@@ -104,8 +98,7 @@ static map_slot *map_find(sn_rt_cache *c, sn_rt_key k)
 }
 
 /* Takes ownership of data (also on failure, where it is freed). */
-static void map_put(sn_rt_cache *c, sn_rt_key k, void *data, size_t len)
-{
+static void map_put(sn_rt_cache *c, sn_rt_key k, void *data, size_t len) {
     map_slot *s = map_find(c, k);
     if (s) {
         free(s->data);
@@ -141,8 +134,7 @@ static void map_put(sn_rt_cache *c, sn_rt_key k, void *data, size_t len)
     c->used++;
 }
 
-static void map_clear(sn_rt_cache *c)
-{
+static void map_clear(sn_rt_cache *c) {
     for (size_t i = 0; i < c->cap; i++)
         free(c->slots[i].data);
     free(c->slots);
@@ -150,8 +142,7 @@ static void map_clear(sn_rt_cache *c)
     c->cap = c->used = 0;
 }
 
-static void *dup_bytes(const void *p, size_t n)
-{
+static void *dup_bytes(const void *p, size_t n) {
     void *q = malloc(n ? n : 1);
     if (q && n)
         memcpy(q, p, n);
@@ -160,8 +151,7 @@ static void *dup_bytes(const void *p, size_t n)
 
 /* ---------------------------------------------------------------- open / close */
 
-sn_rt_status sn_rt_cache_open(const char *dir, sn_rt_cache **out, char *err, size_t errlen)
-{
+sn_rt_status sn_rt_cache_open(const char *dir, sn_rt_cache **out, char *err, size_t errlen) {
     *out = NULL;
     sn_rt_cache *c = calloc(1, sizeof *c);
     if (!c)
@@ -175,9 +165,9 @@ sn_rt_status sn_rt_cache_open(const char *dir, sn_rt_cache **out, char *err, siz
         c->dir[--n] = '\0';
     if (sn_rt_mkdirs(c->dir) != 0) {
         int e = errno;
-        sn_rt_status st = sn_rt_errf(err, errlen, SN_RT_ERR_IO,
-                                     "kernel cache: cannot create directory %s: %s", c->dir,
-                                     strerror(e));
+        sn_rt_status st =
+            sn_rt_errf(err, errlen, SN_RT_ERR_IO, "kernel cache: cannot create directory %s: %s",
+                       c->dir, strerror(e));
         free(c);
         return st;
     }
@@ -186,8 +176,7 @@ sn_rt_status sn_rt_cache_open(const char *dir, sn_rt_cache **out, char *err, siz
     return SN_RT_OK;
 }
 
-void sn_rt_cache_close(sn_rt_cache *c)
-{
+void sn_rt_cache_close(sn_rt_cache *c) {
     if (!c)
         return;
     map_clear(c);
@@ -195,13 +184,9 @@ void sn_rt_cache_close(sn_rt_cache *c)
     free(c);
 }
 
-const char *sn_rt_cache_dir(const sn_rt_cache *c)
-{
-    return c->dir;
-}
+const char *sn_rt_cache_dir(const sn_rt_cache *c) { return c->dir; }
 
-sn_rt_cache_stats sn_rt_cache_stats_get(const sn_rt_cache *c)
-{
+sn_rt_cache_stats sn_rt_cache_stats_get(const sn_rt_cache *c) {
     sn_rt_cache_stats s;
     pthread_mutex_lock((pthread_mutex_t *)&c->mu);
     s = c->st;
@@ -211,25 +196,21 @@ sn_rt_cache_stats sn_rt_cache_stats_get(const sn_rt_cache *c)
 
 /* ---------------------------------------------------------------- entry files */
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
+static void put_u32(uint8_t *p, uint32_t v) {
     for (int i = 0; i < 4; i++)
         p[i] = (uint8_t)(v >> (8 * i));
 }
-static void put_u64(uint8_t *p, uint64_t v)
-{
+static void put_u64(uint8_t *p, uint64_t v) {
     for (int i = 0; i < 8; i++)
         p[i] = (uint8_t)(v >> (8 * i));
 }
-static uint32_t get_u32(const uint8_t *p)
-{
+static uint32_t get_u32(const uint8_t *p) {
     uint32_t v = 0;
     for (int i = 3; i >= 0; i--)
         v = (v << 8) | p[i];
     return v;
 }
-static uint64_t get_u64(const uint8_t *p)
-{
+static uint64_t get_u64(const uint8_t *p) {
     uint64_t v = 0;
     for (int i = 7; i >= 0; i--)
         v = (v << 8) | p[i];
@@ -237,16 +218,14 @@ static uint64_t get_u64(const uint8_t *p)
 }
 
 static void entry_path(const sn_rt_cache *c, sn_rt_key k, char *shard, size_t ns, char *path,
-                       size_t np)
-{
+                       size_t np) {
     char hex[33];
     sn_rt_key_hex(k, hex);
     snprintf(shard, ns, "%s/%.2s", c->dir, hex);
     snprintf(path, np, "%s/%.2s/%s%s", c->dir, hex, hex, CACHE_EXT);
 }
 
-static int read_all(int fd, uint8_t *buf, size_t n)
-{
+static int read_all(int fd, uint8_t *buf, size_t n) {
     size_t off = 0;
     while (off < n) {
         ssize_t r = read(fd, buf + off, n - off);
@@ -259,8 +238,7 @@ static int read_all(int fd, uint8_t *buf, size_t n)
     return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t n)
-{
+static int write_all(int fd, const void *buf, size_t n) {
     const uint8_t *p = buf;
     size_t off = 0;
     while (off < n) {
@@ -278,8 +256,7 @@ typedef enum { ENTRY_OK, ENTRY_MISSING, ENTRY_BAD } entry_result;
 
 /* Reads and verifies the entry file for k. On ENTRY_OK *data is a malloc'd payload. */
 static entry_result entry_read(const char *path, sn_rt_key k, void **data, size_t *len,
-                               struct stat *st)
-{
+                               struct stat *st) {
     *data = NULL;
     *len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -313,8 +290,7 @@ done:
     return res;
 }
 
-sn_rt_status sn_rt_cache_get(sn_rt_cache *c, sn_rt_key k, void **data, size_t *len)
-{
+sn_rt_status sn_rt_cache_get(sn_rt_cache *c, sn_rt_key k, void **data, size_t *len) {
     *data = NULL;
     *len = 0;
     pthread_mutex_lock(&c->mu);
@@ -363,9 +339,8 @@ sn_rt_status sn_rt_cache_get(sn_rt_cache *c, sn_rt_key k, void **data, size_t *l
     return SN_RT_OK;
 }
 
-sn_rt_status sn_rt_cache_put(sn_rt_cache *c, sn_rt_key k, const void *data, size_t len,
-                             char *err, size_t errlen)
-{
+sn_rt_status sn_rt_cache_put(sn_rt_cache *c, sn_rt_key k, const void *data, size_t len, char *err,
+                             size_t errlen) {
     void *copy = dup_bytes(data, len);
     if (!copy)
         return sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM, "kernel cache: out of memory");
@@ -376,8 +351,8 @@ sn_rt_status sn_rt_cache_put(sn_rt_cache *c, sn_rt_key k, const void *data, size
     char shard[4200], path[4300], tmp[4400];
     entry_path(c, k, shard, sizeof shard, path, sizeof path);
     if (sn_rt_mkdirs(shard) != 0)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_IO, "kernel cache: cannot create %s: %s",
-                          shard, strerror(errno));
+        return sn_rt_errf(err, errlen, SN_RT_ERR_IO, "kernel cache: cannot create %s: %s", shard,
+                          strerror(errno));
     char hex[33];
     sn_rt_key_hex(k, hex);
     snprintf(tmp, sizeof tmp, "%s/" CACHE_TMP "%s-XXXXXX", shard, hex);
@@ -418,16 +393,14 @@ sn_rt_status sn_rt_cache_put(sn_rt_cache *c, sn_rt_key k, const void *data, size
 
 /* ---------------------------------------------------------------- scan / clear */
 
-static int is_shard_name(const char *s)
-{
+static int is_shard_name(const char *s) {
     for (int i = 0; i < 2; i++)
         if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
             return 0;
     return s[2] == '\0';
 }
 
-static int has_suffix(const char *s, const char *suf)
-{
+static int has_suffix(const char *s, const char *suf) {
     size_t n = strlen(s), m = strlen(suf);
     return n >= m && strcmp(s + n - m, suf) == 0;
 }
@@ -435,13 +408,12 @@ static int has_suffix(const char *s, const char *suf)
 /* Calls fn on every entry (and, with temps, every temp file) of the cache directory. Only
  * names Sinter writes are touched, so a cache dir pointed at the wrong place loses nothing. */
 static sn_rt_status walk(sn_rt_cache *c, int temps, int rm_shards,
-                         void (*fn)(const char *path, const struct stat *st, void *ctx),
-                         void *ctx, char *err, size_t errlen)
-{
+                         void (*fn)(const char *path, const struct stat *st, void *ctx), void *ctx,
+                         char *err, size_t errlen) {
     DIR *d = opendir(c->dir);
     if (!d)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_IO, "kernel cache: cannot read %s: %s",
-                          c->dir, strerror(errno));
+        return sn_rt_errf(err, errlen, SN_RT_ERR_IO, "kernel cache: cannot read %s: %s", c->dir,
+                          strerror(errno));
     struct dirent *de;
     while ((de = readdir(d))) {
         if (!is_shard_name(de->d_name))
@@ -471,16 +443,14 @@ static sn_rt_status walk(sn_rt_cache *c, int temps, int rm_shards,
     return SN_RT_OK;
 }
 
-static void scan_one(const char *path, const struct stat *st, void *ctx)
-{
+static void scan_one(const char *path, const struct stat *st, void *ctx) {
     (void)path;
     sn_rt_cache_stats *s = ctx;
     s->entries++;
     s->bytes += (int64_t)st->st_size;
 }
 
-sn_rt_status sn_rt_cache_scan(sn_rt_cache *c, sn_rt_cache_stats *st)
-{
+sn_rt_status sn_rt_cache_scan(sn_rt_cache *c, sn_rt_cache_stats *st) {
     sn_rt_cache_stats s = sn_rt_cache_stats_get(c);
     s.entries = s.bytes = 0;
     sn_rt_status r = walk(c, 0, 0, scan_one, &s, NULL, 0);
@@ -493,15 +463,13 @@ sn_rt_status sn_rt_cache_scan(sn_rt_cache *c, sn_rt_cache_stats *st)
     return r;
 }
 
-static void clear_one(const char *path, const struct stat *st, void *ctx)
-{
+static void clear_one(const char *path, const struct stat *st, void *ctx) {
     (void)st;
     if (unlink(path) != 0 && errno != ENOENT)
         ++*(int *)ctx;
 }
 
-sn_rt_status sn_rt_cache_clear(sn_rt_cache *c, char *err, size_t errlen)
-{
+sn_rt_status sn_rt_cache_clear(sn_rt_cache *c, char *err, size_t errlen) {
     pthread_mutex_lock(&c->mu);
     map_clear(c);
     c->st.entries = c->st.bytes = 0;
@@ -510,7 +478,6 @@ sn_rt_status sn_rt_cache_clear(sn_rt_cache *c, char *err, size_t errlen)
     sn_rt_status r = walk(c, 1, 1, clear_one, &failed, err, errlen);
     if (r == SN_RT_OK && failed)
         return sn_rt_errf(err, errlen, SN_RT_ERR_IO,
-                          "kernel cache: %d entries in %s could not be deleted", failed,
-                          c->dir);
+                          "kernel cache: %d entries in %s could not be deleted", failed, c->dir);
     return r;
 }

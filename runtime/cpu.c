@@ -40,15 +40,11 @@ typedef struct cpu_plan {
     void **argv;
 } cpu_plan;
 
-static int64_t round64(int64_t n)
-{
-    return (n + 63) & ~(int64_t)63;
-}
+static int64_t round64(int64_t n) { return (n + 63) & ~(int64_t)63; }
 
 /* ---------------------------------------------------------------- GEMM (f32 reference) */
 
-static void gemm_rows(void **args, int64_t begin, int64_t end)
-{
+static void gemm_rows(void **args, int64_t begin, int64_t end) {
     const cpu_step *s = args[0];
     const sn_rt_gemm *g = &s->gemm;
     const int64_t m = g->m, n = g->n, k = g->k;
@@ -90,8 +86,7 @@ static void gemm_rows(void **args, int64_t begin, int64_t end)
 
 /* ---------------------------------------------------------------- plans */
 
-static void cpu_plan_free(sn_rt_plan *p)
-{
+static void cpu_plan_free(sn_rt_plan *p) {
     cpu_plan *cp = p->impl;
     if (!cp)
         return;
@@ -105,8 +100,7 @@ static void cpu_plan_free(sn_rt_plan *p)
     p->impl = NULL;
 }
 
-static void *resolve(const cpu_plan *cp, sn_rt_argref a)
-{
+static void *resolve(const cpu_plan *cp, sn_rt_argref a) {
     switch (a.buf) {
     case SN_RT_BUF_ARENA:
         return cp->arena + a.offset;
@@ -121,8 +115,7 @@ static void *resolve(const cpu_plan *cp, sn_rt_argref a)
 }
 
 static sn_rt_status cpu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, char *err,
-                                 size_t errlen)
-{
+                                 size_t errlen) {
     sn_rt_status st = SN_RT_OK;
     cpu_plan *cp = calloc(1, sizeof *cp);
     if (!cp)
@@ -186,9 +179,9 @@ static sn_rt_status cpu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, cha
                 desc->image_sizes[o] == desc->image_sizes[m] &&
                 memcmp(desc->images[o], desc->images[m], desc->image_sizes[m]) == 0)
                 jmod[m] = jmod[o];
-        if (jmod[m] < 0 && (st = sn_rt_jit_add_object(cp->jit, desc->images[m],
-                                                       desc->image_sizes[m], &jmod[m], err,
-                                                       errlen)) != SN_RT_OK)
+        if (jmod[m] < 0 &&
+            (st = sn_rt_jit_add_object(cp->jit, desc->images[m], desc->image_sizes[m], &jmod[m],
+                                       err, errlen)) != SN_RT_OK)
             goto fail;
     }
 
@@ -253,8 +246,7 @@ fail:
 }
 
 static sn_rt_status cpu_set_inputs(sn_rt_plan *p, const void *const *inputs, char *err,
-                                   size_t errlen)
-{
+                                   size_t errlen) {
     (void)err, (void)errlen;
     cpu_plan *cp = p->impl;
     for (int i = 0; i < p->ninputs; i++)
@@ -263,8 +255,7 @@ static sn_rt_status cpu_set_inputs(sn_rt_plan *p, const void *const *inputs, cha
     return SN_RT_OK;
 }
 
-static sn_rt_status cpu_execute(sn_rt_plan *p, char *err, size_t errlen)
-{
+static sn_rt_status cpu_execute(sn_rt_plan *p, char *err, size_t errlen) {
     (void)err, (void)errlen;
     cpu_plan *cp = p->impl;
     cpu_device *cd = p->dev->impl;
@@ -275,9 +266,7 @@ static sn_rt_status cpu_execute(sn_rt_plan *p, char *err, size_t errlen)
     return SN_RT_OK;
 }
 
-static sn_rt_status cpu_get_outputs(sn_rt_plan *p, void *const *outputs, char *err,
-                                    size_t errlen)
-{
+static sn_rt_status cpu_get_outputs(sn_rt_plan *p, void *const *outputs, char *err, size_t errlen) {
     (void)err, (void)errlen;
     cpu_plan *cp = p->impl;
     for (int i = 0; i < p->noutputs; i++)
@@ -288,8 +277,7 @@ static sn_rt_status cpu_get_outputs(sn_rt_plan *p, void *const *outputs, char *e
 
 /* ---------------------------------------------------------------- the device */
 
-static void cpu_close(sn_rt_device *d)
-{
+static void cpu_close(sn_rt_device *d) {
     cpu_device *cd = d->impl;
     if (cd)
         sn_rt_pool_free(cd->pool);
@@ -307,8 +295,7 @@ static const sn_rt_backend cpu_backend = {
     .time = NULL, /* wall clock (device.c) */
 };
 
-sn_rt_status sn_rt_cpu_open(int threads, sn_rt_device *d, char *err, size_t errlen)
-{
+sn_rt_status sn_rt_cpu_open(int threads, sn_rt_device *d, char *err, size_t errlen) {
     cpu_device *cd = calloc(1, sizeof *cd);
     if (!cd)
         return sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM, "cpu device: out of memory");

@@ -30,17 +30,16 @@ struct sn_rt_jit {
 
 /* The LLVM check: turns an LLVMErrorRef into a status plus "call failed: message". Needs a
  * local `sn_rt_status st` and a `fail:` label. */
-#define SN_LLVM_CHECK(call)                                                                   \
-    do {                                                                                      \
-        LLVMErrorRef e_ = (call);                                                             \
-        if (e_) {                                                                             \
-            st = llvm_fail(e_, #call, err, errlen);                                           \
-            goto fail;                                                                        \
-        }                                                                                     \
+#define SN_LLVM_CHECK(call)                                                                        \
+    do {                                                                                           \
+        LLVMErrorRef e_ = (call);                                                                  \
+        if (e_) {                                                                                  \
+            st = llvm_fail(e_, #call, err, errlen);                                                \
+            goto fail;                                                                             \
+        }                                                                                          \
     } while (0)
 
-static sn_rt_status llvm_fail(LLVMErrorRef e, const char *call, char *err, size_t errlen)
-{
+static sn_rt_status llvm_fail(LLVMErrorRef e, const char *call, char *err, size_t errlen) {
     char *msg = LLVMGetErrorMessage(e); /* consumes e */
     sn_rt_status st = sn_rt_errf(err, errlen, SN_RT_ERR_DEVICE, "%s failed: %s", call, msg);
     LLVMDisposeErrorMessage(msg);
@@ -51,8 +50,7 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_failed;
 static char host_cpu[128] = "generic";
 
-static void init_llvm(void)
-{
+static void init_llvm(void) {
     if (LLVMInitializeNativeTarget() || LLVMInitializeNativeAsmPrinter())
         init_failed = 1;
     char *name = LLVMGetHostCPUName();
@@ -61,14 +59,12 @@ static void init_llvm(void)
     LLVMDisposeMessage(name);
 }
 
-const char *sn_rt_jit_host_cpu(void)
-{
+const char *sn_rt_jit_host_cpu(void) {
     pthread_once(&init_once, init_llvm);
     return host_cpu;
 }
 
-sn_rt_status sn_rt_jit_new(sn_rt_jit **out, char *err, size_t errlen)
-{
+sn_rt_status sn_rt_jit_new(sn_rt_jit **out, char *err, size_t errlen) {
     sn_rt_status st = SN_RT_OK;
     *out = NULL;
     pthread_once(&init_once, init_llvm);
@@ -86,8 +82,7 @@ fail:
     return st;
 }
 
-void sn_rt_jit_free(sn_rt_jit *j)
-{
+void sn_rt_jit_free(sn_rt_jit *j) {
     if (!j)
         return;
     if (j->jit) {
@@ -99,9 +94,8 @@ void sn_rt_jit_free(sn_rt_jit *j)
     free(j);
 }
 
-sn_rt_status sn_rt_jit_add_object(sn_rt_jit *j, const void *obj, size_t len, int *module,
-                                  char *err, size_t errlen)
-{
+sn_rt_status sn_rt_jit_add_object(sn_rt_jit *j, const void *obj, size_t len, int *module, char *err,
+                                  size_t errlen) {
     sn_rt_status st = SN_RT_OK;
     if (j->njds == j->cap) {
         int ncap = j->cap ? j->cap * 2 : 16;
@@ -139,8 +133,7 @@ typedef struct lookup_ctx {
     uint64_t addr;
 } lookup_ctx;
 
-static void lookup_done(LLVMErrorRef e, LLVMOrcCSymbolMapPairs result, size_t n, void *arg)
-{
+static void lookup_done(LLVMErrorRef e, LLVMOrcCSymbolMapPairs result, size_t n, void *arg) {
     lookup_ctx *c = arg;
     pthread_mutex_lock(&c->mu);
     c->e = e;
@@ -151,9 +144,8 @@ static void lookup_done(LLVMErrorRef e, LLVMOrcCSymbolMapPairs result, size_t n,
     pthread_mutex_unlock(&c->mu);
 }
 
-sn_rt_status sn_rt_jit_lookup(sn_rt_jit *j, int module, const char *name, void **addr,
-                              char *err, size_t errlen)
-{
+sn_rt_status sn_rt_jit_lookup(sn_rt_jit *j, int module, const char *name, void **addr, char *err,
+                              size_t errlen) {
     sn_rt_status st = SN_RT_OK;
     *addr = NULL;
     if (module < 0 || module >= j->njds)
@@ -169,8 +161,8 @@ sn_rt_status sn_rt_jit_lookup(sn_rt_jit *j, int module, const char *name, void *
     pthread_cond_init(&c.cv, NULL);
     /* Runs the callback in place with LLJIT's default dispatcher; wait anyway in case a
      * future LLVM runs it on another thread. */
-    LLVMOrcExecutionSessionLookup(LLVMOrcLLJITGetExecutionSession(j->jit),
-                                  LLVMOrcLookupKindStatic, order, 1, syms, 1, lookup_done, &c);
+    LLVMOrcExecutionSessionLookup(LLVMOrcLLJITGetExecutionSession(j->jit), LLVMOrcLookupKindStatic,
+                                  order, 1, syms, 1, lookup_done, &c);
     pthread_mutex_lock(&c.mu);
     while (!c.done)
         pthread_cond_wait(&c.cv, &c.mu);
@@ -183,8 +175,7 @@ sn_rt_status sn_rt_jit_lookup(sn_rt_jit *j, int module, const char *name, void *
         return llvm_fail(c.e, call, err, errlen);
     }
     if (!c.addr)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_DEVICE, "cpu jit: symbol %s has address 0",
-                          name);
+        return sn_rt_errf(err, errlen, SN_RT_ERR_DEVICE, "cpu jit: symbol %s has address 0", name);
     *addr = (void *)(uintptr_t)c.addr;
     return st;
 }

@@ -36,21 +36,18 @@ typedef struct lt_api {
     sn_lt_status (*MatrixLayoutCreate)(sn_lt_layout *l, int type, uint64_t rows, uint64_t cols,
                                        int64_t ld);
     sn_lt_status (*MatrixLayoutDestroy)(sn_lt_layout l);
-    sn_lt_status (*MatrixLayoutSetAttribute)(sn_lt_layout l, int attr, const void *buf,
-                                             size_t n);
+    sn_lt_status (*MatrixLayoutSetAttribute)(sn_lt_layout l, int attr, const void *buf, size_t n);
     sn_lt_status (*MatmulPreferenceCreate)(sn_lt_pref *p);
     sn_lt_status (*MatmulPreferenceDestroy)(sn_lt_pref p);
-    sn_lt_status (*MatmulPreferenceSetAttribute)(sn_lt_pref p, int attr, const void *buf,
-                                                 size_t n);
+    sn_lt_status (*MatmulPreferenceSetAttribute)(sn_lt_pref p, int attr, const void *buf, size_t n);
     sn_lt_status (*MatmulAlgoGetHeuristic)(sn_lt_handle h, sn_lt_matmul_desc op, sn_lt_layout a,
                                            sn_lt_layout b, sn_lt_layout c, sn_lt_layout d,
                                            sn_lt_pref pref, int requested, sn_lt_heuristic *res,
                                            int *returned);
-    sn_lt_status (*Matmul)(sn_lt_handle h, sn_lt_matmul_desc op, const void *alpha,
-                           const void *a, sn_lt_layout adesc, const void *b, sn_lt_layout bdesc,
-                           const void *beta, const void *c, sn_lt_layout cdesc, void *d,
-                           sn_lt_layout ddesc, const sn_lt_algo *algo, void *ws, size_t ws_bytes,
-                           sn_cu_stream stream);
+    sn_lt_status (*Matmul)(sn_lt_handle h, sn_lt_matmul_desc op, const void *alpha, const void *a,
+                           sn_lt_layout adesc, const void *b, sn_lt_layout bdesc, const void *beta,
+                           const void *c, sn_lt_layout cdesc, void *d, sn_lt_layout ddesc,
+                           const sn_lt_algo *algo, void *ws, size_t ws_bytes, sn_cu_stream stream);
 } lt_api;
 
 static lt_api lt;
@@ -59,22 +56,20 @@ static int lt_ok;
 static char lt_msg[512];
 static char lt_version[48];
 
-#define SN_LT_CHECK(fn, args)                                                                 \
-    do {                                                                                      \
-        sn_lt_status r_ = lt.fn args;                                                         \
-        if (r_ != SN_CUBLAS_STATUS_SUCCESS) {                                                 \
-            st = sn_rt_errf(err, errlen,                                                      \
-                            r_ == SN_CUBLAS_STATUS_NOT_SUPPORTED ? SN_RT_ERR_UNSUPPORTED      \
-                                                                 : SN_RT_ERR_DEVICE,          \
-                            "%s failed: %s", "cublasLt" #fn #args, lt.GetStatusName(r_));     \
-            goto fail;                                                                        \
-        }                                                                                     \
+#define SN_LT_CHECK(fn, args)                                                                      \
+    do {                                                                                           \
+        sn_lt_status r_ = lt.fn args;                                                              \
+        if (r_ != SN_CUBLAS_STATUS_SUCCESS) {                                                      \
+            st = sn_rt_errf(err, errlen,                                                           \
+                            r_ == SN_CUBLAS_STATUS_NOT_SUPPORTED ? SN_RT_ERR_UNSUPPORTED           \
+                                                                 : SN_RT_ERR_DEVICE,               \
+                            "%s failed: %s", "cublasLt" #fn #args, lt.GetStatusName(r_));          \
+            goto fail;                                                                             \
+        }                                                                                          \
     } while (0)
 
-static void load_lt(void)
-{
-    static const char *const names[] = {"libcublasLt.so.13", "libcublasLt.so.12",
-                                        "libcublasLt.so"};
+static void load_lt(void) {
+    static const char *const names[] = {"libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so"};
     char why[300];
     void *lib = sn_cu_dlopen_any(names, 3, why, sizeof why);
     if (!lib) {
@@ -122,14 +117,12 @@ static void load_lt(void)
     lt_ok = 1;
 }
 
-const char *sn_rt_cublaslt_version(void)
-{
+const char *sn_rt_cublaslt_version(void) {
     pthread_once(&lt_once, load_lt);
     return lt_ok ? lt_version : NULL;
 }
 
-sn_rt_status sn_lt_open(sn_lt_handle *h, char *err, size_t errlen)
-{
+sn_rt_status sn_lt_open(sn_lt_handle *h, char *err, size_t errlen) {
     sn_rt_status st = SN_RT_OK;
     *h = NULL;
     pthread_once(&lt_once, load_lt);
@@ -140,8 +133,7 @@ fail:
     return st;
 }
 
-void sn_lt_close(sn_lt_handle h)
-{
+void sn_lt_close(sn_lt_handle h) {
     if (h && lt_ok)
         lt.Destroy(h);
 }
@@ -155,24 +147,21 @@ struct sn_lt_gemm {
     size_t ws;
 };
 
-static int cuda_type(sn_rt_dtype t)
-{
+static int cuda_type(sn_rt_dtype t) {
     return t == SN_RT_F32 ? SN_CUDA_R_32F : t == SN_RT_F16 ? SN_CUDA_R_16F : SN_CUDA_R_16BF;
 }
 
 /* The largest power of two (≤ 256) dividing the address: what the heuristic may assume. */
-static uint32_t alignment(sn_cu_ptr p)
-{
+static uint32_t alignment(sn_cu_ptr p) {
     uint32_t a = 256;
     while (a > 1 && p % a)
         a >>= 1;
     return a;
 }
 
-static sn_rt_status make_layout(sn_lt_layout *l, int type, int64_t rows, int64_t cols,
-                                int64_t ld, int row_order, int64_t batch, int64_t stride,
-                                char *err, size_t errlen)
-{
+static sn_rt_status make_layout(sn_lt_layout *l, int type, int64_t rows, int64_t cols, int64_t ld,
+                                int row_order, int64_t batch, int64_t stride, char *err,
+                                size_t errlen) {
     sn_rt_status st = SN_RT_OK;
     SN_LT_CHECK(MatrixLayoutCreate, (l, type, (uint64_t)rows, (uint64_t)cols, ld));
     if (row_order) {
@@ -191,8 +180,7 @@ fail:
     return st;
 }
 
-void sn_lt_gemm_free(sn_lt_gemm *g)
-{
+void sn_lt_gemm_free(sn_lt_gemm *g) {
     if (!g)
         return;
     if (g->op)
@@ -206,8 +194,7 @@ void sn_lt_gemm_free(sn_lt_gemm *g)
     free(g);
 }
 
-void sn_lt_map(const sn_rt_gemm *s, sn_lt_mapping *mp)
-{
+void sn_lt_map(const sn_rt_gemm *s, sn_lt_mapping *mp) {
     /* Our matrices as stored: row-major rows × cols. */
     const int64_t ar = s->trans_a ? s->k : s->m, ac = s->trans_a ? s->m : s->k;
     const int64_t br = s->trans_b ? s->n : s->k, bc = s->trans_b ? s->k : s->n;
@@ -231,8 +218,7 @@ void sn_lt_map(const sn_rt_gemm *s, sn_lt_mapping *mp)
 }
 
 sn_rt_status sn_lt_gemm_new(sn_lt_handle h, const sn_rt_gemm *s, const sn_cu_ptr ptrs[4],
-                            size_t max_ws, sn_lt_gemm **out, char *err, size_t errlen)
-{
+                            size_t max_ws, sn_lt_gemm **out, char *err, size_t errlen) {
     sn_rt_status st = SN_RT_OK;
     *out = NULL;
     if (s->batch > INT32_MAX)
@@ -244,7 +230,7 @@ sn_rt_status sn_lt_gemm_new(sn_lt_handle h, const sn_rt_gemm *s, const sn_cu_ptr
     sn_lt_pref pref = NULL;
     const int abt = cuda_type(s->ab_type), dt = cuda_type(s->d_type);
     int compute = s->ab_type == SN_RT_F32 && s->allow_tf32 ? SN_CUBLAS_COMPUTE_32F_FAST_TF32
-                                                            : SN_CUBLAS_COMPUTE_32F;
+                                                           : SN_CUBLAS_COMPUTE_32F;
     SN_LT_CHECK(MatmulDescCreate, (&g->op, compute, SN_CUDA_R_32F));
 
     sn_lt_mapping mp;
@@ -252,9 +238,9 @@ sn_rt_status sn_lt_gemm_new(sn_lt_handle h, const sn_rt_gemm *s, const sn_cu_ptr
     const sn_lt_mat *mats[3] = {&mp.a, &mp.b, &mp.d};
     sn_lt_layout *lays[3] = {&g->a, &g->b, &g->d};
     for (int i = 0; i < 3; i++)
-        if ((st = make_layout(lays[i], i == 2 ? dt : abt, mats[i]->rows, mats[i]->cols,
-                              mats[i]->ld, mats[i]->row_order, mp.batch, mats[i]->stride, err,
-                              errlen)) != SN_RT_OK)
+        if ((st = make_layout(lays[i], i == 2 ? dt : abt, mats[i]->rows, mats[i]->cols, mats[i]->ld,
+                              mats[i]->row_order, mp.batch, mats[i]->stride, err, errlen)) !=
+            SN_RT_OK)
             goto fail;
     const int row = mp.d.row_order;
     int32_t opa = mp.op_a, opb = mp.op_b;
@@ -264,7 +250,8 @@ sn_rt_status sn_lt_gemm_new(sn_lt_handle h, const sn_rt_gemm *s, const sn_cu_ptr
     SN_LT_CHECK(MatmulDescSetAttribute, (g->op, SN_CUBLASLT_MATMUL_DESC_TRANSB, &opb, sizeof opb));
     uint32_t epi = s->bias ? (s->relu ? SN_CUBLASLT_EPILOGUE_RELU_BIAS : SN_CUBLASLT_EPILOGUE_BIAS)
                            : (s->relu ? SN_CUBLASLT_EPILOGUE_RELU : SN_CUBLASLT_EPILOGUE_DEFAULT);
-    SN_LT_CHECK(MatmulDescSetAttribute, (g->op, SN_CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
+    SN_LT_CHECK(MatmulDescSetAttribute,
+                (g->op, SN_CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
     if (s->bias) {
         const void *bp = (const void *)(uintptr_t)ptrs[3];
         SN_LT_CHECK(MatmulDescSetAttribute,
@@ -317,8 +304,7 @@ fail:
 }
 
 sn_rt_status sn_lt_gemm_launch(sn_lt_handle h, sn_lt_gemm *g, sn_cu_ptr ws, size_t ws_bytes,
-                               sn_cu_stream s, char *err, size_t errlen)
-{
+                               sn_cu_stream s, char *err, size_t errlen) {
     sn_rt_status st = SN_RT_OK;
     if (g->ws > ws_bytes)
         return sn_rt_errf(err, errlen, SN_RT_ERR_INVALID,

@@ -29,10 +29,8 @@ sn_cu_api sn_cu;
 
 /* ---------------------------------------------------------------- loading */
 
-void *sn_cu_dlopen_any(const char *const *names, int n, char *why, size_t whylen)
-{
-    const char *dirs[4] = {NULL, "/usr/local/cuda/lib64", getenv("CUDA_HOME"),
-                           getenv("CUDA_PATH")};
+void *sn_cu_dlopen_any(const char *const *names, int n, char *why, size_t whylen) {
+    const char *dirs[4] = {NULL, "/usr/local/cuda/lib64", getenv("CUDA_HOME"), getenv("CUDA_PATH")};
     if (why && whylen)
         why[0] = '\0';
     for (int d = 0; d < 4; d++) {
@@ -66,8 +64,7 @@ static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static sn_rt_status load_status = SN_RT_ERR_DEVICE;
 static char load_msg[512];
 
-static void load_driver(void)
-{
+static void load_driver(void) {
     const char *over = getenv("SINTER_LIBCUDA"); /* tests point this at the toolkit's stub */
     const char *names[1] = {over && *over ? over : "libcuda.so.1"};
     char why[300];
@@ -145,16 +142,15 @@ static void load_driver(void)
     for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) {
         void *fn = NULL;
         int qstatus = 0;
-        sn_cu_result r = gp2 ? gp2(entries[i].name, &fn, SN_CU_ABI_VERSION,
-                                   SN_CU_GET_PROC_ADDRESS_DEFAULT, &qstatus)
-                             : gp1(entries[i].name, &fn, SN_CU_ABI_VERSION,
-                                   SN_CU_GET_PROC_ADDRESS_DEFAULT);
+        sn_cu_result r =
+            gp2 ? gp2(entries[i].name, &fn, SN_CU_ABI_VERSION, SN_CU_GET_PROC_ADDRESS_DEFAULT,
+                      &qstatus)
+                : gp1(entries[i].name, &fn, SN_CU_ABI_VERSION, SN_CU_GET_PROC_ADDRESS_DEFAULT);
         if (r != SN_CUDA_SUCCESS || !fn) {
             snprintf(load_msg, sizeof load_msg,
                      "cuGetProcAddress(\"%s\", %d) failed: CUresult %d%s (driver %s)",
                      entries[i].name, SN_CU_ABI_VERSION, r,
-                     r == SN_CUDA_ERROR_STUB_LIBRARY ? " = CUDA_ERROR_STUB_LIBRARY" : "",
-                     names[0]);
+                     r == SN_CUDA_ERROR_STUB_LIBRARY ? " = CUDA_ERROR_STUB_LIBRARY" : "", names[0]);
             dlclose(lib);
             return;
         }
@@ -165,16 +161,14 @@ static void load_driver(void)
     /* lib stays open for the life of the process. */
 }
 
-sn_rt_status sn_cu_load(char *err, size_t errlen)
-{
+sn_rt_status sn_cu_load(char *err, size_t errlen) {
     pthread_once(&load_once, load_driver);
     if (load_status != SN_RT_OK)
         return sn_rt_errf(err, errlen, load_status, "%s", load_msg);
     return SN_RT_OK;
 }
 
-const char *sn_cu_error_name(sn_cu_result r)
-{
+const char *sn_cu_error_name(sn_cu_result r) {
     static _Thread_local char buf[32];
     const char *s = NULL;
     if (sn_cu.GetErrorName && sn_cu.GetErrorName(r, &s) == SN_CUDA_SUCCESS && s)
@@ -183,24 +177,20 @@ const char *sn_cu_error_name(sn_cu_result r)
     return buf;
 }
 
-sn_rt_status sn_cu_fail(sn_cu_result r, const char *call, char *err, size_t errlen)
-{
-    return sn_rt_errf(err, errlen, SN_RT_ERR_DEVICE, "%s failed: %s", call,
-                      sn_cu_error_name(r));
+sn_rt_status sn_cu_fail(sn_cu_result r, const char *call, char *err, size_t errlen) {
+    return sn_rt_errf(err, errlen, SN_RT_ERR_DEVICE, "%s failed: %s", call, sn_cu_error_name(r));
 }
 
 static pthread_once_t avail_once = PTHREAD_ONCE_INIT;
 static int avail;
 
-static void probe(void)
-{
+static void probe(void) {
     int n = 0;
     avail = sn_cu_load(NULL, 0) == SN_RT_OK && sn_cu.Init(0) == SN_CUDA_SUCCESS &&
             sn_cu.DeviceGetCount(&n) == SN_CUDA_SUCCESS && n > 0;
 }
 
-int sn_rt_cuda_available(void)
-{
+int sn_rt_cuda_available(void) {
     pthread_once(&avail_once, probe);
     return avail;
 }
@@ -212,7 +202,7 @@ typedef struct cu_device {
     sn_cu_device dev;
     sn_cu_context ctx; /* primary, retained */
     sn_cu_stream stream;
-    int smem_optin; /* max dynamic + static shared bytes per block */
+    int smem_optin;  /* max dynamic + static shared bytes per block */
     sn_lt_handle lt; /* created with the first GEMM plan */
     pthread_mutex_t mu;
 } cu_device;
@@ -247,13 +237,9 @@ typedef struct cu_plan {
  * algorithms need. */
 #define LT_MAX_WORKSPACE ((size_t)32 << 20)
 
-static size_t round256(size_t n)
-{
-    return (n + 255) & ~(size_t)255;
-}
+static size_t round256(size_t n) { return (n + 255) & ~(size_t)255; }
 
-static void cu_plan_free(sn_rt_plan *p)
-{
+static void cu_plan_free(sn_rt_plan *p) {
     cu_plan *cp = p->impl;
     if (!cp)
         return;
@@ -285,8 +271,7 @@ static void cu_plan_free(sn_rt_plan *p)
     p->impl = NULL;
 }
 
-static sn_cu_ptr resolve(const cu_plan *cp, sn_rt_argref a)
-{
+static sn_cu_ptr resolve(const cu_plan *cp, sn_rt_argref a) {
     switch (a.buf) {
     case SN_RT_BUF_ARENA:
         return cp->arena + (sn_cu_ptr)a.offset;
@@ -301,20 +286,18 @@ static sn_cu_ptr resolve(const cu_plan *cp, sn_rt_argref a)
 }
 
 /* Records every step on the stream; the caller captures. */
-static sn_rt_status record_steps(sn_rt_plan *p, char *err, size_t errlen)
-{
+static sn_rt_status record_steps(sn_rt_plan *p, char *err, size_t errlen) {
     sn_rt_status st = SN_RT_OK;
     cu_plan *cp = p->impl;
     cu_device *cd = p->dev->impl;
     for (int i = 0; i < cp->nsteps; i++) {
         cu_step *s = &cp->steps[i];
         if (s->kind == SN_RT_STEP_KERNEL) {
-            SN_CU_CHECK(LaunchKernel, (s->fn, s->grid[0], s->grid[1], s->grid[2], s->block[0],
-                                       s->block[1], s->block[2], s->smem, cd->stream, s->params,
-                                       NULL));
+            SN_CU_CHECK(LaunchKernel,
+                        (s->fn, s->grid[0], s->grid[1], s->grid[2], s->block[0], s->block[1],
+                         s->block[2], s->smem, cd->stream, s->params, NULL));
         } else if (s->kind == SN_RT_STEP_GEMM) {
-            st = sn_lt_gemm_launch(cd->lt, s->gemm, cp->ws, cp->ws_bytes, cd->stream, err,
-                                   errlen);
+            st = sn_lt_gemm_launch(cd->lt, s->gemm, cp->ws, cp->ws_bytes, cd->stream, err, errlen);
             if (st != SN_RT_OK)
                 goto fail;
         }
@@ -325,8 +308,7 @@ fail:
 }
 
 static sn_rt_status cu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, char *err,
-                                size_t errlen)
-{
+                                size_t errlen) {
     sn_rt_status st = SN_RT_OK;
     cu_device *cd = p->dev->impl;
     cu_plan *cp = calloc(1, sizeof *cp);
@@ -354,8 +336,8 @@ static sn_rt_status cu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, char
         if (s->kind == SN_RT_STEP_KERNEL) {
             if (s->grid[0] == 0 || s->block[0] == 0) {
                 st = sn_rt_errf(err, errlen, SN_RT_ERR_INVALID,
-                                "plan step %d (%s): empty launch grid %ux%ux%u block %ux%ux%u",
-                                i, s->entry, s->grid[0], s->grid[1], s->grid[2], s->block[0],
+                                "plan step %d (%s): empty launch grid %ux%ux%u block %ux%ux%u", i,
+                                s->entry, s->grid[0], s->grid[1], s->grid[2], s->block[0],
                                 s->block[1], s->block[2]);
                 goto fail;
             }
@@ -422,8 +404,8 @@ static sn_rt_status cu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, char
     /* runtime.h: plan memory starts zeroed. */
     SN_CU_CHECK(MemsetD8Async, (cp->mem, 0, off ? off : 256, cd->stream));
     if (desc->weight_bytes)
-        SN_CU_CHECK(MemcpyHtoDAsync, (cp->weights, desc->weights, (size_t)desc->weight_bytes,
-                                      cd->stream));
+        SN_CU_CHECK(MemcpyHtoDAsync,
+                    (cp->weights, desc->weights, (size_t)desc->weight_bytes, cd->stream));
     SN_CU_CHECK(StreamSynchronize, (cd->stream));
 
     /* Modules: each distinct image used by a kernel step, once. */
@@ -474,12 +456,11 @@ static sn_rt_status cu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, char
                 goto fail;
             sn_cu_ptr ptrs[4] = {cs->vals[0], cs->vals[1], cs->vals[2],
                                  s->gemm.bias ? cs->vals[3] : 0};
-            st = sn_lt_gemm_new(cd->lt, &s->gemm, ptrs, cp->ws_bytes, &cs->gemm, serr,
-                                sizeof serr);
+            st = sn_lt_gemm_new(cd->lt, &s->gemm, ptrs, cp->ws_bytes, &cs->gemm, serr, sizeof serr);
             if (st != SN_RT_OK) {
                 st = sn_rt_errf(err, errlen, st, "plan step %d: gemm %lldx%lldx%lld: %s", si,
-                                (long long)s->gemm.m, (long long)s->gemm.n,
-                                (long long)s->gemm.k, serr);
+                                (long long)s->gemm.m, (long long)s->gemm.n, (long long)s->gemm.k,
+                                serr);
                 goto fail;
             }
             continue;
@@ -527,8 +508,9 @@ static sn_rt_status cu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, char
             goto fail;
         }
         if (cs->smem > 48 * 1024)
-            SN_CU_CHECK(FuncSetAttribute, (cs->fn, SN_CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                                           (int)cs->smem));
+            SN_CU_CHECK(
+                FuncSetAttribute,
+                (cs->fn, SN_CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, (int)cs->smem));
     }
 
     /* Capture the whole plan once. */
@@ -568,8 +550,7 @@ fail:
 }
 
 static sn_rt_status cu_set_inputs(sn_rt_plan *p, const void *const *inputs, char *err,
-                                  size_t errlen)
-{
+                                  size_t errlen) {
     sn_rt_status st = SN_RT_OK;
     cu_plan *cp = p->impl;
     cu_device *cd = p->dev->impl;
@@ -584,8 +565,7 @@ fail:
     return st;
 }
 
-static sn_rt_status cu_execute(sn_rt_plan *p, char *err, size_t errlen)
-{
+static sn_rt_status cu_execute(sn_rt_plan *p, char *err, size_t errlen) {
     sn_rt_status st = SN_RT_OK;
     cu_plan *cp = p->impl;
     cu_device *cd = p->dev->impl;
@@ -596,9 +576,7 @@ fail:
     return st;
 }
 
-static sn_rt_status cu_get_outputs(sn_rt_plan *p, void *const *outputs, char *err,
-                                   size_t errlen)
-{
+static sn_rt_status cu_get_outputs(sn_rt_plan *p, void *const *outputs, char *err, size_t errlen) {
     sn_rt_status st = SN_RT_OK;
     cu_plan *cp = p->impl;
     cu_device *cd = p->dev->impl;
@@ -612,8 +590,7 @@ fail:
     return st;
 }
 
-static sn_rt_status cu_time(sn_rt_plan *p, int iters, double *seconds, char *err, size_t errlen)
-{
+static sn_rt_status cu_time(sn_rt_plan *p, int iters, double *seconds, char *err, size_t errlen) {
     sn_rt_status st = SN_RT_OK;
     cu_plan *cp = p->impl;
     cu_device *cd = p->dev->impl;
@@ -630,8 +607,7 @@ fail:
     return st;
 }
 
-static void cu_close(sn_rt_device *d)
-{
+static void cu_close(sn_rt_device *d) {
     cu_device *cd = d->impl;
     if (!cd)
         return;
@@ -658,8 +634,7 @@ static const sn_rt_backend cuda_backend = {
     .time = cu_time,
 };
 
-sn_rt_status sn_rt_cuda_open(int ordinal, sn_rt_device *d, char *err, size_t errlen)
-{
+sn_rt_status sn_rt_cuda_open(int ordinal, sn_rt_device *d, char *err, size_t errlen) {
     sn_rt_status st = sn_cu_load(err, errlen);
     if (st != SN_RT_OK)
         return st;
@@ -683,9 +658,9 @@ sn_rt_status sn_rt_cuda_open(int ordinal, sn_rt_device *d, char *err, size_t err
                 (&major, SN_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, cd->dev));
     SN_CU_CHECK(DeviceGetAttribute,
                 (&minor, SN_CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, cd->dev));
-    SN_CU_CHECK(DeviceGetAttribute,
-                (&cd->smem_optin, SN_CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN,
-                 cd->dev));
+    SN_CU_CHECK(
+        DeviceGetAttribute,
+        (&cd->smem_optin, SN_CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, cd->dev));
     SN_CU_CHECK(DevicePrimaryCtxRetain, (&cd->ctx, cd->dev));
     SN_CU_CHECK(CtxSetCurrent, (cd->ctx));
     SN_CU_CHECK(StreamCreate, (&cd->stream, SN_CU_STREAM_NON_BLOCKING));

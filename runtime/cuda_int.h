@@ -80,7 +80,7 @@ typedef struct sn_cu_api {
     sn_cu_result (*StreamBeginCapture)(sn_cu_stream s, int mode);
     sn_cu_result (*StreamEndCapture)(sn_cu_stream s, sn_cu_graph *g);
     sn_cu_result (*GraphInstantiateWithFlags)(sn_cu_graph_exec *e, sn_cu_graph g,
-                                     unsigned long long flags);
+                                              unsigned long long flags);
     sn_cu_result (*GraphLaunch)(sn_cu_graph_exec e, sn_cu_stream s);
     sn_cu_result (*GraphExecDestroy)(sn_cu_graph_exec e);
     sn_cu_result (*GraphDestroy)(sn_cu_graph g);
@@ -100,13 +100,13 @@ sn_rt_status sn_cu_load(char *err, size_t errlen);
 const char *sn_cu_error_name(sn_cu_result r);
 sn_rt_status sn_cu_fail(sn_cu_result r, const char *call, char *err, size_t errlen);
 
-#define SN_CU_CHECK(fn, args)                                                                 \
-    do {                                                                                      \
-        sn_cu_result r_ = sn_cu.fn args;                                                      \
-        if (r_ != SN_CUDA_SUCCESS) {                                                          \
-            st = sn_cu_fail(r_, "cu" #fn #args, err, errlen);                                 \
-            goto fail;                                                                        \
-        }                                                                                     \
+#define SN_CU_CHECK(fn, args)                                                                      \
+    do {                                                                                           \
+        sn_cu_result r_ = sn_cu.fn args;                                                           \
+        if (r_ != SN_CUDA_SUCCESS) {                                                               \
+            st = sn_cu_fail(r_, "cu" #fn #args, err, errlen);                                      \
+            goto fail;                                                                             \
+        }                                                                                          \
     } while (0)
 
 /* ---------------------------------------------------------------- NVRTC (nvrtc.c) */

@@ -10,8 +10,7 @@
 /* ---------------------------------------------------------------- devices */
 
 sn_rt_status sn_rt_device_open(const char *name, int threads, sn_rt_device **out, char *err,
-                               size_t errlen)
-{
+                               size_t errlen) {
     *out = NULL;
     if (!name || !*name)
         name = "auto";
@@ -26,8 +25,8 @@ sn_rt_status sn_rt_device_open(const char *name, int threads, sn_rt_device **out
             char *end;
             long o = strtol(name + 5, &end, 10);
             if (end == name + 5 || *end || o < 0 || o > 1024)
-                return sn_rt_errf(err, errlen, SN_RT_ERR_INVALID,
-                                  "device \"%s\": expected cuda:N", name);
+                return sn_rt_errf(err, errlen, SN_RT_ERR_INVALID, "device \"%s\": expected cuda:N",
+                                  name);
             ordinal = (int)o;
         } else if (name[4]) {
             return sn_rt_errf(err, errlen, SN_RT_ERR_INVALID,
@@ -50,33 +49,22 @@ sn_rt_status sn_rt_device_open(const char *name, int threads, sn_rt_device **out
     return SN_RT_OK;
 }
 
-void sn_rt_device_close(sn_rt_device *d)
-{
+void sn_rt_device_close(sn_rt_device *d) {
     if (!d)
         return;
     d->be->close(d);
     free(d);
 }
 
-sn_rt_kind sn_rt_device_kind(const sn_rt_device *d)
-{
-    return d->kind;
-}
+sn_rt_kind sn_rt_device_kind(const sn_rt_device *d) { return d->kind; }
 
-const char *sn_rt_device_name(const sn_rt_device *d)
-{
-    return d->name;
-}
+const char *sn_rt_device_name(const sn_rt_device *d) { return d->name; }
 
-int sn_rt_device_sm(const sn_rt_device *d)
-{
-    return d->sm;
-}
+int sn_rt_device_sm(const sn_rt_device *d) { return d->sm; }
 
 /* ---------------------------------------------------------------- plan validation */
 
-static int64_t buf_size(const sn_rt_plan_desc *desc, sn_rt_argref a)
-{
+static int64_t buf_size(const sn_rt_plan_desc *desc, sn_rt_argref a) {
     switch (a.buf) {
     case SN_RT_BUF_ARENA:
         return desc->arena_bytes;
@@ -90,8 +78,7 @@ static int64_t buf_size(const sn_rt_plan_desc *desc, sn_rt_argref a)
     return -1;
 }
 
-static const char *buf_name(sn_rt_buf b)
-{
+static const char *buf_name(sn_rt_buf b) {
     switch (b) {
     case SN_RT_BUF_ARENA:
         return "arena";
@@ -108,13 +95,11 @@ static const char *buf_name(sn_rt_buf b)
 /* Bytes spanned by a rows × cols row-major matrix with leading dimension ld, batch items
  * `stride` elements apart. */
 static int64_t matrix_span(int64_t rows, int64_t cols, int64_t ld, int64_t batch, int64_t stride,
-                           int esize)
-{
+                           int esize) {
     return ((rows - 1) * ld + cols + (batch - 1) * stride) * esize;
 }
 
-sn_rt_status sn_rt_gemm_check(const sn_rt_plan_desc *desc, int i, char *err, size_t errlen)
-{
+sn_rt_status sn_rt_gemm_check(const sn_rt_plan_desc *desc, int i, char *err, size_t errlen) {
     const sn_rt_step *s = &desc->steps[i];
     const sn_rt_gemm *g = &s->gemm;
     if (g->m < 1 || g->n < 1 || g->k < 1)
@@ -130,8 +115,7 @@ sn_rt_status sn_rt_gemm_check(const sn_rt_plan_desc *desc, int i, char *err, siz
         return sn_rt_errf(err, errlen, SN_RT_ERR_INVALID, "plan step %d: gemm bias %d", i,
                           (int)g->bias);
     int64_t batch = g->batch > 1 ? g->batch : 1;
-    if (g->stride_a < 0 || g->stride_b < 0 || g->stride_d < 0 ||
-        (batch > 1 && g->stride_d == 0))
+    if (g->stride_a < 0 || g->stride_b < 0 || g->stride_d < 0 || (batch > 1 && g->stride_d == 0))
         return sn_rt_errf(err, errlen, SN_RT_ERR_INVALID,
                           "plan step %d: gemm batch strides (D's must be > 0 when batched)", i);
     int need = g->bias ? 4 : 3;
@@ -145,14 +129,13 @@ sn_rt_status sn_rt_gemm_check(const sn_rt_plan_desc *desc, int i, char *err, siz
         const char *what;
         int64_t ld, cols, span;
     } mats[4] = {
-        {"A", g->lda, ac, matrix_span(ar, ac, g->lda, batch, g->stride_a,
-                                      sn_rt_dtype_size(g->ab_type))},
-        {"B", g->ldb, bc, matrix_span(br, bc, g->ldb, batch, g->stride_b,
-                                      sn_rt_dtype_size(g->ab_type))},
-        {"D", g->ldd, g->n, matrix_span(g->m, g->n, g->ldd, batch, g->stride_d,
-                                        sn_rt_dtype_size(g->d_type))},
-        {"bias", 1, 1,
-         (g->bias == SN_RT_GEMM_BIAS_M ? g->m : g->n) * sn_rt_dtype_size(g->d_type)},
+        {"A", g->lda, ac,
+         matrix_span(ar, ac, g->lda, batch, g->stride_a, sn_rt_dtype_size(g->ab_type))},
+        {"B", g->ldb, bc,
+         matrix_span(br, bc, g->ldb, batch, g->stride_b, sn_rt_dtype_size(g->ab_type))},
+        {"D", g->ldd, g->n,
+         matrix_span(g->m, g->n, g->ldd, batch, g->stride_d, sn_rt_dtype_size(g->d_type))},
+        {"bias", 1, 1, (g->bias == SN_RT_GEMM_BIAS_M ? g->m : g->n) * sn_rt_dtype_size(g->d_type)},
     };
     for (int a = 0; a < need; a++) {
         if (mats[a].ld < mats[a].cols)
@@ -171,8 +154,7 @@ sn_rt_status sn_rt_gemm_check(const sn_rt_plan_desc *desc, int i, char *err, siz
     return SN_RT_OK;
 }
 
-static sn_rt_status desc_check(const sn_rt_plan_desc *desc, char *err, size_t errlen)
-{
+static sn_rt_status desc_check(const sn_rt_plan_desc *desc, char *err, size_t errlen) {
 #define BAD(...) return sn_rt_errf(err, errlen, SN_RT_ERR_INVALID, __VA_ARGS__)
     if (desc->nimages < 0 || desc->nsteps < 0 || desc->ninputs < 0 || desc->noutputs < 0)
         BAD("plan: negative count");
@@ -234,8 +216,7 @@ static sn_rt_status desc_check(const sn_rt_plan_desc *desc, char *err, size_t er
 /* ---------------------------------------------------------------- plans */
 
 sn_rt_status sn_rt_plan_new(sn_rt_device *d, const sn_rt_plan_desc *desc, sn_rt_plan **out,
-                            char *err, size_t errlen)
-{
+                            char *err, size_t errlen) {
     *out = NULL;
     sn_rt_status st = desc_check(desc, err, errlen);
     if (st != SN_RT_OK)
@@ -269,8 +250,7 @@ sn_rt_status sn_rt_plan_new(sn_rt_device *d, const sn_rt_plan_desc *desc, sn_rt_
     return SN_RT_OK;
 }
 
-void sn_rt_plan_free(sn_rt_plan *p)
-{
+void sn_rt_plan_free(sn_rt_plan *p) {
     if (!p)
         return;
     p->dev->be->plan_free(p);
@@ -280,22 +260,18 @@ void sn_rt_plan_free(sn_rt_plan *p)
 }
 
 sn_rt_status sn_rt_plan_set_inputs(sn_rt_plan *p, const void *const *inputs, char *err,
-                                   size_t errlen)
-{
+                                   size_t errlen) {
     for (int i = 0; i < p->ninputs; i++)
         if (p->input_bytes[i] && (!inputs || !inputs[i]))
             return sn_rt_errf(err, errlen, SN_RT_ERR_INVALID, "plan: input %d is NULL", i);
     return p->dev->be->set_inputs(p, inputs, err, errlen);
 }
 
-sn_rt_status sn_rt_plan_execute(sn_rt_plan *p, char *err, size_t errlen)
-{
+sn_rt_status sn_rt_plan_execute(sn_rt_plan *p, char *err, size_t errlen) {
     return p->dev->be->execute(p, err, errlen);
 }
 
-sn_rt_status sn_rt_plan_get_outputs(sn_rt_plan *p, void *const *outputs, char *err,
-                                    size_t errlen)
-{
+sn_rt_status sn_rt_plan_get_outputs(sn_rt_plan *p, void *const *outputs, char *err, size_t errlen) {
     for (int i = 0; i < p->noutputs; i++)
         if (p->output_bytes[i] && (!outputs || !outputs[i]))
             return sn_rt_errf(err, errlen, SN_RT_ERR_INVALID, "plan: output %d is NULL", i);
@@ -303,8 +279,7 @@ sn_rt_status sn_rt_plan_get_outputs(sn_rt_plan *p, void *const *outputs, char *e
 }
 
 sn_rt_status sn_rt_plan_run(sn_rt_plan *p, const void *const *inputs, void *const *outputs,
-                            char *err, size_t errlen)
-{
+                            char *err, size_t errlen) {
     sn_rt_status st = sn_rt_plan_set_inputs(p, inputs, err, errlen);
     if (st == SN_RT_OK)
         st = sn_rt_plan_execute(p, err, errlen);
@@ -313,9 +288,7 @@ sn_rt_status sn_rt_plan_run(sn_rt_plan *p, const void *const *inputs, void *cons
     return st;
 }
 
-sn_rt_status sn_rt_plan_time(sn_rt_plan *p, int iters, double *seconds, char *err,
-                             size_t errlen)
-{
+sn_rt_status sn_rt_plan_time(sn_rt_plan *p, int iters, double *seconds, char *err, size_t errlen) {
     *seconds = 0;
     if (iters < 1)
         iters = 1;

@@ -50,25 +50,23 @@ static char nv_version[32];
 static int nv_archs[64], nv_narchs;
 static char nv_include[4096]; /* "" = rely on NVRTC's built-in headers */
 
-#define SN_NVRTC_CHECK(fn, args)                                                              \
-    do {                                                                                      \
-        sn_nvrtc_result r_ = nv.fn args;                                                      \
-        if (r_ != SN_NVRTC_SUCCESS) {                                                         \
-            st = sn_rt_errf(err, errlen, SN_RT_ERR_COMPILE, "%s failed: %s", "nvrtc" #fn #args, \
-                            nv.GetErrorString(r_));                                           \
-            goto fail;                                                                        \
-        }                                                                                     \
+#define SN_NVRTC_CHECK(fn, args)                                                                   \
+    do {                                                                                           \
+        sn_nvrtc_result r_ = nv.fn args;                                                           \
+        if (r_ != SN_NVRTC_SUCCESS) {                                                              \
+            st = sn_rt_errf(err, errlen, SN_RT_ERR_COMPILE, "%s failed: %s", "nvrtc" #fn #args,    \
+                            nv.GetErrorString(r_));                                                \
+            goto fail;                                                                             \
+        }                                                                                          \
     } while (0)
 
-static int has_fp16_header(const char *dir)
-{
+static int has_fp16_header(const char *dir) {
     char p[4200];
     snprintf(p, sizeof p, "%s/cuda_fp16.h", dir);
     return access(p, R_OK) == 0;
 }
 
-static void find_include_dir(void *lib_sym)
-{
+static void find_include_dir(void *lib_sym) {
     const char *envs[2] = {"CUDA_HOME", "CUDA_PATH"};
     char dir[4096];
     for (int i = 0; i < 2; i++) {
@@ -105,14 +103,13 @@ static void find_include_dir(void *lib_sym)
     nv_include[0] = '\0';
 }
 
-static void load_nvrtc(void)
-{
+static void load_nvrtc(void) {
     static const char *const names[] = {"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"};
     char why[300];
     void *lib = sn_cu_dlopen_any(names, 3, why, sizeof why);
     if (!lib) {
-        snprintf(nv_msg, sizeof nv_msg, "NVRTC not available: dlopen(\"libnvrtc.so.13\") failed: %s",
-                 why);
+        snprintf(nv_msg, sizeof nv_msg,
+                 "NVRTC not available: dlopen(\"libnvrtc.so.13\") failed: %s", why);
         return;
     }
     static const struct {
@@ -164,15 +161,13 @@ static void load_nvrtc(void)
     nv_ok = 1;
 }
 
-const char *sn_rt_nvrtc_version(void)
-{
+const char *sn_rt_nvrtc_version(void) {
     pthread_once(&nv_once, load_nvrtc);
     return nv_ok ? nv_version : NULL;
 }
 
 /* The log's first line that says "error", for the one-line message. */
-static void first_error(const char *log, char *out, size_t n)
-{
+static void first_error(const char *log, char *out, size_t n) {
     out[0] = '\0';
     const char *p = log ? strstr(log, "error") : NULL;
     if (!p)
@@ -188,15 +183,13 @@ static void first_error(const char *log, char *out, size_t n)
     out[len] = '\0';
 }
 
-static int is_arch_option(const char *o)
-{
+static int is_arch_option(const char *o) {
     return strncmp(o, "--gpu-architecture", 18) == 0 || strncmp(o, "-arch", 5) == 0;
 }
 
 sn_rt_status sn_rt_nvrtc_compile(const char *source, const char *name, int sm,
                                  const char *const *options, int noptions, void **image,
-                                 size_t *len, int *is_ptx, char *err, size_t errlen)
-{
+                                 size_t *len, int *is_ptx, char *err, size_t errlen) {
     sn_rt_status st = SN_RT_OK;
     *image = NULL;
     *len = 0;
@@ -232,8 +225,8 @@ sn_rt_status sn_rt_nvrtc_compile(const char *source, const char *name, int sm,
             ptx = 1;
         } else {
             return sn_rt_errf(err, errlen, SN_RT_ERR_UNSUPPORTED,
-                              "%s cannot compile for sm_%d (oldest supported: sm_%d)",
-                              nv_version, sm, nv_narchs ? nv_archs[0] : 0);
+                              "%s cannot compile for sm_%d (oldest supported: sm_%d)", nv_version,
+                              sm, nv_narchs ? nv_archs[0] : 0);
         }
     }
 
@@ -275,20 +268,21 @@ sn_rt_status sn_rt_nvrtc_compile(const char *source, const char *name, int sm,
         for (char *q = clean; q && (q = strstr(q, "*/")) != NULL;)
             q[1] = '\\';
         if (hdr) {
-            int h = snprintf(hdr, optlen + 256, "// %s: compiling %s failed (%s)\n// options:",
-                             nv_version, name, nv.GetErrorString(cr));
+            int h = snprintf(hdr, optlen + 256,
+                             "// %s: compiling %s failed (%s)\n// options:", nv_version, name,
+                             nv.GetErrorString(cr));
             for (int i = 0; i < no; i++)
                 h += snprintf(hdr + h, optlen + 256 - (size_t)h, " %s", opts[i]);
             snprintf(hdr + h, optlen + 256 - (size_t)h, "\n");
         }
-        const char *parts[5] = {hdr ? hdr : "", source, "\n\n/* NVRTC log:\n",
-                                clean ? clean : "", "*/\n"};
+        const char *parts[5] = {hdr ? hdr : "", source, "\n\n/* NVRTC log:\n", clean ? clean : "",
+                                "*/\n"};
         char path[4400], first[300];
         first_error(log, first, sizeof first);
         if (sn_rt_write_failure(name, "cu", parts, 5, path, sizeof path) == 0)
             st = sn_rt_errf(err, errlen, SN_RT_ERR_COMPILE,
-                            "nvrtcCompileProgram(%s, %s) failed: %s%s%s; source and log: %s",
-                            name, arch[0] ? arch + 19 : "caller's arch", nv.GetErrorString(cr),
+                            "nvrtcCompileProgram(%s, %s) failed: %s%s%s; source and log: %s", name,
+                            arch[0] ? arch + 19 : "caller's arch", nv.GetErrorString(cr),
                             first[0] ? ": " : "", first, path);
         else
             st = sn_rt_errf(err, errlen, SN_RT_ERR_COMPILE,

@@ -62,13 +62,11 @@ struct sn_rt_pool {
     atomic_int quit;
 };
 
-static long futex(atomic_uint *addr, int op, unsigned val)
-{
+static long futex(atomic_uint *addr, int op, unsigned val) {
     return syscall(SYS_futex, (unsigned *)addr, op, val, NULL, NULL, 0);
 }
 
-static void run_chunks(sn_rt_pool *p)
-{
+static void run_chunks(sn_rt_pool *p) {
     const int64_t tasks = p->tasks, chunk = p->chunk;
     sn_rt_task_fn fn = p->fn;
     void **args = p->args;
@@ -81,8 +79,7 @@ static void run_chunks(sn_rt_pool *p)
     }
 }
 
-static void *worker(void *arg)
-{
+static void *worker(void *arg) {
     sn_rt_pool *p = arg;
     /* Not a load of gen: a launch may already have happened before this thread got to run,
      * and that job is waiting for this worker's check-in. gen is 0 until the first launch. */
@@ -110,8 +107,7 @@ static void *worker(void *arg)
     }
 }
 
-sn_rt_status sn_rt_pool_new(int threads, sn_rt_pool **out, char *err, size_t errlen)
-{
+sn_rt_status sn_rt_pool_new(int threads, sn_rt_pool **out, char *err, size_t errlen) {
     *out = NULL;
     if (threads <= 0)
         threads = sn_rt_ncores();
@@ -142,16 +138,15 @@ sn_rt_status sn_rt_pool_new(int threads, sn_rt_pool **out, char *err, size_t err
             p->nthreads = i; /* free joins the ones that started */
             sn_rt_pool_free(p);
             return sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM,
-                              "thread pool: pthread_create (worker %d of %d): %s", i,
-                              threads - 1, strerror(e));
+                              "thread pool: pthread_create (worker %d of %d): %s", i, threads - 1,
+                              strerror(e));
         }
     }
     *out = p;
     return SN_RT_OK;
 }
 
-void sn_rt_pool_free(sn_rt_pool *p)
-{
+void sn_rt_pool_free(sn_rt_pool *p) {
     if (!p)
         return;
     atomic_store(&p->quit, 1);
@@ -164,13 +159,9 @@ void sn_rt_pool_free(sn_rt_pool *p)
     free(p);
 }
 
-int sn_rt_pool_threads(const sn_rt_pool *p)
-{
-    return p->nthreads;
-}
+int sn_rt_pool_threads(const sn_rt_pool *p) { return p->nthreads; }
 
-void sn_rt_pool_run(sn_rt_pool *p, sn_rt_task_fn fn, void **args, int64_t tasks)
-{
+void sn_rt_pool_run(sn_rt_pool *p, sn_rt_task_fn fn, void **args, int64_t tasks) {
     if (tasks <= 0)
         return;
     int nw = p->nthreads - 1;

@@ -61,8 +61,8 @@ const char *sn_rt_cache_dir(const sn_rt_cache *c);
 /* On a hit returns SN_RT_OK with a malloc'd copy in *data; on a miss SN_RT_ERR_IO with
  * *data NULL (a corrupt entry is a miss). */
 sn_rt_status sn_rt_cache_get(sn_rt_cache *c, sn_rt_key k, void **data, size_t *len);
-sn_rt_status sn_rt_cache_put(sn_rt_cache *c, sn_rt_key k, const void *data, size_t len,
-                             char *err, size_t errlen);
+sn_rt_status sn_rt_cache_put(sn_rt_cache *c, sn_rt_key k, const void *data, size_t len, char *err,
+                             size_t errlen);
 sn_rt_cache_stats sn_rt_cache_stats_get(const sn_rt_cache *c);
 /* Entries are files <dir>/<2 hex digits>/<32 hex digits>.snk. scan counts them (entries,
  * bytes) into *st and the handle's stats; clear deletes every entry and stray temp file of
@@ -121,8 +121,8 @@ typedef enum sn_rt_buf {
 
 typedef struct sn_rt_argref {
     sn_rt_buf buf;
-    int32_t index;   /* input/output number */
-    int64_t offset;  /* bytes */
+    int32_t index;  /* input/output number */
+    int64_t offset; /* bytes */
 } sn_rt_argref;
 
 typedef enum sn_rt_step_kind {
@@ -171,8 +171,8 @@ typedef struct sn_rt_gemm {
 
 typedef struct sn_rt_step {
     sn_rt_step_kind kind;
-    int32_t module;       /* index into the plan's images */
-    const char *entry;    /* symbol / kernel name */
+    int32_t module;    /* index into the plan's images */
+    const char *entry; /* symbol / kernel name */
     int nargs;
     sn_rt_argref args[SN_RT_MAX_ARGS];
     int64_t tasks;                    /* cpu: fn(args, begin, end) over [0, tasks) */
@@ -183,12 +183,12 @@ typedef struct sn_rt_step {
 
 typedef struct sn_rt_plan_desc {
     int nimages;
-    const void *const *images;  /* object files (cpu) or CUBIN/PTX (cuda) */
+    const void *const *images; /* object files (cpu) or CUBIN/PTX (cuda) */
     const size_t *image_sizes;
     int nsteps;
     const sn_rt_step *steps;
     int64_t arena_bytes;
-    const void *weights;        /* copied to the device by sn_rt_plan_new */
+    const void *weights; /* copied to the device by sn_rt_plan_new */
     int64_t weight_bytes;
     int ninputs, noutputs;
     const int64_t *input_bytes, *output_bytes;
@@ -215,12 +215,10 @@ sn_rt_status sn_rt_plan_run(sn_rt_plan *p, const void *const *inputs, void *cons
 sn_rt_status sn_rt_plan_set_inputs(sn_rt_plan *p, const void *const *inputs, char *err,
                                    size_t errlen);
 sn_rt_status sn_rt_plan_execute(sn_rt_plan *p, char *err, size_t errlen);
-sn_rt_status sn_rt_plan_get_outputs(sn_rt_plan *p, void *const *outputs, char *err,
-                                    size_t errlen);
+sn_rt_status sn_rt_plan_get_outputs(sn_rt_plan *p, void *const *outputs, char *err, size_t errlen);
 /* Runs the steps iters times (inputs as last set) and gives the mean seconds per run: CUDA
  * events around the graph replays on GPU, the wall clock on CPU. For benchmarks and tuning. */
-sn_rt_status sn_rt_plan_time(sn_rt_plan *p, int iters, double *seconds, char *err,
-                             size_t errlen);
+sn_rt_status sn_rt_plan_time(sn_rt_plan *p, int iters, double *seconds, char *err, size_t errlen);
 void sn_rt_plan_free(sn_rt_plan *p);
 
 /* "cuBLASLt 13.0.0" — part of a GEMM step's identity; NULL when cuBLASLt cannot be loaded. */

@@ -76,11 +76,9 @@ typedef struct sn_rt_backend {
     const char *name;
     void (*close)(sn_rt_device *d);
     /* Fills p->impl. desc has been validated (device.c: sn_rt_desc_check). */
-    sn_rt_status (*plan_new)(sn_rt_plan *p, const sn_rt_plan_desc *desc, char *err,
-                             size_t errlen);
+    sn_rt_status (*plan_new)(sn_rt_plan *p, const sn_rt_plan_desc *desc, char *err, size_t errlen);
     void (*plan_free)(sn_rt_plan *p);
-    sn_rt_status (*set_inputs)(sn_rt_plan *p, const void *const *inputs, char *err,
-                               size_t errlen);
+    sn_rt_status (*set_inputs)(sn_rt_plan *p, const void *const *inputs, char *err, size_t errlen);
     sn_rt_status (*execute)(sn_rt_plan *p, char *err, size_t errlen);
     sn_rt_status (*get_outputs)(sn_rt_plan *p, void *const *outputs, char *err, size_t errlen);
     /* optional */
@@ -105,8 +103,7 @@ struct sn_rt_plan {
 /* Size in bytes of one element of t (4 or 2). */
 int sn_rt_dtype_size(sn_rt_dtype t);
 /* Checks a GEMM step's description and that its arguments fit their buffers. */
-sn_rt_status sn_rt_gemm_check(const sn_rt_plan_desc *desc, int stepno, char *err,
-                              size_t errlen);
+sn_rt_status sn_rt_gemm_check(const sn_rt_plan_desc *desc, int stepno, char *err, size_t errlen);
 
 /* cpu.c */
 sn_rt_status sn_rt_cpu_open(int threads, sn_rt_device *d, char *err, size_t errlen);
@@ -119,11 +116,11 @@ typedef struct sn_rt_jit sn_rt_jit;
 sn_rt_status sn_rt_jit_new(sn_rt_jit **out, char *err, size_t errlen);
 /* Adds one relocatable object file (copied) as its own JITDylib, so symbols of different
  * images never clash; *module receives its number for sn_rt_jit_lookup. */
-sn_rt_status sn_rt_jit_add_object(sn_rt_jit *j, const void *obj, size_t len, int *module,
-                                  char *err, size_t errlen);
+sn_rt_status sn_rt_jit_add_object(sn_rt_jit *j, const void *obj, size_t len, int *module, char *err,
+                                  size_t errlen);
 /* Resolves (and links) `name` in module. */
-sn_rt_status sn_rt_jit_lookup(sn_rt_jit *j, int module, const char *name, void **addr,
-                              char *err, size_t errlen);
+sn_rt_status sn_rt_jit_lookup(sn_rt_jit *j, int module, const char *name, void **addr, char *err,
+                              size_t errlen);
 void sn_rt_jit_free(sn_rt_jit *j);
 /* LLVM's name for the host CPU ("znver4"); a static string. */
 const char *sn_rt_jit_host_cpu(void);

@@ -14,15 +14,13 @@
 #include <time.h>
 #include <unistd.h>
 
-double sn_rt_now(void)
-{
+double sn_rt_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-sn_rt_status sn_rt_errf(char *err, size_t errlen, sn_rt_status st, const char *fmt, ...)
-{
+sn_rt_status sn_rt_errf(char *err, size_t errlen, sn_rt_status st, const char *fmt, ...) {
     if (err && errlen) {
         va_list ap;
         va_start(ap, fmt);
@@ -32,8 +30,7 @@ sn_rt_status sn_rt_errf(char *err, size_t errlen, sn_rt_status st, const char *f
     return st;
 }
 
-void *sn_rt_aligned_alloc(size_t n)
-{
+void *sn_rt_aligned_alloc(size_t n) {
     size_t sz = (n + 63) & ~(size_t)63;
     if (sz == 0)
         sz = 64;
@@ -45,8 +42,7 @@ void *sn_rt_aligned_alloc(size_t n)
     return p;
 }
 
-int sn_rt_mkdirs(const char *path)
-{
+int sn_rt_mkdirs(const char *path) {
     char buf[4096];
     size_t n = strlen(path);
     if (n == 0 || n >= sizeof buf)
@@ -65,8 +61,7 @@ int sn_rt_mkdirs(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
 }
 
-const char *sn_rt_default_cache_dir(char *buf, size_t n)
-{
+const char *sn_rt_default_cache_dir(char *buf, size_t n) {
     const char *e = getenv("SINTER_CACHE_DIR");
     if (e && *e) {
         snprintf(buf, n, "%s", e);
@@ -87,8 +82,7 @@ const char *sn_rt_default_cache_dir(char *buf, size_t n)
 }
 
 int sn_rt_write_failure(const char *stem, const char *ext, const char *const *parts, int nparts,
-                        char *path_out, size_t n)
-{
+                        char *path_out, size_t n) {
     static atomic_uint counter;
     char dir[4096];
     sn_rt_default_cache_dir(dir, sizeof dir);
@@ -141,8 +135,7 @@ int sn_rt_write_failure(const char *stem, const char *ext, const char *const *pa
     return 0;
 }
 
-int sn_rt_ncores(void)
-{
+int sn_rt_ncores(void) {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0) {
         int c = CPU_COUNT(&set);
@@ -153,7 +146,4 @@ int sn_rt_ncores(void)
     return c > 0 ? (int)c : 1;
 }
 
-int sn_rt_dtype_size(sn_rt_dtype t)
-{
-    return t == SN_RT_F32 ? 4 : 2;
-}
+int sn_rt_dtype_size(sn_rt_dtype t) { return t == SN_RT_F32 ? 4 : 2; }

@@ -1,6 +1,9 @@
 /* tests/ir/test_ir_compact.c — sn_ir_graph_compact drops DEAD nodes and nodes no output needs,
  * keeps INPUT nodes, renumbers inputs/outputs, and changes no value. */
-#include "check.h"
+#include "tests/common/check_ir.h"
+
+#include <math.h>
+#include <stdlib.h>
 
 static char err[512];
 

@@ -1,6 +1,9 @@
 /* tests/ir/test_ir_ref.c — the ref evaluator, op by op, against values computed by hand or by
  * the most direct loop that states the op's definition. Random inputs, poisoned outputs. */
-#include "check.h"
+#include "tests/common/check_ir.h"
+
+#include <math.h>
+#include <stdlib.h>
 
 static char err[512];
 

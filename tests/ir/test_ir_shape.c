@@ -1,6 +1,9 @@
 /* tests/ir/test_ir_shape.c — builder, helpers and shape/dtype inference for every op,
  * including the error messages for inputs that do not fit. */
-#include "check.h"
+#include "tests/common/check_ir.h"
+
+#include <math.h>
+#include <stdlib.h>
 
 static char err[512];
 
@@ -62,8 +65,16 @@ static void test_helpers(void) {
     CHECK(sn_ir_op_info[SN_OP_CONCAT].max_inputs == 64);
     CHECK(sn_ir_op_info[SN_OP_ADD].kind == SN_OP_KIND_BROADCAST);
     CHECK(sn_ir_op_info[SN_OP_ANCHORS].flags & SN_OPF_LEAF);
-    for (int i = 0; i < SN_OP_COUNT; i++)
-        CHECK((int)sn_ir_op_from_name(sn_ir_op_info[i].name) == i);
+    for (int i = 0; i < SN_OP_COUNT; i++) {
+        const sn_op_info *oi = &sn_ir_op_info[i];
+        CHECK((int)sn_ir_op_from_name(oi->name) == i);
+        /* gradients flow through ops with inputs, never out of leaves */
+        if (oi->max_inputs == 0)
+            CHECKF(!(oi->flags & SN_OPF_DIFFERENTIABLE), "%s", oi->name);
+        if (oi->flags & (SN_OPF_UNARY | SN_OPF_BINARY))
+            CHECKF(oi->flags & SN_OPF_DIFFERENTIABLE, "%s", oi->name);
+    }
+    CHECK(sn_ir_op_info[SN_OP_CONV2D].flags & SN_OPF_DIFFERENTIABLE);
 }
 
 static void test_graph_basics(void) {

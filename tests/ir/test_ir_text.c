@@ -1,6 +1,9 @@
 /* tests/ir/test_ir_text.c — printer and parser: print → parse → print is byte-identical, the
  * parsed graph equals the original, and parse errors carry name:line:col. */
-#include "check.h"
+#include "tests/common/check_ir.h"
+
+#include <math.h>
+#include <stdlib.h>
 
 static char err[512];
 

@@ -1,6 +1,9 @@
 /* tests/ir/test_ir_verify.c — the verifier accepts a valid graph and catches each numbered
  * invariant of ir.h, naming the pass and the node. */
-#include "check.h"
+#include "tests/common/check_ir.h"
+
+#include <math.h>
+#include <stdlib.h>
 
 static char err[512];
 

@@ -1,41 +1,13 @@
-/* tests/lang/check.h — assertion helpers and model loading shared by the language tests. */
+/* tests/lang/check.h — model loading shared by the language tests (checks: tests/common). */
 #ifndef SN_TEST_LANG_CHECK_H
 #define SN_TEST_LANG_CHECK_H
 
 #include "frontend/frontend.h"
+#include "tests/common/check_ir.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int check_failures;
-
-#define CHECK(c)                                                                              \
-    do {                                                                                      \
-        if (!(c)) {                                                                           \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);             \
-            check_failures++;                                                                 \
-        }                                                                                     \
-    } while (0)
-
-#define CHECKF(c, ...)                                                                        \
-    do {                                                                                      \
-        if (!(c)) {                                                                           \
-            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #c);             \
-            fprintf(stderr, __VA_ARGS__);                                                     \
-            fputc('\n', stderr);                                                              \
-            check_failures++;                                                                 \
-        }                                                                                     \
-    } while (0)
-
-static inline int check_report(const char *name) {
-    if (check_failures) {
-        fprintf(stderr, "%s: %d check(s) failed\n", name, check_failures);
-        return 1;
-    }
-    printf("%s: all checks passed\n", name);
-    return 0;
-}
 
 /* Loads a model with the given overrides; diagnostics to stderr. NULL on failure. */
 static inline sn_fe_model *load(const char *model, const char *scale, int nc, int batch, int h,
@@ -44,9 +16,12 @@ static inline sn_fe_model *load(const char *model, const char *scale, int nc, in
     sn_fe_options_default(&o);
     o.scale = scale;
     o.nc = nc;
-    if (batch) o.batch = batch;
-    if (h) o.height = h;
-    if (w) o.width = w;
+    if (batch)
+        o.batch = batch;
+    if (h)
+        o.height = h;
+    if (w)
+        o.width = w;
     sn_fe_model *m = NULL;
     sn_status s = sn_fe_model_load(model, &o, &m);
     if (s != SN_OK) {
@@ -60,7 +35,8 @@ static inline sn_fe_model *load(const char *model, const char *scale, int nc, in
 static inline sn_status load_text(const char *text, sn_fe_model **m, char *diag, size_t n) {
     char path[] = "/tmp/sn_lang_test_XXXXXX.sn";
     int fd = mkstemps(path, 3);
-    if (fd < 0) return SN_ERR_IO;
+    if (fd < 0)
+        return SN_ERR_IO;
     FILE *f = fdopen(fd, "w");
     fputs(text, f);
     fclose(f);

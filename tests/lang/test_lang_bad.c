@@ -11,14 +11,17 @@
 #include <dirent.h>
 #include <stdbool.h>
 
-static int cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 static void run_one(const char *dir, const char *file, bool verbose) {
     char path[2048];
     snprintf(path, sizeof path, "%s/%s", dir, file);
     FILE *f = fopen(path, "rb");
     CHECKF(f, "%s", path);
-    if (!f) return;
+    if (!f)
+        return;
     static char text[1 << 20];
     size_t n = fread(text, 1, sizeof text - 1, f);
     text[n] = 0;
@@ -31,12 +34,16 @@ static void run_one(const char *dir, const char *file, bool verbose) {
         char *end = strchr(line, '\n');
         size_t len = end ? (size_t)(end - line) : strlen(line);
         char buf[600];
-        if (len >= sizeof buf) len = sizeof buf - 1;
+        if (len >= sizeof buf)
+            len = sizeof buf - 1;
         memcpy(buf, line, len);
         buf[len] = 0;
-        if (strncmp(buf, "# expect: ", 10) == 0 && nexp < 16) snprintf(expects[nexp++], 600, "%s", buf + 10);
-        if (strncmp(buf, "# expect-errors: ", 17) == 0) min_errors = atoi(buf + 17);
-        if (strncmp(buf, "# scale: ", 9) == 0) snprintf(scale, sizeof scale, "%.15s", buf + 9);
+        if (strncmp(buf, "# expect: ", 10) == 0 && nexp < 16)
+            snprintf(expects[nexp++], 600, "%s", buf + 10);
+        if (strncmp(buf, "# expect-errors: ", 17) == 0)
+            min_errors = atoi(buf + 17);
+        if (strncmp(buf, "# scale: ", 9) == 0)
+            snprintf(scale, sizeof scale, "%.15s", buf + 9);
         line = end ? end + 1 : NULL;
     }
     CHECKF(nexp > 0, "%s: no '# expect:' line", file);
@@ -46,7 +53,8 @@ static void run_one(const char *dir, const char *file, bool verbose) {
     sn_fe_options_default(&o);
     o.diag = d;
     o.height = o.width = 64;
-    if (scale[0]) o.scale = scale;
+    if (scale[0])
+        o.scale = scale;
     sn_fe_model *m = (sn_fe_model *)&o; /* must be reset to NULL */
     sn_status s = sn_fe_model_load(path, &o, &m);
     static char diag[1 << 16];
@@ -57,14 +65,19 @@ static void run_one(const char *dir, const char *file, bool verbose) {
 
     CHECKF(s != SN_OK, "%s: loaded without error", file);
     CHECKF(m == NULL, "%s: model not NULL after a failed load", file);
-    if (s == SN_OK && m && m != (sn_fe_model *)&o) sn_fe_model_free(m);
+    if (s == SN_OK && m && m != (sn_fe_model *)&o)
+        sn_fe_model_free(m);
     for (int i = 0; i < nexp; i++)
-        CHECKF(strstr(diag, expects[i]), "%s: diagnostics lack \"%s\"; got:\n%s", file, expects[i], diag);
+        CHECKF(strstr(diag, expects[i]), "%s: diagnostics lack \"%s\"; got:\n%s", file, expects[i],
+               diag);
     int errors = 0;
-    for (const char *p = diag; (p = strstr(p, "error:")); p += 6) errors++;
-    CHECKF(errors >= min_errors, "%s: %d errors, want at least %d; got:\n%s", file, errors, min_errors, diag);
+    for (const char *p = diag; (p = strstr(p, "error:")); p += 6)
+        errors++;
+    CHECKF(errors >= min_errors, "%s: %d errors, want at least %d; got:\n%s", file, errors,
+           min_errors, diag);
     CHECKF(errors <= 21 + 1, "%s: %d errors, more than the cap", file, errors);
-    if (verbose) printf("==== %s (%d errors)\n%s", file, errors, diag);
+    if (verbose)
+        printf("==== %s (%d errors)\n%s", file, errors, diag);
 }
 
 int main(int argc, char **argv) {
@@ -72,13 +85,15 @@ int main(int argc, char **argv) {
     bool verbose = argc > 2 && strcmp(argv[2], "-v") == 0;
     DIR *dp = opendir(dir);
     CHECKF(dp, "cannot open %s", dir);
-    if (!dp) return check_report("test_lang_bad");
+    if (!dp)
+        return check_report("test_lang_bad");
     char *names[512];
     int n = 0;
     struct dirent *e;
     while ((e = readdir(dp)) && n < 512) {
         size_t len = strlen(e->d_name);
-        if (len > 3 && strcmp(e->d_name + len - 3, ".sn") == 0) names[n++] = strdup(e->d_name);
+        if (len > 3 && strcmp(e->d_name + len - 3, ".sn") == 0)
+            names[n++] = strdup(e->d_name);
     }
     closedir(dp);
     qsort(names, (size_t)n, sizeof *names, cmp);

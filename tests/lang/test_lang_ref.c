@@ -11,7 +11,8 @@
 static void run(const char *name, int batch, int h, int w) {
     sn_fe_model *m = load(name, NULL, 0, batch, h, w);
     CHECK(m);
-    if (!m) return;
+    if (!m)
+        return;
     sn_ir_graph *g = m->graph;
     sn_fe_weights_random(g, 1234);
     const sn_shape *is = &g->nodes[g->inputs[0]].shape, *os = &g->nodes[g->outputs[0]].shape;
@@ -22,7 +23,8 @@ static void run(const char *name, int batch, int h, int w) {
         st ^= st << 13, st ^= st >> 7, st ^= st << 17;
         in[i] = (float)(st >> 40) / (float)(1 << 24); /* [0, 1) like a normalised image */
     }
-    for (int64_t i = 0; i < no; i++) out[i] = NAN; /* poison */
+    for (int64_t i = 0; i < no; i++)
+        out[i] = NAN; /* poison */
     char err[512] = "";
     const float *ins[1] = {in};
     float *outs[1] = {out};
@@ -38,15 +40,18 @@ static void run(const char *name, int batch, int h, int w) {
                     const float *o = out + (int64_t)b * (4 + nc) * A;
                     double cx = o[0 * A + a] / stride, cy = o[1 * A + a] / stride;
                     double bw = o[2 * A + a] / stride, bh = o[3 * A + a] / stride;
-                    if (!(fabs(cx - (x + 0.5)) <= 7.5 + 1e-3 && fabs(cy - (y + 0.5)) <= 7.5 + 1e-3 &&
-                          bw >= -1e-3 && bw <= 30 + 1e-3 && bh >= -1e-3 && bh <= 30 + 1e-3)) {
+                    if (!(fabs(cx - (x + 0.5)) <= 7.5 + 1e-3 &&
+                          fabs(cy - (y + 0.5)) <= 7.5 + 1e-3 && bw >= -1e-3 && bw <= 30 + 1e-3 &&
+                          bh >= -1e-3 && bh <= 30 + 1e-3)) {
                         if (badbox++ < 3)
-                            fprintf(stderr, "%s: anchor %lld (level %d, y %d, x %d): box %g %g %g %g\n", name,
-                                    (long long)a, level, y, x, cx, cy, bw, bh);
+                            fprintf(stderr,
+                                    "%s: anchor %lld (level %d, y %d, x %d): box %g %g %g %g\n",
+                                    name, (long long)a, level, y, x, cx, cy, bw, bh);
                     }
                     for (int64_t c = 0; c < nc; c++) {
                         float v = o[(4 + c) * A + a];
-                        if (!(v >= 0 && v <= 1)) bad++;
+                        if (!(v >= 0 && v <= 1))
+                            bad++;
                     }
                 }
         }
@@ -55,8 +60,8 @@ static void run(const char *name, int batch, int h, int w) {
     CHECKF(badbox == 0, "%s: %lld boxes disagree with their anchors", name, (long long)badbox);
     CHECKF(bad == 0, "%s: %lld class scores outside [0, 1]", name, (long long)bad);
     if (s == SN_OK)
-        printf("%s %dx%dx%d: ok (first box %.1f %.1f %.1f %.1f, score %.3f)\n", name, batch, h, w, out[0], out[A],
-               out[2 * A], out[3 * A], out[4 * A]);
+        printf("%s %dx%dx%d: ok (first box %.1f %.1f %.1f %.1f, score %.3f)\n", name, batch, h, w,
+               out[0], out[A], out[2 * A], out[3 * A], out[4 * A]);
     free(in);
     free(out);
     sn_fe_model_free(m);

@@ -11,58 +11,34 @@
 #include <stdint.h>
 #include <unistd.h>
 
-static uint64_t rng = 0x2545F4914F6CDD1Dull;
-static uint64_t next_rand(void) {
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return rng * 0x2545F4914F6CDD1Dull;
-}
-static size_t below(size_t n) { return n ? (size_t)(next_rand() % n) : 0; }
-
-static char *read_all(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    *len = fread(buf, 1, (size_t)n, f);
-    buf[*len] = 0;
-    fclose(f);
-    return buf;
-}
-
-static void write_all(const char *path, const char *buf, size_t len) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return;
-    fwrite(buf, 1, len, f);
-    fclose(f);
-}
+static size_t below(size_t n) { return n ? (size_t)(rnd_u64() % n) : 0; }
 
 /* Line boundaries of buf: starts[i] .. starts[i+1]. */
 static int lines(const char *buf, size_t len, size_t *starts, int max) {
     int n = 0;
     starts[n++] = 0;
     for (size_t i = 0; i < len && n < max - 1; i++)
-        if (buf[i] == '\n') starts[n++] = i + 1;
+        if (buf[i] == '\n')
+            starts[n++] = i + 1;
     starts[n] = len;
     return n;
 }
 
-static const char *const tokens[] = {"(", ")", "[", "]", "{", "}", ",", ":", "=", "==", "-1", "0", "1e9",
-                                     "99999999999", "none", "true", "as", "m[i]", "for", "if", "return",
-                                     "\"", "#", ";", "\n", "x", "Conv(", "concat(", "**", "//", "?", "not"};
+static const char *const tokens[] = {
+    "(", ")",   "[",           "]",    "{",     "}",       ",",    ":",   "=",  "==",     "-1",
+    "0", "1e9", "99999999999", "none", "true",  "as",      "m[i]", "for", "if", "return", "\"",
+    "#", ";",   "\n",          "x",    "Conv(", "concat(", "**",   "//",  "?",  "not"};
 
 /* One random mutation of src into out (capacity cap); returns the new length. */
 static size_t mutate(const char *src, size_t len, char *out, size_t cap) {
     static size_t st[8192];
     int nl = lines(src, len, st, 8192);
     size_t n = 0;
-#define PUT(p, k)                                                                              \
-    do {                                                                                       \
-        size_t k_ = (k);                                                                       \
-        if (n + k_ < cap) memcpy(out + n, (p), k_), n += k_;                                   \
+#define PUT(p, k)                                                                                  \
+    do {                                                                                           \
+        size_t k_ = (k);                                                                           \
+        if (n + k_ < cap)                                                                          \
+            memcpy(out + n, (p), k_), n += k_;                                                     \
     } while (0)
     switch (below(7)) {
     case 0: /* truncate */
@@ -70,19 +46,22 @@ static size_t mutate(const char *src, size_t len, char *out, size_t cap) {
         break;
     case 1: /* flip bytes */
         PUT(src, len);
-        for (int k = 0, m = 1 + (int)below(8); k < m && n; k++) out[below(n)] = (char)below(256);
+        for (int k = 0, m = 1 + (int)below(8); k < m && n; k++)
+            out[below(n)] = (char)below(256);
         break;
     case 2: { /* delete a line */
         int d = (int)below((size_t)nl);
         for (int i = 0; i < nl; i++)
-            if (i != d) PUT(src + st[i], st[i + 1] - st[i]);
+            if (i != d)
+                PUT(src + st[i], st[i + 1] - st[i]);
         break;
     }
     case 3: { /* duplicate a line */
         int d = (int)below((size_t)nl);
         for (int i = 0; i < nl; i++) {
             PUT(src + st[i], st[i + 1] - st[i]);
-            if (i == d) PUT(src + st[i], st[i + 1] - st[i]);
+            if (i == d)
+                PUT(src + st[i], st[i + 1] - st[i]);
         }
         break;
     }
@@ -121,10 +100,12 @@ static size_t mutate(const char *src, size_t len, char *out, size_t cap) {
 int main(void) {
     const char *models[] = {SN_SOURCE_DIR "/models/yolov8.sn", SN_SOURCE_DIR "/models/yolo11.sn",
                             SN_SOURCE_DIR "/models/yolov5u.sn"};
+    rnd_seed(0x2545F4914F6CDD1Dull);
     size_t blen;
-    char *blocks = read_all(SN_SOURCE_DIR "/models/blocks.sn", &blen);
+    char *blocks = read_file(SN_SOURCE_DIR "/models/blocks.sn", &blen);
     CHECK(blocks);
-    if (!blocks) return check_report("test_lang_robust");
+    if (!blocks)
+        return check_report("test_lang_robust");
     char dir[] = "/tmp/sn_lang_robust_XXXXXX";
     CHECK(mkdtemp(dir));
     char bpath[256], mpath[256];
@@ -136,19 +117,21 @@ int main(void) {
     int ok = 0, failed = 0;
     for (int it = 0; it < 600; it++) {
         size_t mlen;
-        char *src = read_all(models[it % 3], &mlen);
+        char *src = read_file(models[it % 3], &mlen);
         CHECK(src);
-        if (!src) break;
+        if (!src)
+            break;
         bool mutate_blocks = it % 4 == 3;
         if (mutate_blocks) {
             size_t n = mutate(blocks, blen, buf, cap);
-            write_all(bpath, buf, n);
-            write_all(mpath, src, mlen);
+            write_file(bpath, buf, n);
+            write_file(mpath, src, mlen);
         } else {
-            write_all(bpath, blocks, blen);
+            write_file(bpath, blocks, blen);
             size_t n = mutate(src, mlen, buf, cap);
-            if (it % 5 == 0) n = mutate(buf, n, buf + cap / 2, cap / 2), memmove(buf, buf + cap / 2, n);
-            write_all(mpath, buf, n);
+            if (it % 5 == 0)
+                n = mutate(buf, n, buf + cap / 2, cap / 2), memmove(buf, buf + cap / 2, n);
+            write_file(mpath, buf, n);
         }
         free(src);
         sn_fe_options o;
@@ -160,7 +143,9 @@ int main(void) {
         if (s == SN_OK) {
             CHECKF(m && m->graph && m->graph->noutputs == 1, "iteration %d", it);
             char err[512];
-            if (m) CHECKF(sn_ir_verify(m->graph, "frontend", err, sizeof err) == SN_OK, "iteration %d: %s", it, err);
+            if (m)
+                CHECKF(sn_ir_verify(m->graph, "frontend", err, sizeof err) == SN_OK,
+                       "iteration %d: %s", it, err);
             sn_fe_model_free(m);
             ok++;
         } else {

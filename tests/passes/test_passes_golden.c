@@ -34,7 +34,8 @@ static void first_diff(const char *want, const char *got, const char *what) {
     int line = 1;
     const char *a = want, *b = got;
     while (*a && *a == *b) {
-        if (*a == '\n') line++;
+        if (*a == '\n')
+            line++;
         a++;
         b++;
     }
@@ -47,14 +48,16 @@ static void run_case(const char *cname, const mode *m, int update) {
     char path[1024], what[256], err[1024];
     snprintf(what, sizeof what, "%s.%s", cname, m->name);
     snprintf(path, sizeof path, "%s/%s.in.ir", GOLDEN_DIR, cname);
-    char *text = tl_read_file(path);
+    char *text = read_file(path, NULL);
     CHECKF(text != NULL, "cannot read %s", path);
-    if (!text) return;
+    if (!text)
+        return;
     sn_ir_graph *g = sn_ir_parse(text, path, err, sizeof err);
     free(text);
     CHECKF(g != NULL, "%s", err);
-    if (!g) return;
-    tl_seed(7);
+    if (!g)
+        return;
+    rnd_seed(7);
     tl_fill_params(g);
 
     sn_pass_options o;
@@ -68,7 +71,8 @@ static void run_case(const char *cname, const mode *m, int update) {
     for (int i = 0; i < n; i++) {
         sn_status st = sn_pass_run(g, &ps[i], &o, err, sizeof err);
         CHECKF(st == SN_OK, "%s: %s", what, err);
-        if (st != SN_OK) break;
+        if (st != SN_OK)
+            break;
         char *d1 = tl_dump(g);
         fprintf(f, "### after %s\n%s", ps[i].name, d1);
         st = sn_pass_run(g, &ps[i], &o, err, sizeof err);
@@ -94,7 +98,7 @@ static void run_case(const char *cname, const mode *m, int update) {
             printf("wrote %s\n", path);
         }
     } else {
-        char *want = tl_read_file(path);
+        char *want = read_file(path, NULL);
         CHECKF(want != NULL, "missing golden %s (run with UPDATE_GOLDENS=1)", path);
         if (want && strcmp(want, out) != 0) {
             first_diff(want, out, what);
@@ -112,5 +116,5 @@ int main(void) {
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
         for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++)
             run_case(cases[c], &modes[m], update);
-    return tl_report("test_passes_golden");
+    return check_report("test_passes_golden");
 }

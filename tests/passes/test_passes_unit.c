@@ -22,27 +22,9 @@ static void run_upto(sn_ir_graph *g, const sn_pass_options *o, const char *last)
     for (int i = 0; i < n; i++) {
         sn_status st = sn_pass_run(g, &ps[i], o, err, sizeof err);
         CHECKF(st == SN_OK, "%s", err);
-        if (st != SN_OK || (last && strcmp(ps[i].name, last) == 0)) return;
+        if (st != SN_OK || (last && strcmp(ps[i].name, last) == 0))
+            return;
     }
-}
-
-static int count_op(const sn_ir_graph *g, sn_op op) {
-    int c = 0;
-    for (int32_t i = 0; i < g->nnodes; i++)
-        if (!(g->nodes[i].flags & SN_IR_NODE_DEAD) && g->nodes[i].op == op) c++;
-    return c;
-}
-
-static int count_compute(const sn_ir_graph *g) {
-    int c = 0;
-    for (int32_t i = 0; i < g->nnodes; i++) {
-        const sn_ir_node *n = &g->nodes[i];
-        if ((n->flags & SN_IR_NODE_DEAD) || n->op == SN_OP_INPUT ||
-            (sn_ir_op_info[n->op].flags & SN_OPF_LEAF))
-            continue;
-        c++;
-    }
-    return c;
 }
 
 /* one output of g with fixed inputs, via the ref evaluator */
@@ -83,7 +65,7 @@ static void test_fold_bn_numerics(void) {
         tl_fill_params(b.g);
         int64_t nx = 2 * 6 * 9 * 7;
         float *X = malloc((size_t)nx * sizeof *X);
-        tl_fill(X, nx, -2, 2);
+        fill_uniform(X, nx, -2, 2);
         float *before = ref_out(b.g, X);
         int64_t params_before = sn_ir_count_params(b.g);
         sn_pass_options o = opts(0, SN_PASS_LAYOUT_NCHW);
@@ -102,7 +84,7 @@ static void test_fold_bn_numerics(void) {
                "params %lld -> %lld", (long long)params_before, (long long)sn_ir_count_params(b.g));
         float *after = ref_out(b.g, X);
         int64_t no = sn_shape_numel(&b.g->nodes[b.g->outputs[0]].shape);
-        double e = tl_rel_l2(after, before, no);
+        double e = rel_l2f(after, before, no);
         CHECKF(e <= 1e-6, "fold-bn changed the result: rel L2 %g", e);
         free(before);
         free(after);
@@ -178,7 +160,7 @@ static void test_simplify(void) {
     tl_op(&b, SN_OP_EXP, &y, 1, NULL, 0, NULL, 0); /* dead code */
     sn_ir_mark_output(b.g, y);
     float X[12];
-    tl_fill(X, 12, -1, 1);
+    fill_uniform(X, 12, -1, 1);
     float *before = ref_out(b.g, X);
     sn_pass_options o = opts(0, SN_PASS_LAYOUT_NCHW);
     CHECKF(sn_pass_simplify(b.g, &o, err, sizeof err) == SN_OK, "%s", err);
@@ -190,7 +172,7 @@ static void test_simplify(void) {
     CHECK(count_op(b.g, SN_OP_EXP) == 0);
     CHECK(count_op(b.g, SN_OP_CONST) == 2); /* 5 and the anchors */
     float *after = ref_out(b.g, X);
-    CHECK(tl_rel_l2(after, before, 12) == 0);
+    CHECK(rel_l2f(after, before, 12) == 0);
     free(before);
     free(after);
     sn_ir_graph_free(b.g);
@@ -200,20 +182,21 @@ static void test_simplify(void) {
 
 static int group_has(const sn_ir_graph *g, int32_t grp, sn_op op) {
     for (int32_t i = 0; i < g->nnodes; i++)
-        if (g->nodes[i].group == grp && g->nodes[i].op == op) return 1;
+        if (g->nodes[i].group == grp && g->nodes[i].op == op)
+            return 1;
     return 0;
 }
 
 static void test_fuse_mini(void) {
     sn_ir_graph *g = tl_mini_yolo(64, 0);
-    int ops0 = count_compute(g);
+    int ops0 = sn_ir_count_ops(g);
     sn_pass_options o = opts(0, SN_PASS_LAYOUT_NCHW);
     run_upto(g, &o, "fuse");
     tl_check_groups(g, "mini fused: fuse");
     sn_pass_stats st;
     sn_pass_stats_get(g, &st);
     printf("mini yolo: %d compute ops before, %d after simplify, %d groups after fuse\n", ops0,
-           count_compute(g), st.groups);
+           sn_ir_count_ops(g), st.groups);
     CHECKF(2 * st.groups < ops0, "%d groups for %d ops", st.groups, ops0);
     /* every conv shares its group with the op that reads it when that op is pointwise */
     for (int32_t i = 0; i < g->nnodes; i++) {
@@ -223,7 +206,8 @@ static void test_fuse_mini(void) {
                    (int)i);
         if (n->op == SN_OP_ADD && n->shape.ndim == 4 && g->nodes[n->in[1]].op == SN_OP_SILU)
             CHECKF(g->nodes[n->in[1]].group == n->group, "residual add %%%d not fused", (int)i);
-        if (n->op == SN_OP_SOFTMAX) CHECK(!group_has(g, n->group, SN_OP_MUL) || n->shape.ndim == 4);
+        if (n->op == SN_OP_SOFTMAX)
+            CHECK(!group_has(g, n->group, SN_OP_MUL) || n->shape.ndim == 4);
         if (n->op == SN_OP_DIV) {
             /* the decode: sub/add/div/concat/mul in one group */
             CHECK(group_has(g, n->group, SN_OP_SUB) && group_has(g, n->group, SN_OP_CONCAT) &&
@@ -241,12 +225,14 @@ static void test_fuse_mini(void) {
     int groups = 0, views = 0;
     for (int32_t i = 0; i < g->nnodes; i++) {
         const sn_ir_node *n = &g->nodes[i];
-        if (n->group >= 0) groups++;
-        if (n->op == SN_OP_SLICE || n->op == SN_OP_PERMUTE || n->op == SN_OP_RESHAPE) views++;
+        if (n->group >= 0)
+            groups++;
+        if (n->op == SN_OP_SLICE || n->op == SN_OP_PERMUTE || n->op == SN_OP_RESHAPE)
+            views++;
     }
     sn_pass_stats_get(g, &st);
-    CHECKF(st.groups == groups && groups == count_compute(g) - views, "eager: %d groups, %d ops",
-           st.groups, count_compute(g));
+    CHECKF(st.groups == groups && groups == sn_ir_count_ops(g) - views, "eager: %d groups, %d ops",
+           st.groups, sn_ir_count_ops(g));
     CHECK(count_op(g, SN_OP_BATCHNORM) > 0);
     sn_ir_graph_free(g);
 }
@@ -259,7 +245,8 @@ static void test_views_mini(void) {
     int inplace = 0, copies = 0;
     for (int32_t i = 0; i < g->nnodes; i++) {
         const sn_ir_node *n = &g->nodes[i];
-        if (n->op != SN_OP_CONCAT) continue;
+        if (n->op != SN_OP_CONCAT)
+            continue;
         if (n->group < 0)
             inplace++;
         else if (!group_has(g, n->group, SN_OP_MUL))
@@ -271,7 +258,8 @@ static void test_views_mini(void) {
     /* C2f: cv1's output sits at the start of the concat buffer; its slices are views there */
     for (int32_t i = 0; i < g->nnodes; i++) {
         const sn_ir_node *n = &g->nodes[i];
-        if (n->op != SN_OP_CONCAT || n->group >= 0) continue;
+        if (n->op != SN_OP_CONCAT || n->group >= 0)
+            continue;
         const sn_ir_node *a = &g->nodes[n->in[0]];
         if (a->op == SN_OP_SLICE) {
             const sn_ir_node *y = &g->nodes[a->in[0]];
@@ -288,12 +276,15 @@ static void test_layout_nhwc(void) {
     int nhwc = 0, nchw4 = 0;
     for (int32_t i = 0; i < g->nnodes; i++) {
         const sn_ir_node *n = &g->nodes[i];
-        if (n->op != SN_OP_CONV2D || n->shape.ndim != 4 || n->shape.d[1] == 1) continue;
+        if (n->op != SN_OP_CONV2D || n->shape.ndim != 4 || n->shape.d[1] == 1)
+            continue;
         /* the conv itself is internal when fused with silu: look at its group's root */
         int32_t r = i;
-        while (r + 1 < g->nnodes && g->nodes[r + 1].group == n->group) r++;
+        while (r + 1 < g->nnodes && g->nodes[r + 1].group == n->group)
+            r++;
         const sn_ir_node *rn = &g->nodes[r];
-        if (rn->shape.ndim != 4) continue;
+        if (rn->shape.ndim != 4)
+            continue;
         if (rn->stride[1] == 1 || rn->shape.d[1] == 1)
             nhwc++;
         else
@@ -328,9 +319,9 @@ static void test_pipeline(int eager, sn_pass_layout layout, int inplace, const c
     /* same numbers as the graph before the passes */
     int64_t nx = 3 * 64 * 64;
     float *X = malloc((size_t)nx * sizeof *X);
-    tl_fill(X, nx, 0, 1);
+    fill_uniform(X, nx, 0, 1);
     float *a = ref_out(g0, X), *b = ref_out(g, X);
-    double e = tl_rel_l2(b, a, sn_shape_numel(&g->nodes[g->outputs[0]].shape));
+    double e = rel_l2f(b, a, sn_shape_numel(&g->nodes[g->outputs[0]].shape));
     CHECKF(e <= 1e-5, "%s: the pipeline changed the result: rel L2 %g", what, e);
     free(a);
     free(b);
@@ -369,15 +360,16 @@ static void test_checkers_catch(void) {
     sn_ir_graph *g = tl_mini_yolo(64, 1);
     sn_pass_options o = opts(0, SN_PASS_LAYOUT_NHWC);
     CHECKF(sn_pass_run_all(g, &o, err, sizeof err) == SN_OK, "%s", err);
-    int start = tl_failures, before = tl_failures;
+    int start = check_failures, before = check_failures;
     fprintf(stderr, "-- expected checker failures follow --\n");
     sn_ir_graph *bad = sn_ir_graph_clone(g);
-    for (int32_t b = 0; b < bad->nbufs; b++) bad->bufs[b].arena_offset = 0; /* all overlap */
+    for (int32_t b = 0; b < bad->nbufs; b++)
+        bad->bufs[b].arena_offset = 0; /* all overlap */
     tl_check_memory(bad, "corrupt offsets");
-    int mem_caught = tl_failures > before;
-    before = tl_failures;
+    int mem_caught = check_failures > before;
+    before = check_failures;
     tl_check_sim(bad, "corrupt offsets");
-    int sim_caught = tl_failures > before;
+    int sim_caught = check_failures > before;
     sn_ir_graph_free(bad);
     bad = sn_ir_graph_clone(g);
     for (int32_t i = 0; i < bad->nnodes; i++) /* a view with a wrong stride */
@@ -385,9 +377,9 @@ static void test_checkers_catch(void) {
             bad->nodes[i].stride[1] += 1;
             break;
         }
-    before = tl_failures;
+    before = check_failures;
     tl_check_sim(bad, "corrupt view");
-    int view_caught = tl_failures > before;
+    int view_caught = check_failures > before;
     sn_ir_graph_free(bad);
     bad = sn_ir_graph_clone(g);
     for (int32_t i = 0; i < bad->nnodes; i++) /* a member that escapes its group */
@@ -395,12 +387,12 @@ static void test_checkers_catch(void) {
             bad->nodes[i - 1].group = bad->nodes[i].group + 1;
             break;
         }
-    before = tl_failures;
+    before = check_failures;
     tl_check_groups(bad, "corrupt groups");
-    int groups_caught = tl_failures > before;
+    int groups_caught = check_failures > before;
     sn_ir_graph_free(bad);
     fprintf(stderr, "-- end of expected failures --\n");
-    tl_failures = start;
+    check_failures = start;
     CHECKF(mem_caught && sim_caught && view_caught && groups_caught,
            "caught: memory %d sim %d view %d groups %d", mem_caught, sim_caught, view_caught,
            groups_caught);
@@ -420,9 +412,10 @@ static void test_dump_dir(void) {
     for (int i = 0; i <= n; i++) {
         char path[512];
         snprintf(path, sizeof path, "%s/%02d-%s.ir", dir, i, i ? ps[i - 1].name : "input");
-        char *text = tl_read_file(path);
+        char *text = read_file(path, NULL);
         CHECKF(text != NULL, "missing %s", path);
-        if (!text) continue;
+        if (!text)
+            continue;
         sn_ir_graph *back = sn_ir_parse(text, path, err, sizeof err);
         CHECKF(back != NULL, "%s", err);
         if (back && i == n) {
@@ -441,7 +434,7 @@ static void test_dump_dir(void) {
 }
 
 int main(void) {
-    tl_seed(42);
+    rnd_seed(42);
     test_fold_bn_numerics();
     test_fold_bn_rules();
     test_simplify();
@@ -458,5 +451,5 @@ int main(void) {
     test_idempotent(1, SN_PASS_LAYOUT_NCHW);
     test_checkers_catch();
     test_dump_dir();
-    return tl_report("test_passes_unit");
+    return check_report("test_passes_unit");
 }

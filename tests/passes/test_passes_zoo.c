@@ -14,18 +14,6 @@
 
 static char err[1024];
 
-static int count_compute(const sn_ir_graph *g) {
-    int c = 0;
-    for (int32_t i = 0; i < g->nnodes; i++) {
-        const sn_ir_node *n = &g->nodes[i];
-        if ((n->flags & SN_IR_NODE_DEAD) || n->op == SN_OP_INPUT ||
-            (sn_ir_op_info[n->op].flags & SN_OPF_LEAF))
-            continue;
-        c++;
-    }
-    return c;
-}
-
 static sn_fe_model *load(const char *name, int hw) {
     sn_fe_options fo;
     sn_fe_options_default(&fo);
@@ -42,7 +30,7 @@ static void run_mode(const char *name, const sn_ir_graph *g0, int eager, sn_pass
     snprintf(what, sizeof what, "%s %s%s", name, eager ? "eager" : "fused",
              layout == SN_PASS_LAYOUT_NHWC ? " nhwc" : "");
     sn_ir_graph *g = sn_ir_graph_clone(g0);
-    int ops = count_compute(g);
+    int ops = sn_ir_count_ops(g);
     sn_pass_options o;
     sn_pass_options_default(&o, eager);
     o.layout = layout;
@@ -63,7 +51,8 @@ static void run_mode(const char *name, const sn_ir_graph *g0, int eager, sn_pass
            (long long)s.naive_bytes);
     CHECKF(s.peak_bytes < s.naive_bytes, "%s: peak %lld not below naive %lld", what,
            (long long)s.peak_bytes, (long long)s.naive_bytes);
-    if (!eager) CHECKF(2 * s.groups < ops, "%s: %d groups for %d ops", what, s.groups, ops);
+    if (!eager)
+        CHECKF(2 * s.groups < ops, "%s: %d groups for %d ops", what, s.groups, ops);
     if (sim) {
         tl_check_sim(g, what);
         /* the passes keep the model's output */
@@ -71,12 +60,12 @@ static void run_mode(const char *name, const sn_ir_graph *g0, int eager, sn_pass
         int64_t no = sn_shape_numel(&g0->nodes[g0->outputs[0]].shape);
         float *x = malloc((size_t)nx * sizeof *x), *a = malloc((size_t)no * sizeof *a),
               *b = malloc((size_t)no * sizeof *b);
-        tl_fill(x, nx, 0, 1);
+        fill_uniform(x, nx, 0, 1);
         const float *ins[1] = {x};
         float *oa[1] = {a}, *ob[1] = {b};
         CHECKF(sn_ir_ref_run(g0, ins, oa, err, sizeof err) == SN_OK, "%s", err);
         CHECKF(sn_ir_ref_run(g, ins, ob, err, sizeof err) == SN_OK, "%s", err);
-        double e = tl_rel_l2(b, a, no);
+        double e = rel_l2f(b, a, no);
         CHECKF(e <= 1e-5, "%s: the passes changed the output: rel L2 %g", what, e);
         free(x);
         free(a);
@@ -111,7 +100,7 @@ int main(void) {
         }
         m = load(zoo[z], 128);
         if (m) {
-            tl_seed(11);
+            rnd_seed(11);
             tl_fill_params(m->graph);
             run_mode(zoo[z], m->graph, 0, SN_PASS_LAYOUT_NCHW, 1);
             run_mode(zoo[z], m->graph, 0, SN_PASS_LAYOUT_NHWC, 1);
@@ -119,5 +108,5 @@ int main(void) {
             sn_fe_model_free(m);
         }
     }
-    return tl_report("test_passes_zoo");
+    return check_report("test_passes_zoo");
 }

@@ -5,39 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-int tl_failures;
-
-int tl_report(const char *name) {
-    if (tl_failures) {
-        fprintf(stderr, "%s: %d check(s) failed\n", name, tl_failures);
-        return 1;
-    }
-    printf("%s: all checks passed\n", name);
-    return 0;
-}
-
 /* ---------------------------------------------------------------- random data */
-
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-
-void tl_seed(uint64_t s) { rng = s ? s : 1; }
-
-float tl_rand(void) {
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    uint64_t r = rng * 0x2545F4914F6CDD1Dull;
-    return (float)((double)(r >> 11) / 9007199254740992.0 * 2.0 - 1.0);
-}
-
-void tl_fill(float *p, int64_t n, float lo, float hi) {
-    for (int64_t i = 0; i < n; i++) p[i] = lo + (hi - lo) * (tl_rand() * 0.5f + 0.5f);
-}
 
 void tl_fill_params(sn_ir_graph *g) {
     for (int32_t i = 0; i < g->nnodes; i++) {
         sn_ir_node *n = &g->nodes[i];
-        if (n->op != SN_OP_PARAM || (n->flags & SN_IR_NODE_DEAD)) continue;
+        if (n->op != SN_OP_PARAM || (n->flags & SN_IR_NODE_DEAD))
+            continue;
         int64_t ne = sn_shape_numel(&n->shape);
         float *d = sn_ir_node_data(g, i);
         n = &g->nodes[i];
@@ -45,16 +19,27 @@ void tl_fill_params(sn_ir_graph *g) {
         case SN_IR_INIT_CONV_WEIGHT: {
             int64_t fan = ne / (n->shape.d[0] ? n->shape.d[0] : 1);
             float a = (float)(1.7 / sqrt((double)(fan ? fan : 1)));
-            tl_fill(d, ne, -a, a);
+            fill_uniform(d, ne, -a, a);
             break;
         }
-        case SN_IR_INIT_CONV_BIAS: tl_fill(d, ne, -0.2f, 0.2f); break;
-        case SN_IR_INIT_BN_WEIGHT: tl_fill(d, ne, 0.5f, 1.5f); break;
-        case SN_IR_INIT_BN_BIAS: tl_fill(d, ne, -0.3f, 0.3f); break;
-        case SN_IR_INIT_BN_MEAN: tl_fill(d, ne, -0.3f, 0.3f); break;
-        case SN_IR_INIT_BN_VAR: tl_fill(d, ne, 0.5f, 1.5f); break;
+        case SN_IR_INIT_CONV_BIAS:
+            fill_uniform(d, ne, -0.2f, 0.2f);
+            break;
+        case SN_IR_INIT_BN_WEIGHT:
+            fill_uniform(d, ne, 0.5f, 1.5f);
+            break;
+        case SN_IR_INIT_BN_BIAS:
+            fill_uniform(d, ne, -0.3f, 0.3f);
+            break;
+        case SN_IR_INIT_BN_MEAN:
+            fill_uniform(d, ne, -0.3f, 0.3f);
+            break;
+        case SN_IR_INIT_BN_VAR:
+            fill_uniform(d, ne, 0.5f, 1.5f);
+            break;
         case SN_IR_INIT_ARANGE:
-            for (int64_t e = 0; e < ne; e++) d[e] = (float)e;
+            for (int64_t e = 0; e < ne; e++)
+                d[e] = (float)e;
             break;
         }
     }
@@ -67,14 +52,16 @@ int32_t tl_op(tl_b *b, sn_op op, const int32_t *in, int nin, const int64_t *ia, 
     int32_t r =
         sn_ir_add(b->g, op, in, nin, ia, nia, fa, nfa, NULL, SN_DTYPE_F32, b->err, sizeof b->err);
     CHECKF(r >= 0, "%s", b->err);
-    if (r < 0) abort();
+    if (r < 0)
+        abort();
     return r;
 }
 
 static int32_t param(tl_b *b, const char *name, sn_shape s, sn_ir_init init) {
     int32_t r = sn_ir_param(b->g, name, &s, init);
     CHECK(r >= 0);
-    if (r < 0) abort();
+    if (r < 0)
+        abort();
     return r;
 }
 
@@ -86,7 +73,8 @@ static int32_t conv_g(tl_b *b, int32_t x, int cout, int k, int s, int groups, in
     int32_t w =
         param(b, wname, (sn_shape){4, {cout, xs.d[1] / groups, k, k}}, SN_IR_INIT_CONV_WEIGHT);
     int32_t in[3] = {x, w, -1};
-    if (bias) in[2] = param(b, bname, (sn_shape){1, {cout}}, SN_IR_INIT_CONV_BIAS);
+    if (bias)
+        in[2] = param(b, bname, (sn_shape){1, {cout}}, SN_IR_INIT_CONV_BIAS);
     int64_t ia[7] = {s, s, k / 2, k / 2, 1, 1, groups};
     int32_t c = tl_op(b, SN_OP_CONV2D, in, bias ? 3 : 2, ia, 7, NULL, 0);
     sn_ir_set_name(b->g, c, node_name);
@@ -120,7 +108,8 @@ static int32_t conv_bn(tl_b *b, int32_t x, int cout, int k, int s, int groups, c
     char bnn[256];
     snprintf(bnn, sizeof bnn, "%s.bn", path);
     sn_ir_set_name(b->g, y, bnn);
-    if (act) y = tl_op(b, SN_OP_SILU, &y, 1, NULL, 0, NULL, 0);
+    if (act)
+        y = tl_op(b, SN_OP_SILU, &y, 1, NULL, 0, NULL, 0);
     return y;
 }
 
@@ -166,7 +155,8 @@ int32_t tl_c2f(tl_b *b, int32_t x, int cout, int n, int shortcut, const char *pa
         int32_t t = tl_conv(b, cur, c, 3, 1, p, 1);
         snprintf(p, sizeof p, "%s.m.%d.cv2", path, i);
         t = tl_conv(b, t, c, 3, 1, p, 1);
-        if (shortcut) t = binop(b, SN_OP_ADD, cur, t);
+        if (shortcut)
+            t = binop(b, SN_OP_ADD, cur, t);
         parts[np++] = t;
         cur = t;
     }
@@ -182,7 +172,8 @@ int32_t tl_sppf(tl_b *b, int32_t x, int cout, const char *path) {
     int32_t y[4];
     y[0] = tl_conv(b, x, c, 1, 1, p, 1);
     int64_t ia[3] = {5, 1, 2};
-    for (int i = 1; i < 4; i++) y[i] = tl_op(b, SN_OP_MAXPOOL2D, &y[i - 1], 1, ia, 3, NULL, 0);
+    for (int i = 1; i < 4; i++)
+        y[i] = tl_op(b, SN_OP_MAXPOOL2D, &y[i - 1], 1, ia, 3, NULL, 0);
     int32_t cat = tl_concat(b, y, 4, 1);
     snprintf(p, sizeof p, "%s.cv2", path);
     return tl_conv(b, cat, cout, 1, 1, p, 1);
@@ -306,7 +297,8 @@ sn_ir_graph *tl_mini_yolo(int hw, int data) {
     int32_t l13 = tl_c2f(&b, l12, 64, 1, 0, "model.13");
     int32_t out = tl_detect(&b, (int32_t[]){l10, l13}, 2, (int[]){8, 16}, 4, "model.14");
     sn_ir_mark_output(b.g, out);
-    if (data) tl_fill_params(b.g);
+    if (data)
+        tl_fill_params(b.g);
     CHECKF(sn_ir_verify(b.g, "build", b.err, sizeof b.err) == SN_OK, "%s", b.err);
     return b.g;
 }
@@ -325,7 +317,8 @@ float **tl_ref_all(const sn_ir_graph *g, float **inputs_out) {
     int32_t k = 0;
     for (int32_t i = 0; i < n; i++) {
         c->nodes[i].flags &= ~SN_IR_NODE_OUTPUT;
-        if (c->nodes[i].flags & SN_IR_NODE_DEAD) continue;
+        if (c->nodes[i].flags & SN_IR_NODE_DEAD)
+            continue;
         sn_ir_mark_output(c, i);
         vals[i] = malloc((size_t)sn_shape_numel(&g->nodes[i].shape) * sizeof(float) + 4);
         which[k++] = i;
@@ -334,7 +327,7 @@ float **tl_ref_all(const sn_ir_graph *g, float **inputs_out) {
     for (int32_t j = 0; j < g->ninputs; j++)
         nin_total += sn_shape_numel(&g->nodes[g->inputs[j]].shape);
     float *inp = malloc((size_t)(nin_total ? nin_total : 1) * sizeof *inp);
-    tl_fill(inp, nin_total, -1, 1);
+    fill_uniform(inp, nin_total, -1, 1);
     const float **ins = malloc(((size_t)g->ninputs + 1) * sizeof *ins);
     int64_t at = 0;
     for (int32_t j = 0; j < g->ninputs; j++) {
@@ -342,7 +335,8 @@ float **tl_ref_all(const sn_ir_graph *g, float **inputs_out) {
         at += sn_shape_numel(&g->nodes[g->inputs[j]].shape);
     }
     float **outs = malloc(((size_t)k + 1) * sizeof *outs);
-    for (int32_t j = 0; j < k; j++) outs[j] = vals[which[j]];
+    for (int32_t j = 0; j < k; j++)
+        outs[j] = vals[which[j]];
     char err[512];
     sn_status st = sn_ir_ref_run(c, (const float *const *)ins, outs, err, sizeof err);
     CHECKF(st == SN_OK, "%s", err);
@@ -358,19 +352,10 @@ float **tl_ref_all(const sn_ir_graph *g, float **inputs_out) {
 }
 
 void tl_ref_free(const sn_ir_graph *g, float **vals, float *inputs) {
-    for (int32_t i = 0; i < g->nnodes; i++) free(vals[i]);
+    for (int32_t i = 0; i < g->nnodes; i++)
+        free(vals[i]);
     free(vals);
     free(inputs);
-}
-
-double tl_rel_l2(const float *a, const float *b, int64_t n) {
-    double num = 0, den = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double d = (double)a[i] - (double)b[i];
-        num += d * d;
-        den += (double)b[i] * (double)b[i];
-    }
-    return den > 0 ? sqrt(num / den) : sqrt(num);
 }
 
 /* ---------------------------------------------------------------- checkers */
@@ -386,29 +371,37 @@ static int live(const sn_ir_node *n) { return !(n->flags & SN_IR_NODE_DEAD); }
 /* Is x's value available before group k runs? */
 static int ready_before(const sn_ir_graph *g, int32_t x, int32_t k) {
     const sn_ir_node *n = &g->nodes[x];
-    if (is_leaf(n)) return 1;
-    if (n->group >= 0) return n->group < k;
+    if (is_leaf(n))
+        return 1;
+    if (n->group >= 0)
+        return n->group < k;
     for (int j = 0; j < n->nin; j++)
-        if (!ready_before(g, n->in[j], k)) return 0;
+        if (!ready_before(g, n->in[j], k))
+            return 0;
     return 1;
 }
 
 void tl_check_groups(const sn_ir_graph *g, const char *what) {
     int32_t n = g->nnodes, G = 0;
     for (int32_t i = 0; i < n; i++)
-        if (live(&g->nodes[i]) && g->nodes[i].group >= G) G = g->nodes[i].group + 1;
+        if (live(&g->nodes[i]) && g->nodes[i].group >= G)
+            G = g->nodes[i].group + 1;
     int32_t *root = malloc(((size_t)G + 1) * sizeof *root);
     int32_t *anchors = calloc((size_t)G + 1, sizeof *anchors);
-    for (int32_t k = 0; k < G; k++) root[k] = -1;
+    for (int32_t k = 0; k < G; k++)
+        root[k] = -1;
     for (int32_t i = 0; i < n; i++) {
         const sn_ir_node *nd = &g->nodes[i];
-        if (!live(nd)) continue;
-        if (is_leaf(nd)) CHECKF(nd->group == -1, "%s: leaf %%%d has a group", what, (int)i);
+        if (!live(nd))
+            continue;
+        if (is_leaf(nd))
+            CHECKF(nd->group == -1, "%s: leaf %%%d has a group", what, (int)i);
         if (!is_leaf(nd) && !is_view_op(nd->op) && nd->op != SN_OP_CONCAT)
             CHECKF(nd->group >= 0, "%s: compute node %%%d has no group", what, (int)i);
         if (nd->group >= 0) {
             root[nd->group] = i;
-            if (sn_ir_op_info[nd->op].kind == SN_OP_KIND_OUT_EWISE_FUSABLE) anchors[nd->group]++;
+            if (sn_ir_op_info[nd->op].kind == SN_OP_KIND_OUT_EWISE_FUSABLE)
+                anchors[nd->group]++;
         }
     }
     int32_t prev_root = -1;
@@ -420,7 +413,8 @@ void tl_check_groups(const sn_ir_graph *g, const char *what) {
     }
     for (int32_t j = 0; j < n; j++) {
         const sn_ir_node *nd = &g->nodes[j];
-        if (!live(nd)) continue;
+        if (!live(nd))
+            continue;
         for (int q = 0; q < nd->nin; q++) {
             int32_t x = nd->in[q];
             const sn_ir_node *xn = &g->nodes[x];
@@ -455,7 +449,8 @@ void tl_check_groups(const sn_ir_graph *g, const char *what) {
 
 static int64_t extent(const sn_ir_node *n) {
     int64_t e = n->offset + 1;
-    for (int k = 0; k < n->shape.ndim; k++) e += (n->shape.d[k] - 1) * n->stride[k];
+    for (int k = 0; k < n->shape.ndim; k++)
+        e += (n->shape.d[k] - 1) * n->stride[k];
     return e;
 }
 
@@ -466,7 +461,8 @@ static int64_t bytes_of(const sn_ir_buf *b) {
 void tl_check_memory(const sn_ir_graph *g, const char *what) {
     int32_t n = g->nnodes, nb = g->nbufs;
     CHECKF(g->bufs && nb > 0, "%s: no buffers", what);
-    if (!g->bufs) return;
+    if (!g->bufs)
+        return;
     int32_t *first = malloc(((size_t)nb + 1) * sizeof *first);
     int32_t *last = malloc(((size_t)nb + 1) * sizeof *last);
     for (int32_t b = 0; b < nb; b++) {
@@ -477,13 +473,16 @@ void tl_check_memory(const sn_ir_graph *g, const char *what) {
     uint8_t *esc = calloc((size_t)n + 1, 1);
     for (int32_t j = 0; j < n; j++) {
         const sn_ir_node *nd = &g->nodes[j];
-        if (!live(nd)) continue;
+        if (!live(nd))
+            continue;
         for (int q = 0; q < nd->nin; q++)
-            if (g->nodes[nd->in[q]].group != nd->group || nd->group < 0) esc[nd->in[q]] = 1;
+            if (g->nodes[nd->in[q]].group != nd->group || nd->group < 0)
+                esc[nd->in[q]] = 1;
     }
     for (int32_t i = 0; i < n; i++) {
         const sn_ir_node *nd = &g->nodes[i];
-        if (!live(nd)) continue;
+        if (!live(nd))
+            continue;
         int stored = esc[i] || (nd->flags & SN_IR_NODE_OUTPUT) || nd->group < 0;
         if (!stored) {
             CHECKF(nd->buf == -1, "%s: group-internal %%%d has buf %d", what, (int)i, (int)nd->buf);
@@ -491,7 +490,8 @@ void tl_check_memory(const sn_ir_graph *g, const char *what) {
         }
         CHECKF(nd->buf >= 0 && nd->buf < nb, "%s: stored %%%d has buf %d", what, (int)i,
                (int)nd->buf);
-        if (nd->buf < 0 || nd->buf >= nb) continue;
+        if (nd->buf < 0 || nd->buf >= nb)
+            continue;
         CHECKF(nd->offset >= 0 && extent(nd) <= g->bufs[nd->buf].elems,
                "%s: %%%d (offset %lld, extent %lld) overflows buf %d (%lld elems)", what, (int)i,
                (long long)nd->offset, (long long)extent(nd), (int)nd->buf,
@@ -519,30 +519,38 @@ void tl_check_memory(const sn_ir_graph *g, const char *what) {
     /* liveness, independently of memplan.c */
     for (int32_t j = 0; j < n; j++) {
         const sn_ir_node *nd = &g->nodes[j];
-        if (!live(nd) || nd->group < 0) continue;
+        if (!live(nd) || nd->group < 0)
+            continue;
         int32_t gj = nd->group;
         if (nd->buf >= 0) {
-            if (gj < first[nd->buf]) first[nd->buf] = gj;
-            if (gj > last[nd->buf]) last[nd->buf] = gj;
+            if (gj < first[nd->buf])
+                first[nd->buf] = gj;
+            if (gj > last[nd->buf])
+                last[nd->buf] = gj;
         }
         for (int q = 0; q < nd->nin; q++) {
             const sn_ir_node *x = &g->nodes[nd->in[q]];
-            if (x->group == gj || x->buf < 0) continue;
-            if (gj < first[x->buf]) first[x->buf] = gj;
-            if (gj > last[x->buf]) last[x->buf] = gj;
+            if (x->group == gj || x->buf < 0)
+                continue;
+            if (gj < first[x->buf])
+                first[x->buf] = gj;
+            if (gj > last[x->buf])
+                last[x->buf] = gj;
         }
     }
     int64_t naive = 0;
     for (int32_t a = 0; a < nb; a++) {
         const sn_ir_buf *A = &g->bufs[a];
-        if (A->kind != SN_IR_BUF_ARENA) continue;
+        if (A->kind != SN_IR_BUF_ARENA)
+            continue;
         naive += bytes_of(A);
         CHECKF(A->arena_offset % 64 == 0, "%s: buf %d offset not 64-aligned", what, (int)a);
         CHECKF(A->arena_offset >= 0 && A->arena_offset + bytes_of(A) <= g->arena_bytes,
                "%s: buf %d lies outside the arena", what, (int)a);
         for (int32_t c = a + 1; c < nb; c++) {
             const sn_ir_buf *B = &g->bufs[c];
-            if (B->kind != SN_IR_BUF_ARENA) continue;
+            if (B->kind != SN_IR_BUF_ARENA)
+                continue;
             int live_overlap = first[a] <= last[c] && first[c] <= last[a];
             int mem_overlap = A->arena_offset < B->arena_offset + bytes_of(B) &&
                               B->arena_offset < A->arena_offset + bytes_of(A);
@@ -571,10 +579,14 @@ typedef struct sim {
 static float *sim_base(sim *s, int32_t b) {
     const sn_ir_buf *bf = &s->g->bufs[b];
     switch (bf->kind) {
-    case SN_IR_BUF_ARENA: return s->arena + bf->arena_offset / 4;
-    case SN_IR_BUF_OUTPUT: return s->outs[bf->index];
-    case SN_IR_BUF_INPUT: return (float *)(s->inputs + s->in_at[bf->index]);
-    case SN_IR_BUF_CONST: return s->g->nodes[bf->index].data;
+    case SN_IR_BUF_ARENA:
+        return s->arena + bf->arena_offset / 4;
+    case SN_IR_BUF_OUTPUT:
+        return s->outs[bf->index];
+    case SN_IR_BUF_INPUT:
+        return (float *)(s->inputs + s->in_at[bf->index]);
+    case SN_IR_BUF_CONST:
+        return s->g->nodes[bf->index].data;
     }
     return NULL;
 }
@@ -583,18 +595,21 @@ static float *sim_base(sim *s, int32_t b) {
 static int sim_access(sim *s, int32_t x, const float *want, float *write) {
     const sn_ir_node *n = &s->g->nodes[x];
     float *base = sim_base(s, n->buf);
-    if (!base) return 0;
+    if (!base)
+        return 0;
     int64_t ne = sn_shape_numel(&n->shape), idx[SN_MAX_DIMS] = {0};
     int bad = 0;
     for (int64_t e = 0; e < ne; e++) {
         int64_t at = n->offset;
-        for (int k = 0; k < n->shape.ndim; k++) at += idx[k] * n->stride[k];
+        for (int k = 0; k < n->shape.ndim; k++)
+            at += idx[k] * n->stride[k];
         if (write)
             base[at] = write[e];
         else if (memcmp(&base[at], &want[e], sizeof(float)) != 0)
             bad++;
         for (int k = n->shape.ndim - 1; k >= 0; k--) {
-            if (++idx[k] < n->shape.d[k]) break;
+            if (++idx[k] < n->shape.d[k])
+                break;
             idx[k] = 0;
         }
     }
@@ -604,10 +619,13 @@ static int sim_access(sim *s, int32_t x, const float *want, float *write) {
 /* x read back right; views and in-place concats also their sources (same live buffer) */
 static int sim_check(sim *s, float **vals, int32_t x) {
     const sn_ir_node *n = &s->g->nodes[x];
-    if (n->buf < 0 || !sim_access(s, x, vals[x], NULL)) return 0;
-    if (n->group >= 0 || is_leaf(n)) return 1;
+    if (n->buf < 0 || !sim_access(s, x, vals[x], NULL))
+        return 0;
+    if (n->group >= 0 || is_leaf(n))
+        return 1;
     for (int q = 0; q < n->nin; q++)
-        if (!sim_check(s, vals, n->in[q])) return 0;
+        if (!sim_check(s, vals, n->in[q]))
+            return 0;
     return 1;
 }
 
@@ -617,7 +635,8 @@ void tl_check_sim(const sn_ir_graph *g, const char *what) {
     sim s = {g, NULL, NULL, inputs, NULL};
     s.arena = malloc((size_t)g->arena_bytes + 64);
     uint32_t poison = 0x7fc0deadu;
-    for (int64_t i = 0; i < g->arena_bytes / 4; i++) memcpy(&s.arena[i], &poison, 4);
+    for (int64_t i = 0; i < g->arena_bytes / 4; i++)
+        memcpy(&s.arena[i], &poison, 4);
     s.outs = calloc((size_t)g->noutputs + 1, sizeof *s.outs);
     s.in_at = calloc((size_t)g->ninputs + 1, sizeof *s.in_at);
     for (int32_t k = 1; k < g->ninputs; k++)
@@ -626,22 +645,27 @@ void tl_check_sim(const sn_ir_graph *g, const char *what) {
         if (g->bufs[b].kind == SN_IR_BUF_OUTPUT) {
             int64_t ne = g->bufs[b].elems;
             s.outs[g->bufs[b].index] = malloc((size_t)ne * 4 + 4);
-            for (int64_t i = 0; i < ne; i++) memcpy(&s.outs[g->bufs[b].index][i], &poison, 4);
+            for (int64_t i = 0; i < ne; i++)
+                memcpy(&s.outs[g->bufs[b].index][i], &poison, 4);
         }
     int32_t G = 0;
     for (int32_t i = 0; i < g->nnodes; i++)
-        if (live(&g->nodes[i]) && g->nodes[i].group >= G) G = g->nodes[i].group + 1;
+        if (live(&g->nodes[i]) && g->nodes[i].group >= G)
+            G = g->nodes[i].group + 1;
     int32_t *root = malloc(((size_t)G + 1) * sizeof *root);
     for (int32_t i = 0; i < g->nnodes; i++)
-        if (live(&g->nodes[i]) && g->nodes[i].group >= 0) root[g->nodes[i].group] = i;
+        if (live(&g->nodes[i]) && g->nodes[i].group >= 0)
+            root[g->nodes[i].group] = i;
     int reported = 0;
     for (int32_t k = 0; k < G; k++) {
         for (int32_t j = 0; j <= root[k]; j++) {
             const sn_ir_node *nd = &g->nodes[j];
-            if (!live(nd) || nd->group != k) continue;
+            if (!live(nd) || nd->group != k)
+                continue;
             for (int q = 0; q < nd->nin; q++) {
                 int32_t x = nd->in[q];
-                if (g->nodes[x].group == k) continue;
+                if (g->nodes[x].group == k)
+                    continue;
                 int ok = sim_check(&s, vals, x);
                 if (!ok && reported++ < 5)
                     CHECKF(0, "%s: group %d (%%%d) reads %%%d wrongly through buf %d", what, (int)k,
@@ -650,13 +674,15 @@ void tl_check_sim(const sn_ir_graph *g, const char *what) {
         }
         const sn_ir_node *r = &g->nodes[root[k]];
         CHECKF(r->buf >= 0, "%s: group %d's root %%%d has no buffer", what, (int)k, (int)root[k]);
-        if (r->buf >= 0) sim_access(&s, root[k], NULL, vals[root[k]]);
+        if (r->buf >= 0)
+            sim_access(&s, root[k], NULL, vals[root[k]]);
     }
     for (int32_t k = 0; k < g->noutputs; k++) {
         int32_t o = g->outputs[k];
         CHECKF(sim_check(&s, vals, o), "%s: output %d reads back wrongly", what, (int)k);
     }
-    for (int32_t k = 0; k < g->noutputs; k++) free(s.outs[k]);
+    for (int32_t k = 0; k < g->noutputs; k++)
+        free(s.outs[k]);
     free(s.outs);
     free(s.in_at);
     free(s.arena);
@@ -673,17 +699,4 @@ char *tl_dump(const sn_ir_graph *g) {
     sn_pass_dump(g, f);
     fclose(f);
     return buf;
-}
-
-char *tl_read_file(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = 0;
-    fclose(f);
-    return s;
 }

@@ -1,42 +1,17 @@
-/* tests/passes/testlib.h — shared helpers of the passes tests: checks, random data,
- * hand-built graphs (YOLO blocks in miniature), and the checkers of what the pipeline
- * promises codegen (group contract, memory plan, a buffer-level simulation). */
+/* tests/passes/testlib.h — shared helpers of the passes tests: hand-built graphs (YOLO blocks
+ * in miniature), and the checkers of what the pipeline promises codegen (group contract,
+ * memory plan, a buffer-level simulation). Checks and random data: tests/common. */
 #ifndef SN_TEST_PASSES_TESTLIB_H
 #define SN_TEST_PASSES_TESTLIB_H
 
 #include "ir/ir.h"
 #include "passes/passes.h"
+#include "tests/common/check_ir.h"
 
 #include <stdint.h>
 #include <stdio.h>
 
-extern int tl_failures;
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);                  \
-            tl_failures++;                                                                         \
-        }                                                                                          \
-    } while (0)
-
-#define CHECKF(c, ...)                                                                             \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #c);                  \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-            tl_failures++;                                                                         \
-        }                                                                                          \
-    } while (0)
-
-int tl_report(const char *name);
-
-/* deterministic random data, never all zeros */
-void tl_seed(uint64_t s);
-float tl_rand(void); /* uniform in [-1, 1) */
-void tl_fill(float *p, int64_t n, float lo, float hi);
-/* Fills every PARAM's data by its init kind (BN var positive, etc.). */
+/* Fills every PARAM's data by its init kind (BN var positive, etc.) from the rnd_ stream. */
 void tl_fill_params(sn_ir_graph *g);
 
 /* ---------------------------------------------------------------- graph building */
@@ -76,9 +51,6 @@ sn_ir_graph *tl_mini_yolo(int hw, int data);
 float **tl_ref_all(const sn_ir_graph *g, float **inputs_out);
 void tl_ref_free(const sn_ir_graph *g, float **vals, float *inputs);
 
-/* Relative L2 error. */
-double tl_rel_l2(const float *a, const float *b, int64_t n);
-
 /* The group contract of passes.h: numbering, single escaping root (the last member),
  * convexity/order, anchored-group shapes, views/leaves without groups. */
 void tl_check_groups(const sn_ir_graph *g, const char *what);
@@ -93,6 +65,5 @@ void tl_check_sim(const sn_ir_graph *g, const char *what);
 
 /* Dump to a malloc'ed string. */
 char *tl_dump(const sn_ir_graph *g);
-char *tl_read_file(const char *path);
 
 #endif

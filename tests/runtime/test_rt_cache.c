@@ -12,8 +12,7 @@
 static char err[1024];
 
 /* Deterministic payload for key number j: size and bytes derived from j. */
-static size_t payload(int j, unsigned char **out)
-{
+static size_t payload(int j, unsigned char **out) {
     size_t n = (size_t)(j * 7919 % 65536) + (j % 3 == 0 ? 200000 : 17);
     unsigned char *p = malloc(n);
     uint32_t x = 2166136261u ^ (uint32_t)j;
@@ -25,8 +24,7 @@ static size_t payload(int j, unsigned char **out)
     return n;
 }
 
-static sn_rt_key key_for(int j)
-{
+static sn_rt_key key_for(int j) {
     char src[64];
     int n = snprintf(src, sizeof src, "__global__ void k%d() {}", j);
     const char *comp = "NVRTC 13.0", *target = "sm_90";
@@ -35,15 +33,13 @@ static sn_rt_key key_for(int j)
     return sn_rt_key_of(parts, lens, 3);
 }
 
-static void entry_file(const char *dir, sn_rt_key k, char *path, size_t n)
-{
+static void entry_file(const char *dir, sn_rt_key k, char *path, size_t n) {
     char hex[33];
     sn_rt_key_hex(k, hex);
     snprintf(path, n, "%s/%.2s/%s.snk", dir, hex, hex);
 }
 
-static void test_keys(void)
-{
+static void test_keys(void) {
     const void *p1[2] = {"ab", "c"}, *p2[2] = {"a", "bc"};
     size_t l1[2] = {2, 1}, l2[2] = {1, 2};
     sn_rt_key a = sn_rt_key_of(p1, l1, 2), b = sn_rt_key_of(p2, l2, 2),
@@ -57,8 +53,21 @@ static void test_keys(void)
         CHECK((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f'));
 }
 
-static void test_round_trip(const char *dir)
-{
+/* c serves payloads 0..5 intact. */
+static void expect_payloads(sn_rt_cache *c) {
+    for (int j = 0; j < 6; j++) {
+        void *d = NULL;
+        size_t n = 0;
+        unsigned char *p;
+        size_t len = payload(j, &p);
+        CHECK(sn_rt_cache_get(c, key_for(j), &d, &n) == SN_RT_OK && n == len &&
+              memcmp(d, p, len) == 0);
+        free(d);
+        free(p);
+    }
+}
+
+static void test_round_trip(const char *dir) {
     sn_rt_cache *c;
     CHECK_OK(sn_rt_cache_open(dir, &c, err, sizeof err));
     if (!c)
@@ -75,28 +84,14 @@ static void test_round_trip(const char *dir)
     }
     CHECK_OK(sn_rt_cache_put(c, key_for(100), "", 0, err, sizeof err)); /* empty payload */
     /* Served from the map in this handle … */
-    for (int j = 0; j < 6; j++) {
-        unsigned char *p;
-        size_t len = payload(j, &p);
-        CHECK(sn_rt_cache_get(c, key_for(j), &d, &n) == SN_RT_OK && n == len &&
-              memcmp(d, p, len) == 0);
-        free(d);
-        free(p);
-    }
+    expect_payloads(c);
     sn_rt_cache_stats s = sn_rt_cache_stats_get(c);
     CHECK(s.hits == 6 && s.misses == 1 && s.corrupt == 0);
     sn_rt_cache_close(c);
 
     /* … and from disk in a fresh one. */
     CHECK_OK(sn_rt_cache_open(dir, &c, err, sizeof err));
-    for (int j = 0; j < 6; j++) {
-        unsigned char *p;
-        size_t len = payload(j, &p);
-        CHECK(sn_rt_cache_get(c, key_for(j), &d, &n) == SN_RT_OK && n == len &&
-              memcmp(d, p, len) == 0);
-        free(d);
-        free(p);
-    }
+    expect_payloads(c);
     CHECK(sn_rt_cache_get(c, key_for(100), &d, &n) == SN_RT_OK && n == 0);
     free(d);
     sn_rt_cache_stats sc;
@@ -110,8 +105,7 @@ static void test_round_trip(const char *dir)
 /* Damage the entry of key j with fn, then: a fresh handle misses, counts it corrupt, deletes
  * the file; "recompiling" (put) and reading back work. */
 static void damage_and_recover(const char *dir, int j, const char *what,
-                               void (*fn)(const char *path, sn_rt_key k))
-{
+                               void (*fn)(const char *path, sn_rt_key k)) {
     char path[8192];
     sn_rt_key k = key_for(j);
     entry_file(dir, k, path, sizeof path);
@@ -144,22 +138,19 @@ static void damage_and_recover(const char *dir, int j, const char *what,
     sn_rt_cache_close(c);
 }
 
-static void truncate_half(const char *path, sn_rt_key k)
-{
+static void truncate_half(const char *path, sn_rt_key k) {
     (void)k;
     struct stat st;
     stat(path, &st);
     CHECK(truncate(path, st.st_size / 2) == 0);
 }
 
-static void truncate_header(const char *path, sn_rt_key k)
-{
+static void truncate_header(const char *path, sn_rt_key k) {
     (void)k;
     CHECK(truncate(path, 20) == 0);
 }
 
-static void flip_byte_at(const char *path, off_t off)
-{
+static void flip_byte_at(const char *path, off_t off) {
     int fd = open(path, O_RDWR);
     unsigned char b = 0;
     CHECK(fd >= 0 && pread(fd, &b, 1, off) == 1);
@@ -168,29 +159,25 @@ static void flip_byte_at(const char *path, off_t off)
     close(fd);
 }
 
-static void flip_payload(const char *path, sn_rt_key k)
-{
+static void flip_payload(const char *path, sn_rt_key k) {
     (void)k;
     struct stat st;
     stat(path, &st);
     flip_byte_at(path, 48 + (st.st_size - 48) / 3);
 }
 
-static void flip_magic(const char *path, sn_rt_key k)
-{
+static void flip_magic(const char *path, sn_rt_key k) {
     (void)k;
     flip_byte_at(path, 2);
 }
 
-static void flip_length(const char *path, sn_rt_key k)
-{
+static void flip_length(const char *path, sn_rt_key k) {
     (void)k;
     flip_byte_at(path, 33);
 }
 
 /* Another key's (valid) entry under this key's name. */
-static void other_entry(const char *path, sn_rt_key k)
-{
+static void other_entry(const char *path, sn_rt_key k) {
     (void)k;
     char dir[4200], other[8192];
     snprintf(dir, sizeof dir, "%s", path);
@@ -208,8 +195,7 @@ static void other_entry(const char *path, sn_rt_key k)
         fclose(out);
 }
 
-static void test_scan_clear(const char *dir)
-{
+static void test_scan_clear(const char *dir) {
     sn_rt_cache *c;
     CHECK_OK(sn_rt_cache_open(dir, &c, err, sizeof err));
     if (!c)
@@ -245,8 +231,7 @@ static void test_scan_clear(const char *dir)
     sn_rt_cache_close(c);
 }
 
-static void test_default_dir(const char *base)
-{
+static void test_default_dir(const char *base) {
     char want[4200];
     snprintf(want, sizeof want, "%s/env_dir", base);
     setenv("SINTER_CACHE_DIR", want, 1);
@@ -277,8 +262,7 @@ static void test_default_dir(const char *base)
 /* One process of the concurrency test: 400 rounds over 24 keys, a fresh handle every round so
  * every get goes to disk; a hit must be exactly the payload, never anything corrupt. Returns
  * the number of problems. */
-static int hammer(const char *dir, int who)
-{
+static int hammer(const char *dir, int who) {
     int bad = 0, hits = 0;
     for (int i = 0; i < 400; i++) {
         int j = (i * 5 + who * 11) % 24;
@@ -295,8 +279,8 @@ static int hammer(const char *dir, int who)
         if (sn_rt_cache_get(c, key_for(j), &d, &n) == SN_RT_OK) {
             hits++;
             if (n != len || memcmp(d, p, len) != 0) {
-                fprintf(stderr, "hammer %d: key %d: wrong payload (%zu bytes, want %zu)\n", who,
-                        j, n, len);
+                fprintf(stderr, "hammer %d: key %d: wrong payload (%zu bytes, want %zu)\n", who, j,
+                        n, len);
                 bad++;
             }
             free(d);
@@ -320,8 +304,7 @@ static int hammer(const char *dir, int who)
     return bad;
 }
 
-static void test_two_processes(const char *dir)
-{
+static void test_two_processes(const char *dir) {
     pid_t kids[2];
     for (int w = 0; w < 2; w++) {
         kids[w] = fork();
@@ -356,8 +339,7 @@ static void test_two_processes(const char *dir)
     sn_rt_cache_close(c);
 }
 
-int main(void)
-{
+int main(void) {
     char *base = make_temp_dir("cache");
     char dir[4200], race[4200];
     snprintf(dir, sizeof dir, "%s/kc", base);
@@ -373,10 +355,7 @@ int main(void)
     test_scan_clear(dir);
     test_default_dir(base);
     test_two_processes(race);
-    char cmd[4300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", base);
+    rm_tree(base);
     free(base);
     return check_report("test_rt_cache");
 }

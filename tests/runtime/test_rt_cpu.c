@@ -3,6 +3,7 @@
  * multi-step plan through the thread pool; the f32 GEMM step against a double reference;
  * plan validation errors; device names. */
 #include "check.h"
+#include "gemm_ref.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,13 +16,12 @@ static char err[2048];
 static char *tmpdir;
 
 /* Two kernels in the runtime's CPU ABI. silu calls expf: resolved from the process (libm). */
-static const char *src_a =
-    "#include <stdint.h>\n"
-    "void scale_shift(void **args, int64_t begin, int64_t end) {\n"
-    "    const float *x = args[0], *w = args[1];\n"
-    "    float *y = args[2];\n"
-    "    for (int64_t i = begin; i < end; i++) y[i] = x[i] * w[0] + w[1];\n"
-    "}\n";
+static const char *src_a = "#include <stdint.h>\n"
+                           "void scale_shift(void **args, int64_t begin, int64_t end) {\n"
+                           "    const float *x = args[0], *w = args[1];\n"
+                           "    float *y = args[2];\n"
+                           "    for (int64_t i = begin; i < end; i++) y[i] = x[i] * w[0] + w[1];\n"
+                           "}\n";
 static const char *src_b =
     "#include <math.h>\n"
     "#include <stdint.h>\n"
@@ -38,8 +38,7 @@ static const char *src_b =
     "}\n";
 
 /* Compiles src with the C compiler into an object image (malloc'd). */
-static void *compile_object(const char *name, const char *src, size_t *len)
-{
+static void *compile_object(const char *name, const char *src, size_t *len) {
     char c_path[4200], o_path[4200], cmd[9000];
     snprintf(c_path, sizeof c_path, "%s/%s.c", tmpdir, name);
     snprintf(o_path, sizeof o_path, "%s/%s.o", tmpdir, name);
@@ -63,8 +62,7 @@ static void *compile_object(const char *name, const char *src, size_t *len)
     return p;
 }
 
-static void test_devices(void)
-{
+static void test_devices(void) {
     sn_rt_device *d;
     CHECK_OK(sn_rt_device_open("cpu", 2, &d, err, sizeof err));
     if (d) {
@@ -89,8 +87,7 @@ static void test_devices(void)
     }
 }
 
-static void test_two_step_plan(int threads)
-{
+static void test_two_step_plan(int threads) {
     size_t la, lb;
     void *ia = compile_object("ka", src_a, &la), *ib = compile_object("kb", src_b, &lb);
     const int64_t n = 100003;
@@ -150,15 +147,15 @@ static void test_two_step_plan(int threads)
             want[i] = v / (1.0 + exp(-v));
         }
         double e = rel_l2(y, want, n);
-        CHECKF(e < 1e-6, "threads %d rep %d: rel L2 %g (y[0] %g want %g)", threads, rep, e,
-               y[0], want[0]);
+        CHECKF(e < 1e-6, "threads %d rep %d: rel L2 %g (y[0] %g want %g)", threads, rep, e, y[0],
+               want[0]);
     }
     if (p) {
         double sec = 0;
         CHECK_OK(sn_rt_plan_time(p, 5, &sec, err, sizeof err));
         CHECK(sec > 0);
-        printf("cpu plan (%d threads): %.1f us per run of 2 steps over %lld floats\n",
-               threads, sec * 1e6, (long long)n);
+        printf("cpu plan (%d threads): %.1f us per run of 2 steps over %lld floats\n", threads,
+               sec * 1e6, (long long)n);
     }
 
     /* The image b's own scale_shift (x → -x): same symbol name, separate image. */
@@ -254,42 +251,9 @@ static void test_two_step_plan(int threads)
     free(ib);
 }
 
-/* D = act(alpha·op(A)·op(B) + beta·D + bias), row-major, double accumulation. */
-static void gemm_ref(const sn_rt_gemm *g, const float *A, const float *B, const float *D0,
-                     const float *bias, double *D)
-{
-    int64_t batch = g->batch > 1 ? g->batch : 1;
-    double alpha = g->alpha != 0.0f ? g->alpha : 1.0;
-    for (int64_t b = 0; b < batch; b++)
-        for (int64_t i = 0; i < g->m; i++)
-            for (int64_t j = 0; j < g->n; j++) {
-                const float *Ab = A + b * g->stride_a, *Bb = B + b * g->stride_b;
-                double s = 0;
-                for (int64_t k = 0; k < g->k; k++) {
-                    double a = g->trans_a ? Ab[k * g->lda + i] : Ab[i * g->lda + k];
-                    double bv = g->trans_b ? Bb[j * g->ldb + k] : Bb[k * g->ldb + j];
-                    s += a * bv;
-                }
-                int64_t di = b * g->stride_d + i * g->ldd + j;
-                double v = alpha * s + (double)g->beta * D0[di];
-                if (g->bias == SN_RT_GEMM_BIAS_N)
-                    v += bias[j];
-                if (g->bias == SN_RT_GEMM_BIAS_M)
-                    v += bias[i];
-                if (g->relu && v < 0)
-                    v = 0;
-                D[di] = v;
-            }
-}
-
-static void run_gemm_case(sn_rt_device *d, sn_rt_gemm g, const char *what)
-{
-    int64_t batch = g.batch > 1 ? g.batch : 1;
-    int64_t ar = g.trans_a ? g.k : g.m, br = g.trans_b ? g.n : g.k;
-    int64_t na = (ar - 1) * g.lda + (g.trans_a ? g.m : g.k) + (batch - 1) * g.stride_a;
-    int64_t nb = (br - 1) * g.ldb + (g.trans_b ? g.k : g.n) + (batch - 1) * g.stride_b;
-    int64_t nd = (g.m - 1) * g.ldd + g.n + (batch - 1) * g.stride_d;
-    int64_t nbias = g.bias == SN_RT_GEMM_BIAS_M ? g.m : g.n;
+static void run_gemm_case(sn_rt_device *d, sn_rt_gemm g, const char *what) {
+    gemm_extent x = gemm_extent_of(&g);
+    int64_t na = x.na, nb = x.nb, nd = x.nd, nbias = x.nbias;
     /* A and bias are weights; B is the input; D lives in the output (so beta reads it). */
     float *w = malloc((size_t)(na + nbias) * 4), *in = malloc((size_t)nb * 4);
     float *d0 = malloc((size_t)nd * 4), *out = malloc((size_t)nd * 4);
@@ -326,17 +290,7 @@ static void run_gemm_case(sn_rt_device *d, sn_rt_gemm g, const char *what)
         for (int rep = 0; rep < 2; rep++) {
             CHECK_OK(sn_rt_plan_run(p, ins, outs, err, sizeof err));
             gemm_ref(&g, w, in, d0, w + na, want);
-            /* only the elements D covers (ldd > n leaves gaps) */
-            double num = 0, den = 0;
-            for (int64_t b = 0; b < batch; b++)
-                for (int64_t i = 0; i < g.m; i++)
-                    for (int64_t j = 0; j < g.n; j++) {
-                        int64_t di = b * g.stride_d + i * g.ldd + j;
-                        double e = out[di] - want[di];
-                        num += e * e;
-                        den += want[di] * want[di];
-                    }
-            double rel = sqrt(num / (den > 0 ? den : 1));
+            double rel = gemm_error(&g, out, want, NULL);
             CHECKF(rel < 1e-5, "%s (run %d): rel L2 %g", what, rep, rel);
             memcpy(d0, out, (size_t)nd * 4);
         }
@@ -349,8 +303,7 @@ static void run_gemm_case(sn_rt_device *d, sn_rt_gemm g, const char *what)
     free(want);
 }
 
-static void test_gemm(void)
-{
+static void test_gemm(void) {
     sn_rt_device *d;
     CHECK_OK(sn_rt_device_open("cpu", 3, &d, err, sizeof err));
     if (!d)
@@ -406,18 +359,14 @@ static void test_gemm(void)
     sn_rt_device_close(d);
 }
 
-int main(void)
-{
+int main(void) {
     tmpdir = make_temp_dir("cpu");
     printf("sn_rt_now: %.3f\n", sn_rt_now());
     test_devices();
     test_two_step_plan(1);
     test_two_step_plan(4);
     test_gemm();
-    char cmd[4300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
+    rm_tree(tmpdir);
     free(tmpdir);
     return check_report("test_rt_cpu");
 }

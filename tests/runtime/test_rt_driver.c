@@ -8,8 +8,7 @@
 
 static char err[2048];
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "none";
     const char *lib = getenv("SINTER_LIBCUDA");
     printf("mode %s, SINTER_LIBCUDA=%s\n", mode, lib ? lib : "(unset)");

@@ -3,6 +3,7 @@
  * than 48 KiB of dynamic shared memory) captured as a CUDA graph and replayed, launch-time
  * errors, and cuBLASLt GEMM steps against a double reference. */
 #include "check.h"
+#include "gemm_ref.h"
 
 static char err[4096];
 
@@ -37,8 +38,7 @@ static const char *src_smem =
     "}\n";
 
 static void *compile_cached(sn_rt_cache *c, const char *src, const char *name, int sm,
-                            size_t *len)
-{
+                            size_t *len) {
     const char *ver = sn_rt_nvrtc_version();
     char target[16];
     snprintf(target, sizeof target, "sm_%d", sm);
@@ -55,8 +55,7 @@ static void *compile_cached(sn_rt_cache *c, const char *src, const char *name, i
     return img;
 }
 
-static void test_plan(sn_rt_device *d, sn_rt_cache *c)
-{
+static void test_plan(sn_rt_device *d, sn_rt_cache *c) {
     int sm = sn_rt_device_sm(d);
     size_t l0 = 0, l1 = 0;
     void *i0 = compile_cached(c, src_main, "main", sm, &l0);
@@ -70,24 +69,44 @@ static void test_plan(sn_rt_device *d, sn_rt_cache *c)
     sn_rt_step s[3];
     memset(s, 0, sizeof s);
     unsigned blocks = (N + 255) / 256;
-    s[0] = (sn_rt_step){.kind = SN_RT_STEP_KERNEL, .module = 0, .entry = "scale_shift",
-                        .nargs = 3, .grid = {blocks, 1, 1}, .block = {256, 1, 1}};
+    s[0] = (sn_rt_step){.kind = SN_RT_STEP_KERNEL,
+                        .module = 0,
+                        .entry = "scale_shift",
+                        .nargs = 3,
+                        .grid = {blocks, 1, 1},
+                        .block = {256, 1, 1}};
     s[0].args[0] = (sn_rt_argref){SN_RT_BUF_INPUT, 0, 0};
     s[0].args[1] = (sn_rt_argref){SN_RT_BUF_WEIGHTS, 0, 0};
     s[0].args[2] = (sn_rt_argref){SN_RT_BUF_ARENA, 0, 1024};
-    s[1] = (sn_rt_step){.kind = SN_RT_STEP_KERNEL, .module = 0, .entry = "silu", .nargs = 2,
-                        .grid = {blocks, 1, 1}, .block = {256, 1, 1}};
+    s[1] = (sn_rt_step){.kind = SN_RT_STEP_KERNEL,
+                        .module = 0,
+                        .entry = "silu",
+                        .nargs = 2,
+                        .grid = {blocks, 1, 1},
+                        .block = {256, 1, 1}};
     s[1].args[0] = (sn_rt_argref){SN_RT_BUF_ARENA, 0, 1024};
     s[1].args[1] = (sn_rt_argref){SN_RT_BUF_OUTPUT, 0, 0};
-    s[2] = (sn_rt_step){.kind = SN_RT_STEP_KERNEL, .module = 1, .entry = "stage_reverse",
-                        .nargs = 2, .grid = {(N + SMEM_FLOATS - 1) / SMEM_FLOATS, 1, 1},
-                        .block = {512, 1, 1}, .smem = SMEM_FLOATS * 4};
+    s[2] = (sn_rt_step){.kind = SN_RT_STEP_KERNEL,
+                        .module = 1,
+                        .entry = "stage_reverse",
+                        .nargs = 2,
+                        .grid = {(N + SMEM_FLOATS - 1) / SMEM_FLOATS, 1, 1},
+                        .block = {512, 1, 1},
+                        .smem = SMEM_FLOATS * 4};
     s[2].args[0] = (sn_rt_argref){SN_RT_BUF_OUTPUT, 0, 0};
     s[2].args[1] = (sn_rt_argref){SN_RT_BUF_OUTPUT, 1, 0};
-    sn_rt_plan_desc desc = {.nimages = 2, .images = images, .image_sizes = sizes, .nsteps = 3,
-                            .steps = s, .arena_bytes = 1024 + N * 4, .weights = w,
-                            .weight_bytes = sizeof w, .ninputs = 1, .noutputs = 2,
-                            .input_bytes = ib, .output_bytes = ob};
+    sn_rt_plan_desc desc = {.nimages = 2,
+                            .images = images,
+                            .image_sizes = sizes,
+                            .nsteps = 3,
+                            .steps = s,
+                            .arena_bytes = 1024 + N * 4,
+                            .weights = w,
+                            .weight_bytes = sizeof w,
+                            .ninputs = 1,
+                            .noutputs = 2,
+                            .input_bytes = ib,
+                            .output_bytes = ob};
     sn_rt_plan *p = NULL;
     CHECK_OK(sn_rt_plan_new(d, &desc, &p, err, sizeof err));
     float *x = malloc(N * 4), *y = malloc(N * 4), *z = malloc(N * 4);
@@ -129,8 +148,8 @@ static void test_plan(sn_rt_device *d, sn_rt_cache *c)
     sn_rt_plan *bad = NULL;
     s[1].entry = "no_such_kernel";
     CHECK(sn_rt_plan_new(d, &desc, &bad, err, sizeof err) == SN_RT_ERR_DEVICE && !bad);
-    CHECKF(has_substr(err, "cuModuleGetFunction") && has_substr(err, "CUDA_ERROR_NOT_FOUND"),
-           "%s", err);
+    CHECKF(has_substr(err, "cuModuleGetFunction") && has_substr(err, "CUDA_ERROR_NOT_FOUND"), "%s",
+           err);
     s[1].entry = "silu";
     s[1].block[0] = 4096;
     CHECK(sn_rt_plan_new(d, &desc, &bad, err, sizeof err) == SN_RT_ERR_INVALID && !bad);
@@ -159,8 +178,7 @@ static void test_plan(sn_rt_device *d, sn_rt_cache *c)
 
 /* ---------------------------------------------------------------- GEMM (cuBLASLt) */
 
-static uint16_t f2h(float f)
-{
+static uint16_t f2h(float f) {
     uint32_t x;
     memcpy(&x, &f, 4);
     uint32_t sign = (x >> 16) & 0x8000;
@@ -174,8 +192,7 @@ static uint16_t f2h(float f)
     return (uint16_t)(sign | h);
 }
 
-static float h2f(uint16_t h)
-{
+static float h2f(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f, mant = h & 0x3ff;
     uint32_t x = e == 0 ? sign : sign | ((e - 15 + 127) << 23) | (mant << 13);
     float f;
@@ -185,16 +202,12 @@ static float h2f(uint16_t h)
 
 /* Runs one GEMM step: A and bias in the weights, B the input, D the output (f32). half:
  * A and B are f16. Returns 0 when cuBLASLt refused it (UNSUPPORTED), 1 when it ran. */
-static int gemm_case(sn_rt_device *d, sn_rt_gemm g, int half, double tol, const char *what)
-{
-    int64_t batch = g.batch > 1 ? g.batch : 1;
-    int64_t ar = g.trans_a ? g.k : g.m, br = g.trans_b ? g.n : g.k;
-    int64_t na = (ar - 1) * g.lda + (g.trans_a ? g.m : g.k) + (batch - 1) * g.stride_a;
-    int64_t nb = (br - 1) * g.ldb + (g.trans_b ? g.k : g.n) + (batch - 1) * g.stride_b;
-    int64_t nd = (g.m - 1) * g.ldd + g.n + (batch - 1) * g.stride_d;
-    int64_t nbias = g.bias == SN_RT_GEMM_BIAS_M ? g.m : g.n;
+static int gemm_case(sn_rt_device *d, sn_rt_gemm g, int half, double tol, const char *what) {
+    gemm_extent x = gemm_extent_of(&g);
+    int64_t na = x.na, nb = x.nb, nd = x.nd, nbias = x.nbias;
     int es = half ? 2 : 4;
-    float *A = malloc((size_t)na * 4), *B = malloc((size_t)nb * 4), *bias = malloc((size_t)nbias * 4);
+    float *A = malloc((size_t)na * 4), *B = malloc((size_t)nb * 4),
+          *bias = malloc((size_t)nbias * 4);
     fill_random(A, na);
     fill_random(B, nb);
     fill_random(bias, nbias);
@@ -236,9 +249,14 @@ static int gemm_case(sn_rt_device *d, sn_rt_gemm g, int half, double tol, const 
     s.args[2] = (sn_rt_argref){SN_RT_BUF_OUTPUT, 0, 0};
     s.args[3] = (sn_rt_argref){SN_RT_BUF_WEIGHTS, 0, abytes};
     int64_t ib[1] = {nb * es}, ob[1] = {nd * 4};
-    sn_rt_plan_desc desc = {.nsteps = 1, .steps = &s, .weights = wblob,
-                            .weight_bytes = abytes + nbias * 4, .ninputs = 1, .noutputs = 1,
-                            .input_bytes = ib, .output_bytes = ob};
+    sn_rt_plan_desc desc = {.nsteps = 1,
+                            .steps = &s,
+                            .weights = wblob,
+                            .weight_bytes = abytes + nbias * 4,
+                            .ninputs = 1,
+                            .noutputs = 1,
+                            .input_bytes = ib,
+                            .output_bytes = ob};
     sn_rt_plan *p = NULL;
     int ran = 1;
     sn_rt_status st = sn_rt_plan_new(d, &desc, &p, err, sizeof err);
@@ -254,27 +272,10 @@ static int gemm_case(sn_rt_device *d, sn_rt_gemm g, int half, double tol, const 
         const void *ins[1] = {inblob};
         void *outs[1] = {out};
         CHECK_OK(sn_rt_plan_run(p, ins, outs, err, sizeof err));
-        double num = 0, den = 0, alpha = g.alpha != 0.0f ? g.alpha : 1.0;
-        for (int64_t b = 0; b < batch; b++)
-            for (int64_t i = 0; i < g.m; i++)
-                for (int64_t j = 0; j < g.n; j++) {
-                    const float *Ab = A + b * g.stride_a, *Bb = B + b * g.stride_b;
-                    double acc = 0;
-                    for (int64_t k = 0; k < g.k; k++)
-                        acc += (double)(g.trans_a ? Ab[k * g.lda + i] : Ab[i * g.lda + k]) *
-                               (g.trans_b ? Bb[j * g.ldb + k] : Bb[k * g.ldb + j]);
-                    double v = alpha * acc; /* beta·0: plan memory starts zeroed */
-                    if (g.bias == SN_RT_GEMM_BIAS_N)
-                        v += bias[j];
-                    if (g.bias == SN_RT_GEMM_BIAS_M)
-                        v += bias[i];
-                    if (g.relu && v < 0)
-                        v = 0;
-                    double e = out[b * g.stride_d + i * g.ldd + j] - v;
-                    num += e * e;
-                    den += v * v;
-                }
-        double rel = sqrt(num / (den > 0 ? den : 1));
+        double *want = malloc((size_t)nd * sizeof *want);
+        gemm_ref(&g, A, B, NULL, bias, want); /* no beta term: plan memory starts zeroed */
+        double rel = gemm_error(&g, out, want, NULL);
+        free(want);
         CHECKF(rel < tol, "%s: rel L2 %g", what, rel);
         printf("%s: rel L2 %.3g\n", what, rel);
         free(out);
@@ -288,8 +289,7 @@ static int gemm_case(sn_rt_device *d, sn_rt_gemm g, int half, double tol, const 
     return ran;
 }
 
-static void test_gemm(sn_rt_device *d)
-{
+static void test_gemm(sn_rt_device *d) {
     if (!sn_rt_cublaslt_version()) {
         printf("cuBLASLt not available: GEMM steps skipped\n");
         return;
@@ -316,8 +316,7 @@ static void test_gemm(sn_rt_device *d)
     CHECK(gemm_case(d, g, 1, 1e-3, "f16 1x1 conv NCHW, no bias, batched") == 1);
 }
 
-int main(void)
-{
+int main(void) {
     if (!sn_rt_cuda_available()) {
         printf("no CUDA device: skipped\n");
         return 77;
@@ -342,10 +341,7 @@ int main(void)
     test_gemm(d);
     sn_rt_cache_close(c);
     sn_rt_device_close(d);
-    char cmd[4300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
+    rm_tree(dir);
     free(dir);
     return check_report("test_rt_gpu");
 }

@@ -7,18 +7,17 @@
  *     present) or fails with the check macro's "call failed: CUBLAS_STATUS_…" message.
  * The mapping checks run always; the library checks are skipped when cuBLASLt is missing. */
 #include "check.h"
+#include "gemm_ref.h"
 #include "runtime/cuda_int.h"
 
 static char err[2048];
 
-static double lt_at(const float *base, const sn_lt_mat *m, int64_t b, int64_t r, int64_t c)
-{
+static double lt_at(const float *base, const sn_lt_mat *m, int64_t b, int64_t r, int64_t c) {
     const float *p = base + b * m->stride;
     return m->row_order ? p[r * m->ld + c] : p[r + c * m->ld];
 }
 
-static void lt_set(float *base, const sn_lt_mat *m, int64_t b, int64_t r, int64_t c, float v)
-{
+static void lt_set(float *base, const sn_lt_mat *m, int64_t b, int64_t r, int64_t c, float v) {
     float *p = base + b * m->stride;
     if (m->row_order)
         p[r * m->ld + c] = v;
@@ -28,18 +27,13 @@ static void lt_set(float *base, const sn_lt_mat *m, int64_t b, int64_t r, int64_
 
 /* op(X)(r, c) for a cuBLASLt operand. */
 static double lt_op(const float *base, const sn_lt_mat *m, int op, int64_t b, int64_t r,
-                    int64_t c)
-{
+                    int64_t c) {
     return op == SN_CUBLAS_OP_N ? lt_at(base, m, b, r, c) : lt_at(base, m, b, c, r);
 }
 
-static void check_mapping(sn_rt_gemm g, const char *what)
-{
-    int64_t batch = g.batch > 1 ? g.batch : 1;
-    int64_t ar = g.trans_a ? g.k : g.m, br = g.trans_b ? g.n : g.k;
-    int64_t na = (ar - 1) * g.lda + (g.trans_a ? g.m : g.k) + (batch - 1) * g.stride_a;
-    int64_t nb = (br - 1) * g.ldb + (g.trans_b ? g.k : g.n) + (batch - 1) * g.stride_b;
-    int64_t nd = (g.m - 1) * g.ldd + g.n + (batch - 1) * g.stride_d;
+static void check_mapping(sn_rt_gemm g, const char *what) {
+    gemm_extent x = gemm_extent_of(&g);
+    int64_t batch = x.batch, na = x.na, nb = x.nb, nd = x.nd;
     float *ops[3] = {malloc((size_t)na * 4), malloc((size_t)nb * 4), malloc((size_t)nd * 4)};
     float bias[64];
     fill_random(ops[0], na);
@@ -58,9 +52,11 @@ static void check_mapping(sn_rt_gemm g, const char *what)
     int64_t arows = mp.op_a == SN_CUBLAS_OP_N ? mp.a.rows : mp.a.cols;
     int64_t bk = mp.op_b == SN_CUBLAS_OP_N ? mp.b.rows : mp.b.cols;
     int64_t bcols = mp.op_b == SN_CUBLAS_OP_N ? mp.b.cols : mp.b.rows;
-    CHECKF(arows == mp.d.rows && bcols == mp.d.cols && bk == K, "%s: shapes %lldx%lld·%lldx%lld "
-           "→ %lldx%lld", what, (long long)arows, (long long)K, (long long)bk,
-           (long long)bcols, (long long)mp.d.rows, (long long)mp.d.cols);
+    CHECKF(arows == mp.d.rows && bcols == mp.d.cols && bk == K,
+           "%s: shapes %lldx%lld·%lldx%lld "
+           "→ %lldx%lld",
+           what, (long long)arows, (long long)K, (long long)bk, (long long)bcols,
+           (long long)mp.d.rows, (long long)mp.d.cols);
     if (arows != mp.d.rows || bcols != mp.d.cols || bk != K)
         goto done;
     for (int64_t b = 0; b < batch; b++)
@@ -74,32 +70,19 @@ static void check_mapping(sn_rt_gemm g, const char *what)
                 lt_set(D, &mp.d, b, r, c, (float)acc);
             }
     /* runtime.h's definition, row-major */
-    double worst = 0;
-    for (int64_t b = 0; b < batch; b++)
-        for (int64_t i = 0; i < g.m; i++)
-            for (int64_t j = 0; j < g.n; j++) {
-                const float *Ab = ops[0] + b * g.stride_a, *Bb = ops[1] + b * g.stride_b;
-                double acc = 0;
-                for (int64_t k = 0; k < g.k; k++)
-                    acc += (double)(g.trans_a ? Ab[k * g.lda + i] : Ab[i * g.lda + k]) *
-                           (g.trans_b ? Bb[j * g.ldb + k] : Bb[k * g.ldb + j]);
-                if (g.bias == SN_RT_GEMM_BIAS_N)
-                    acc += bias[j];
-                if (g.bias == SN_RT_GEMM_BIAS_M)
-                    acc += bias[i];
-                double got = ops[2][b * g.stride_d + i * g.ldd + j];
-                double e = isnan(got) ? INFINITY : fabs(got - acc);
-                if (e > worst)
-                    worst = e;
-            }
-    CHECKF(worst < 1e-5, "%s: max error %g", what, worst);
+    {
+        double *want = malloc((size_t)nd * sizeof *want), worst;
+        gemm_ref(&g, ops[0], ops[1], NULL, bias, want);
+        gemm_error(&g, ops[2], want, &worst);
+        CHECKF(worst < 1e-5, "%s: max error %g", what, worst);
+        free(want);
+    }
 done:
     for (int i = 0; i < 3; i++)
         free(ops[i]);
 }
 
-static void test_mapping(void)
-{
+static void test_mapping(void) {
     for (int bias = 0; bias < 3; bias++)
         for (int ta = 0; ta < 2; ta++)
             for (int tb = 0; tb < 2; tb++) {
@@ -119,14 +102,12 @@ static void test_mapping(void)
                 g.stride_a = 0;
                 g.stride_b = 64;
                 g.stride_d = (g.m - 1) * g.ldd + g.n + 5;
-                snprintf(what, sizeof what, "batched bias %d trans_a %d trans_b %d", bias, ta,
-                         tb);
+                snprintf(what, sizeof what, "batched bias %d trans_a %d trans_b %d", bias, ta, tb);
                 check_mapping(g, what);
             }
 }
 
-int main(void)
-{
+int main(void) {
     test_mapping();
     const char *v = sn_rt_cublaslt_version();
     if (!v) {

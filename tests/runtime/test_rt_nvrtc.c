@@ -36,15 +36,14 @@ static const char *bad_src = "extern \"C\" __global__ void broken(float *y) {\n"
                              "    y[0] = 1.0f +;\n"
                              "}\n";
 
-int main(void)
-{
+int main(void) {
     const char *ver = sn_rt_nvrtc_version();
     if (!ver) {
         void *img;
         size_t len;
         int ptx;
-        sn_rt_status st = sn_rt_nvrtc_compile(good_src, "x", 90, NULL, 0, &img, &len, &ptx, err,
-                                              sizeof err);
+        sn_rt_status st =
+            sn_rt_nvrtc_compile(good_src, "x", 90, NULL, 0, &img, &len, &ptx, err, sizeof err);
         printf("NVRTC not available (%d: %s): skipped\n", (int)st, err);
         return 77;
     }
@@ -63,7 +62,10 @@ int main(void)
         CHECK_OK(sn_rt_nvrtc_compile(good_src, "good", sms[i], NULL, 0, &img, &len, &ptx, err,
                                      sizeof err));
         CHECKF(img && len > 1000 && ptx == 0, "sm_%d: %zu bytes, ptx %d", sms[i], len, ptx);
-        CHECK(img && memcmp(img, "\x7f" "ELF", 4) == 0); /* a CUBIN is an ELF file */
+        CHECK(img && memcmp(img,
+                            "\x7f"
+                            "ELF",
+                            4) == 0); /* a CUBIN is an ELF file */
         printf("sm_%d: CUBIN of %zu bytes\n", sms[i], len);
         free(img);
     }
@@ -74,8 +76,8 @@ int main(void)
         void *img = NULL;
         size_t len = 0;
         int ptx = -1;
-        CHECK_OK(sn_rt_nvrtc_compile(good_src, "opts", 90, opts, 2, &img, &len, &ptx, err,
-                                     sizeof err));
+        CHECK_OK(
+            sn_rt_nvrtc_compile(good_src, "opts", 90, opts, 2, &img, &len, &ptx, err, sizeof err));
         CHECK(img && ptx == 1 && len > 0 && ((char *)img)[len - 1] == '\0' &&
               has_substr(img, ".target sm_80"));
         free(img);
@@ -128,10 +130,7 @@ int main(void)
         }
     }
 
-    char cmd[4300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", base);
+    rm_tree(base);
     free(base);
     return check_report("test_rt_nvrtc");
 }

@@ -10,16 +10,14 @@
 
 static char err[1024];
 
-static void mark(void **args, int64_t begin, int64_t end)
-{
+static void mark(void **args, int64_t begin, int64_t end) {
     atomic_int *counts = args[0];
     CHECK(begin < end);
     for (int64_t i = begin; i < end; i++)
         atomic_fetch_add(&counts[i], 1);
 }
 
-static void sum_range(void **args, int64_t begin, int64_t end)
-{
+static void sum_range(void **args, int64_t begin, int64_t end) {
     atomic_llong *sum = args[0];
     long long s = 0;
     for (int64_t i = begin; i < end; i++)
@@ -27,13 +25,9 @@ static void sum_range(void **args, int64_t begin, int64_t end)
     atomic_fetch_add(sum, s);
 }
 
-static void nothing(void **args, int64_t begin, int64_t end)
-{
-    (void)args, (void)begin, (void)end;
-}
+static void nothing(void **args, int64_t begin, int64_t end) { (void)args, (void)begin, (void)end; }
 
-static void test_coverage(int threads)
-{
+static void test_coverage(int threads) {
     sn_rt_pool *p;
     CHECK_OK(sn_rt_pool_new(threads, &p, err, sizeof err));
     if (!p)
@@ -54,8 +48,7 @@ static void test_coverage(int threads)
     sn_rt_pool_free(p);
 }
 
-static void test_many_launches(int threads)
-{
+static void test_many_launches(int threads) {
     sn_rt_pool *p;
     CHECK_OK(sn_rt_pool_new(threads, &p, err, sizeof err));
     if (!p)
@@ -87,8 +80,7 @@ typedef struct launcher_arg {
     atomic_llong sum;
 } launcher_arg;
 
-static void *launcher(void *a)
-{
+static void *launcher(void *a) {
     launcher_arg *la = a;
     void *args[1] = {&la->sum};
     for (int i = 0; i < 2000; i++)
@@ -96,8 +88,7 @@ static void *launcher(void *a)
     return NULL;
 }
 
-static void test_concurrent_launchers(void)
-{
+static void test_concurrent_launchers(void) {
     sn_rt_pool *p;
     CHECK_OK(sn_rt_pool_new(3, &p, err, sizeof err));
     if (!p)
@@ -117,8 +108,7 @@ static void test_concurrent_launchers(void)
 }
 
 /* Workers that went to sleep (long idle) wake for the next launch. */
-static void test_wake_after_sleep(void)
-{
+static void test_wake_after_sleep(void) {
     sn_rt_pool *p;
     CHECK_OK(sn_rt_pool_new(4, &p, err, sizeof err));
     if (!p)
@@ -137,8 +127,7 @@ static void test_wake_after_sleep(void)
     sn_rt_pool_free(p);
 }
 
-int main(void)
-{
+int main(void) {
     const int threads[] = {1, 2, 4, 7, 0};
     for (size_t i = 0; i < sizeof threads / sizeof threads[0]; i++)
         test_coverage(threads[i]);

@@ -139,9 +139,10 @@ static void writes(const char *dir) {
 }
 
 int main(void) {
-    char *dir = tmp_dir();
+    char *dir = make_temp_dir("tio");
     reads(dir);
     writes(dir);
     rm_tree(dir);
+    free(dir);
     return check_report("tio_files");
 }

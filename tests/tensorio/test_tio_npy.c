@@ -192,10 +192,11 @@ static void header_variants(void) {
 }
 
 int main(void) {
-    char *dir = tmp_dir();
+    char *dir = make_temp_dir("tio");
     numpy_files();
     round_trips(dir);
     header_variants();
     rm_tree(dir);
+    free(dir);
     return check_report("tio_npy");
 }

@@ -307,10 +307,11 @@ static void write_refusals(const char *dir) {
 }
 
 int main(void) {
-    char *dir = tmp_dir();
+    char *dir = make_temp_dir("tio");
     round_trip(dir);
     hand_made();
     write_refusals(dir);
     rm_tree(dir);
+    free(dir);
     return check_report("tio_safetensors");
 }

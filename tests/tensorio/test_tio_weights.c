@@ -198,7 +198,7 @@ static void save_load(const char *dir) {
 }
 
 /* Writes a safetensors file of the given (name, shape, dtype) list, data all 0.25. */
-static void write_file(const char *path, const pdef *p, int n, sn_dtype dt) {
+static void write_weights(const char *path, const pdef *p, int n, sn_dtype dt) {
     sn_fe_tensors ts = {calloc((size_t)n, sizeof(sn_fe_tensor)), n};
     for (int i = 0; i < n; i++) {
         int64_t ne = sn_shape_numel(&p[i].shape);
@@ -233,7 +233,7 @@ static void mismatches(const char *dir) {
         {"model.2.cv.conv.weight", {4, {64, 1, 3, 3}}, 0},
         {"model.99.extra.weight", {2, {3, 4}}, 0},
     };
-    write_file(path, file, 10, SN_DTYPE_F16);
+    write_weights(path, file, 10, SN_DTYPE_F16);
     sn_ir_graph *g = build(small_model, NSMALL, 0);
     sn_fe_weights_random(g, 5);
     sn_ir_graph *before = build(small_model, NSMALL, 0);
@@ -258,7 +258,7 @@ static void mismatches(const char *dir) {
     file[5].shape = (sn_shape){4, {5, 8, 1, 1}};
     file[9].name = "model.0.bn.bias";
     file[9].shape = (sn_shape){1, {8}};
-    write_file(path, file, 10, SN_DTYPE_BF16);
+    write_weights(path, file, 10, SN_DTYPE_BF16);
     CHECKF(sn_fe_weights_load(g, path, err, sizeof err) == SN_OK, "%s", err);
     CHECK(param(g, "model.1.weight")->data[39] == 0.25f);
 
@@ -269,7 +269,7 @@ static void mismatches(const char *dir) {
         snprintf(names[i], sizeof names[i], "other.%02d.weight", i);
         other[i] = (pdef){names[i], {1, {2}}, 0};
     }
-    write_file(path, other, 40, SN_DTYPE_F32);
+    write_weights(path, other, 40, SN_DTYPE_F32);
     CHECK(sn_fe_weights_load(g, path, err, sizeof err) == SN_ERR_INVALID);
     CHECK_HAS(err, "9 missing, 40 extra, 0 mis-shaped");
     CHECK_HAS(err, "another model");
@@ -290,7 +290,7 @@ static void mismatches(const char *dir) {
                   {"model.9.weight", {1, {2}}, SN_IR_INIT_CONV_BIAS}};
     sn_ir_graph *ng = build(nat, 3, 0);
     pdef only[] = {{"unrelated", {1, {1}}, 0}};
-    write_file(path, only, 1, SN_DTYPE_F32);
+    write_weights(path, only, 1, SN_DTYPE_F32);
     CHECK(sn_fe_weights_load(ng, path, err, sizeof err) == SN_ERR_INVALID);
     const char *p2 = strstr(err, "missing    model.2.weight"),
                *p9 = strstr(err, "missing    model.9.weight"),
@@ -415,11 +415,12 @@ static void calibration(void) {
 }
 
 int main(void) {
-    char *dir = tmp_dir();
+    char *dir = make_temp_dir("tio");
     random_weights();
     calibration();
     save_load(dir);
     mismatches(dir);
     rm_tree(dir);
+    free(dir);
     return check_report("tio_weights");
 }
