@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 jobs=$(nproc)
 cmake -S . -B build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSN_WERROR=ON >/dev/null
 cmake --build build-test -j"$jobs"
-ctest --test-dir build-test --output-on-failure -j"$jobs" --timeout 900
+ctest --test-dir build-test --output-on-failure -j"$jobs" --timeout 1800 -LE slow
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSN_WERROR=ON -DSN_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  ctest --test-dir build-asan --output-on-failure -j"$jobs" -L unit -LE slow --timeout 900
+  ctest --test-dir build-asan --output-on-failure -j"$jobs" -L unit -LE "slow|nvrtc" --timeout 1800
