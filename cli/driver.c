@@ -21,6 +21,7 @@ typedef struct job {
     sn_rt_key key;
     void *image;
     size_t len;
+    char entry[256]; /* the symbol the image defines */
     int hit;
     sn_status st;
     char err[2048];
@@ -61,6 +62,34 @@ static void *worker(void *arg) {
     }
 }
 
+/* The text a kernel's binary follows from, without what only names it: the kernel's own name
+ * becomes a placeholder and CUDA's opening provenance comment is dropped, so identical
+ * kernels of different layers (or models) share one cache entry and one image. */
+static char *canonical_text(const sn_cg_kernel *k, const char *text) {
+    if (!text)
+        text = "";
+    if (!strncmp(text, "/*", 2)) {
+        const char *end = strstr(text, "*/");
+        if (end)
+            text = end + 2;
+    }
+    size_t nl = strlen(k->name), n = strlen(text);
+    char *out = malloc(n + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (const char *q = text; *q;) {
+        if (nl && !strncmp(q, k->name, nl)) {
+            memcpy(o, "@K@", 3);
+            o += 3;
+            q += nl;
+        } else {
+            *o++ = *q++;
+        }
+    }
+    *o = 0;
+    return out;
+}
+
 static sn_rt_key kernel_key(const sn_cg_kernel *k, const sn_cg_target *t, const sn_drv_build *b) {
     char target[4600];
     const char *compiler;
@@ -78,12 +107,30 @@ static sn_rt_key kernel_key(const sn_cg_kernel *k, const sn_cg_target *t, const 
                  t->vector_bits);
         text = k->spec;
     }
-    const char *version = "sinter " SN_VERSION;
-    const void *parts[5] = {text ? text : "", compiler, target, k->name, version};
-    size_t lens[5];
-    for (int i = 0; i < 5; i++)
+    char *canon = canonical_text(k, text);
+    const char *version = "sinter " SN_VERSION " entry-v1";
+    const void *parts[4] = {canon ? canon : k->name, compiler, target, version};
+    size_t lens[4];
+    for (int i = 0; i < 4; i++)
         lens[i] = strlen(parts[i]);
-    return sn_rt_key_of(parts, lens, 5);
+    sn_rt_key key = sn_rt_key_of(parts, lens, 4);
+    free(canon);
+    return key;
+}
+
+/* A cache entry's payload: the entry symbol's name, a NUL, then the image. */
+static int payload_split(job *jb, const void *data, size_t len) {
+    const char *nul = memchr(data, 0, len < sizeof jb->entry ? len : sizeof jb->entry);
+    if (!nul || nul == (const char *)data)
+        return -1;
+    size_t nl = (size_t)(nul - (const char *)data);
+    memcpy(jb->entry, data, nl + 1);
+    jb->len = len - nl - 1;
+    jb->image = malloc(jb->len + 1);
+    if (!jb->image)
+        return -1;
+    memcpy(jb->image, nul + 1, jb->len);
+    return 0;
 }
 
 static int write_text(const char *dir, const char *name, const char *ext, const char *a,
@@ -184,8 +231,13 @@ sn_status sn_drv_compile(sn_ir_graph *g, const sn_drv_build *b, sn_rt_device *de
             js[found].t = &t;
             js[found].b = b;
             js[found].key = key;
-            if (cache && sn_rt_cache_get(cache, key, &js[found].image, &js[found].len) == SN_RT_OK)
+            snprintf(js[found].entry, sizeof js[found].entry, "%s", p->kernels[i].name);
+            void *data = NULL;
+            size_t dlen = 0;
+            if (cache && sn_rt_cache_get(cache, key, &data, &dlen) == SN_RT_OK &&
+                payload_split(&js[found], data, dlen) == 0)
                 js[found].hit = 1;
+            free(data);
         }
         image_of[i] = found;
     }
@@ -213,9 +265,16 @@ sn_status sn_drv_compile(sn_ir_graph *g, const sn_drv_build *b, sn_rt_device *de
             st = js[j].st;
             snprintf(err, errlen, "kernel %s: %s", js[j].k->name, js[j].err);
         } else if (js[j].st == SN_OK && cache) {
-            if (sn_rt_cache_put(cache, js[j].key, js[j].image, js[j].len, cerr, sizeof cerr) !=
-                SN_RT_OK)
-                fprintf(stderr, "sinter: warning: %s\n", cerr);
+            size_t nl = strlen(js[j].entry) + 1;
+            char *data = malloc(nl + js[j].len);
+            if (data) {
+                memcpy(data, js[j].entry, nl);
+                memcpy(data + nl, js[j].image, js[j].len);
+                if (sn_rt_cache_put(cache, js[j].key, data, nl + js[j].len, cerr, sizeof cerr) !=
+                    SN_RT_OK)
+                    fprintf(stderr, "sinter: warning: %s\n", cerr);
+                free(data);
+            }
         }
     }
     if (cache) {
@@ -241,7 +300,7 @@ sn_status sn_drv_compile(sn_ir_graph *g, const sn_drv_build *b, sn_rt_device *de
             sn_rt_step *s = &steps[i];
             s->kind = SN_RT_STEP_KERNEL;
             s->module = image_of[i];
-            s->entry = k->name;
+            s->entry = js[image_of[i]].entry;
             s->nargs = k->nargs;
             for (int a = 0; a < k->nargs; a++) {
                 s->args[a].buf = (sn_rt_buf)k->args[a].kind;
