@@ -1,8 +1,11 @@
 /* bench/model_cpu.c — one zoo model through the passes and the CPU codegen, every kernel
- * timed on one thread (or its task range split over SN_BENCH_THREADS threads), a breakdown
- * per kernel class. Not a test: numbers, never assertions.
+ * timed on one thread (or its tasks spread over SN_BENCH_THREADS threads of a spinning pool
+ * like the runtime's), a breakdown per kernel class. Not a test: numbers, never assertions.
  *
  *   bench_model_cpu [model=yolov8n] [size=640] [eager=0] [reps=5]
+ *   SN_BENCH_LIST=1  every kernel: best time, conv GFLOP/s (direct-conv MACs), tunables
+ *   SN_BENCH_TOP=N   the N slowest kernels
+ *   SN_BENCH_SPEC=S  print the spec of kernels whose name contains S
  */
 #include "codegen/codegen_int.h"
 #include "frontend/frontend.h"
@@ -10,6 +13,8 @@
 #include "tests/codegen_cpu/cg_harness.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,15 +27,55 @@ static double now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-typedef struct job {
+/* A spinning pool like runtime/pool.c (chunks of tasks / (4 · threads) from an atomic
+ * cursor), so short kernels are not charged a thread start per launch. */
+static struct {
     kfn fn;
     void **args;
-    int64_t b, e;
-} job;
-static void *run_job(void *p) {
-    job *j = p;
-    j->fn(j->args, j->b, j->e);
-    return NULL;
+    int64_t tasks, chunk;
+    _Alignas(64) atomic_llong cursor;
+    _Alignas(64) atomic_int done;
+    _Alignas(64) atomic_uint gen;
+    atomic_int quit;
+} pool;
+
+static void pool_chunks(void) {
+    for (;;) {
+        int64_t b = atomic_fetch_add(&pool.cursor, pool.chunk);
+        if (b >= pool.tasks)
+            break;
+        pool.fn(pool.args, b, b + pool.chunk < pool.tasks ? b + pool.chunk : pool.tasks);
+    }
+}
+
+static void *pool_worker(void *arg) {
+    (void)arg;
+    unsigned seen = 0;
+    for (;;) {
+        unsigned g;
+        for (int spin = 0; (g = atomic_load(&pool.gen)) == seen; spin++)
+            if (spin > 1000)
+                sched_yield(); /* a shared machine: do not hold a CPU someone needs */
+        seen = g;
+        if (atomic_load(&pool.quit))
+            return NULL;
+        pool_chunks();
+        atomic_fetch_add(&pool.done, 1);
+    }
+}
+
+static void pool_run(int nt, kfn fn, void **args, int64_t tasks) {
+    pool.fn = fn;
+    pool.args = args;
+    pool.tasks = tasks;
+    pool.chunk = tasks / (4 * nt) > 1 ? tasks / (4 * nt) : 1;
+    atomic_store(&pool.cursor, 0);
+    atomic_store(&pool.done, 0);
+    atomic_fetch_add(&pool.gen, 1);
+    pool_chunks();
+    for (int spin = 0; atomic_load(&pool.done) < nt - 1; spin++)
+        if (spin > 1000)
+            sched_yield();
 }
 
 int main(int argc, char **argv) {
@@ -90,6 +135,11 @@ int main(int argc, char **argv) {
     for (int i = 0; i < p->nkernels; i++)
         best[i] = 1e30;
     double total_best = 1e30;
+    pthread_t th[64];
+    if (nt > 64)
+        nt = 64;
+    for (int t = 1; t < nt; t++)
+        pthread_create(&th[t], NULL, pool_worker, NULL);
     for (int r = 0; r < reps; r++) {
         double tot = 0;
         for (int i = 0; i < p->nkernels; i++) {
@@ -103,18 +153,10 @@ int main(int argc, char **argv) {
                 args[a] = base + k->args[a].offset;
             }
             double t0 = now();
-            if (nt == 1) {
+            if (nt == 1)
                 fns[i](args, 0, k->tasks);
-            } else {
-                pthread_t th[64];
-                job jobs[64];
-                for (int t = 0; t < nt; t++) {
-                    jobs[t] = (job){fns[i], args, k->tasks * t / nt, k->tasks * (t + 1) / nt};
-                    pthread_create(&th[t], NULL, run_job, &jobs[t]);
-                }
-                for (int t = 0; t < nt; t++)
-                    pthread_join(th[t], NULL);
-            }
+            else
+                pool_run(nt, fns[i], args, k->tasks);
             double dt = now() - t0;
             tot += dt;
             if (dt < best[i])
@@ -123,6 +165,10 @@ int main(int argc, char **argv) {
         if (tot < total_best)
             total_best = tot;
     }
+    atomic_store(&pool.quit, 1);
+    atomic_fetch_add(&pool.gen, 1);
+    for (int t = 1; t < nt; t++)
+        pthread_join(th[t], NULL);
     /* per class */
     static const char *cls[] = {"conv",     "dwconv",  "matmul", "pointwise", "maxpool",
                                 "upsample", "softmax", "reduce", "concat",    "reshape"};
@@ -144,6 +190,22 @@ int main(int argc, char **argv) {
         if (cnt[c])
             printf("  %-10s %3d kernels %8.2f ms (%4.1f%%)\n", cls[c], cnt[c], per[c] * 1e3,
                    100 * per[c] / sumbest);
+    if (getenv("SN_BENCH_LIST")) { /* every kernel in order: time, conv GFLOP/s, tunables */
+        for (int i = 0; i < p->nkernels; i++) {
+            const sn_cg_kernel *k = &p->kernels[i];
+            const sn_cg_cpu_impl *ki = k->impl;
+            const sn_cg_conv *cv = &ki->conv;
+            double gf = 0;
+            if (ki->cls == SN_CG_CPU_CONV || ki->cls == SN_CG_CPU_DWCONV)
+                gf = 2.0 *
+                     (double)(cv->n * cv->o * cv->oh * cv->ow * cv->kh * cv->kw *
+                              (cv->c / cv->groups)) /
+                     best[i] * 1e-9;
+            printf("  %3d %8.3f ms %6.1f GF/s  %-40s tasks %4lld pix %d vec %d flat %d wino %d\n",
+                   i, best[i] * 1e3, gf, k->name, (long long)k->tasks, ki->blk_pix, ki->blk_vec,
+                   ki->flat, ki->wino);
+        }
+    }
     if (getenv("SN_BENCH_TOP")) {
         int top = atoi(getenv("SN_BENCH_TOP"));
         for (int t = 0; t < top; t++) {

@@ -306,6 +306,8 @@ typedef struct sn_cg_cpu_impl {
     int blk_vec;           /* vectors of output channels (of N) per register block */
     int unroll;            /* inner reduction loop unroll */
     int flat;              /* CONV: 1×1/s1/p0 flattened to one row of OH*OW pixels */
+    int wino;              /* CONV: Winograd F(2×2,3×3); blk_pix = tiles per block, chunk =
+                            * tiles per task along a tile row */
     int64_t chunk;         /* CONV flat: pixels per task; POINTWISE/CONCAT: elements of
                             * the inner dim per task; RESHAPE: elements per task */
     int64_t rows_per_task; /* POINTWISE/CONCAT/SOFTMAX/REDUCE: outer rows per task */

@@ -659,18 +659,28 @@ static void conv_block(em *e, convrow *r, LLVMValueRef pix0, int np, const uint3
     LLVMValueRef ih = add(e, r->ih0, mulc(e, kh, cv->dh));
     LLVMValueRef xrow = gep(e, xbase, mulc(e, ih, xsh));
     LLVMValueRef wkh = gep(e, wbase, mulc(e, kh, KW * Cg * Bt * V));
-    for (int64_t kw = 0; kw < KW; kw++) {
+    /* A strided conv over few input channels, all taps inside: kw as a runtime loop, so
+     * that the broadcasts of input pixels shared by neighbouring taps are not merged across
+     * kw into long-lived registers (spills) */
+    int kwloop = KW > 1 && cv->sw > 1 && Cg < 8;
+    for (int p = 0; p < np; p++)
+        if (kwmask[p] != (KW >= 32 ? 0xffffffffu : (1u << KW) - 1))
+            kwloop = 0;
+    loop LW;
+    LLVMValueRef kwv = kwloop ? loop_begin(e, &LW, ci(e, 0), ci(e, KW), 1) : NULL;
+    for (int64_t kw = 0; kw < (kwloop ? 1 : KW); kw++) {
         int any = 0;
         for (int p = 0; p < np; p++)
             any |= (kwmask[p] >> kw) & 1;
         if (!any)
             continue;
+        LLVMValueRef kwr = kwloop ? kwv : ci(e, kw);
         LLVMValueRef xp[64];
-        LLVMValueRef pixw = addc(e, mulc(e, pix0, cv->sw), kw * cv->dw - cv->pw);
+        LLVMValueRef pixw = add(e, mulc(e, pix0, cv->sw), addc(e, mulc(e, kwr, cv->dw), -cv->pw));
         LLVMValueRef xcol = gep(e, xrow, mulc(e, pixw, xsw));
         for (int p = 0; p < np; p++)
             xp[p] = gep(e, xcol, ci(e, p * cv->sw * xsw));
-        LLVMValueRef wkw = gep(e, wkh, ci(e, kw * Cg * Bt * V));
+        LLVMValueRef wkw = gep(e, wkh, mulc(e, kwr, Cg * Bt * V));
         int64_t U = ki->unroll < 1 ? 1 : ki->unroll;
         int64_t cmain = Cg / U * U;
         for (int part = 0; part < 2; part++) {
@@ -702,6 +712,8 @@ static void conv_block(em *e, convrow *r, LLVMValueRef pix0, int np, const uint3
             loop_end(e, &LC);
         }
     }
+    if (kwloop)
+        loop_end(e, &LW);
     loop_end(e, &LK);
 
     /* epilogue: bias, ops, stores */
@@ -778,6 +790,242 @@ static void emit_conv(em *e, LLVMValueRef t) {
     r.last_lanes = V;
     r.P = ki->blk_pix;
     row_blocks(e, &r, conv_block, lo, hi);
+    if_end(e, &I);
+}
+
+/* Winograd F(2×2,3×3). A task is (channel block ob, n, tile row th, chunk of tile columns);
+ * per block of P tiles: (1) V = Bᵀ·d·B of each tile's 4×4 input patch, vectors along the
+ * input channels, into scratch S1[16][P][Cp]; (2) for each of the 16 points ξ a P × Bt
+ * register-blocked GEMM over the channels, M[ξ] = Σc V[ξ][p][c]·U[ξ][c][o], into
+ * S2[16][P][Bt·V]; (3) Y = Aᵀ·M·A per tile and output-channel vector, bias, epilogue. */
+typedef struct winoctx {
+    LLVMValueRef n, th, ob, s1, s2, ih[4], rv[4];
+    int Bt, last_lanes, P;
+} winoctx;
+
+static void wino_block(em *e, winoctx *w, LLVMValueRef tw0, int np) {
+    const sn_cg_cpu_impl *ki = e->ki;
+    const sn_cg_conv *cv = &ki->conv;
+    const int V = e->V, Bt = w->Bt, P = w->P;
+    int64_t C = cv->c, Cp = (C + V - 1) / V * V, O = cv->o, bpg = (O + V - 1) / V;
+    int64_t B = ki->blk_vec;
+    const sn_cg_cpu_view *xv = &ki->args[ki->anchor_in[0]];
+    int64_t xsn = xv->stride[0], xsh = xv->stride[2], xsw = xv->stride[3];
+    LLVMValueRef x = e->argp[ki->anchor_in[0]];
+    LLVMValueRef zero = cvf(e, 0.0);
+
+    /* (1) input transform */
+    LLVMValueRef xn = gep(e, x, mulc(e, w->n, xsn));
+    loop LP;
+    LLVMValueRef tp = loop_begin(e, &LP, ci(e, 0), ci(e, np), 1);
+    {
+        LLVMValueRef col[4], cv_[4];
+        LLVMValueRef iw0 = addc(e, mulc(e, add(e, tw0, tp), 2), -1);
+        for (int j = 0; j < 4; j++) {
+            LLVMValueRef iw = addc(e, iw0, j);
+            cv_[j] = LLVMBuildAnd(e->b, LLVMBuildICmp(e->b, LLVMIntSGE, iw, ci(e, 0), ""),
+                                  LLVMBuildICmp(e->b, LLVMIntSLT, iw, ci(e, cv->w), ""), "");
+            col[j] = smin(e, smax(e, iw, ci(e, 0)), ci(e, cv->w - 1));
+        }
+        LLVMValueRef base[4][4], ok[4][4];
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) {
+                base[i][j] = gep(e, xn, add(e, mulc(e, w->ih[i], xsh), mulc(e, col[j], xsw)));
+                ok[i][j] = LLVMBuildAnd(e->b, w->rv[i], cv_[j], "");
+            }
+        int64_t nvc = (C + V - 1) / V;
+        int tl = (int)(C - (nvc - 1) * V);
+        for (int part = 0; part < 2; part++) {
+            int64_t lo = part ? nvc - 1 : 0, hi = part ? nvc : (tl == V ? nvc : nvc - 1);
+            if (part && tl == V)
+                continue;
+            if (hi <= lo)
+                continue;
+            int nl = part ? tl : V;
+            loop LC;
+            LLVMValueRef cvi_ = loop_begin(e, &LC, ci(e, lo), ci(e, hi), 1);
+            LLVMValueRef c0 = mulc(e, cvi_, V);
+            LLVMValueRef d[4][4], t[4][4];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++)
+                    d[i][j] = LLVMBuildSelect(e->b, ok[i][j],
+                                              vload(e, gep(e, base[i][j], c0), 1, nl), zero, "");
+            for (int j = 0; j < 4; j++) {
+                t[0][j] = LLVMBuildFSub(e->b, d[0][j], d[2][j], "");
+                t[1][j] = LLVMBuildFAdd(e->b, d[1][j], d[2][j], "");
+                t[2][j] = LLVMBuildFSub(e->b, d[2][j], d[1][j], "");
+                t[3][j] = LLVMBuildFSub(e->b, d[1][j], d[3][j], "");
+            }
+            for (int i = 0; i < 4; i++) {
+                LLVMValueRef v[4] = {LLVMBuildFSub(e->b, t[i][0], t[i][2], ""),
+                                     LLVMBuildFAdd(e->b, t[i][1], t[i][2], ""),
+                                     LLVMBuildFSub(e->b, t[i][2], t[i][1], ""),
+                                     LLVMBuildFSub(e->b, t[i][1], t[i][3], "")};
+                for (int j = 0; j < 4; j++) {
+                    LLVMValueRef dst =
+                        gep(e, w->s1, add(e, addc(e, c0, (i * 4 + j) * P * Cp), mulc(e, tp, Cp)));
+                    LLVMSetAlignment(LLVMBuildStore(e->b, v[j], dst), 4);
+                }
+            }
+            loop_end(e, &LC);
+        }
+    }
+    loop_end(e, &LP);
+
+    /* (2) 16 GEMMs */
+    LLVMValueRef wb = gep(e, e->argp[ki->anchor_in[1]], mulc(e, w->ob, 16 * C * B * V));
+    loop LX;
+    LLVMValueRef xi = loop_begin(e, &LX, ci(e, 0), ci(e, 16), 1);
+    LLVMValueRef wx = gep(e, wb, mulc(e, xi, C * Bt * V));
+    LLVMValueRef sx = gep(e, w->s1, mulc(e, xi, P * Cp));
+    for (int q = 0; q < np * Bt; q++)
+        stv(e, zero, e->acc[q]);
+    int64_t U = C >= 8 ? 2 : 1, cmain = C / U * U;
+    for (int part = 0; part < 2; part++) {
+        int64_t c_lo = part ? cmain : 0, c_hi = part ? C : cmain, step = part ? 1 : U;
+        if (c_hi <= c_lo)
+            continue;
+        loop LC;
+        LLVMValueRef c = loop_begin(e, &LC, ci(e, c_lo), ci(e, c_hi), step);
+        LLVMValueRef a[MAXACC];
+        for (int q = 0; q < np * Bt; q++)
+            a[q] = ldv(e, e->acc[q]);
+        for (int64_t u = 0; u < step; u++) {
+            LLVMValueRef cc = addc(e, c, u);
+            LLVMValueRef wp = gep(e, wx, mulc(e, cc, Bt * V));
+            LLVMValueRef wvec[8];
+            for (int j = 0; j < Bt; j++)
+                wvec[j] = vload(e, gep(e, wp, ci(e, j * V)), 1, V);
+            for (int p = 0; p < np; p++) {
+                LLVMValueRef xb = splat(e, loadf(e, gep(e, sx, addc(e, cc, p * Cp))));
+                for (int j = 0; j < Bt; j++)
+                    a[p * Bt + j] = vfma(e, xb, wvec[j], a[p * Bt + j]);
+            }
+        }
+        for (int q = 0; q < np * Bt; q++)
+            stv(e, a[q], e->acc[q]);
+        loop_end(e, &LC);
+    }
+    LLVMValueRef s2x = gep(e, w->s2, mulc(e, xi, P * Bt * V));
+    for (int p = 0; p < np; p++)
+        for (int j = 0; j < Bt; j++) {
+            LLVMValueRef dst = gep(e, s2x, ci(e, (p * Bt + j) * V));
+            LLVMSetAlignment(LLVMBuildStore(e->b, ldv(e, e->acc[p * Bt + j]), dst), 4);
+        }
+    loop_end(e, &LX);
+
+    /* (3) output transform, bias, epilogue */
+    LLVMValueRef oc0 = mulc(e, w->ob, B * V);
+    LLVMValueRef bias[8] = {0};
+    if (ki->anchor_in[2] >= 0)
+        for (int j = 0; j < Bt; j++)
+            bias[j] = vload(e, gep(e, e->argp[ki->anchor_in[2]], addc(e, oc0, j * V)), 1, V);
+    (void)bpg;
+    LLVMValueRef oh0 = mulc(e, w->th, 2);
+    loop LQ;
+    tp = loop_begin(e, &LQ, ci(e, 0), ci(e, np), 1);
+    {
+        LLVMValueRef ow0 = mulc(e, add(e, tw0, tp), 2);
+        for (int j = 0; j < Bt; j++) {
+            LLVMValueRef m[4][4], sr[4][2];
+            for (int q = 0; q < 16; q++) {
+                LLVMValueRef src = gep(
+                    e, w->s2, add(e, ci(e, ((int64_t)q * P * Bt + j) * V), mulc(e, tp, Bt * V)));
+                LLVMValueRef v = LLVMBuildLoad2(e->b, e->vf, src, "");
+                LLVMSetAlignment(v, 4);
+                m[q / 4][q % 4] = v;
+            }
+            for (int i = 0; i < 4; i++) {
+                LLVMValueRef s12 = LLVMBuildFAdd(e->b, m[i][1], m[i][2], "");
+                sr[i][0] = LLVMBuildFAdd(e->b, m[i][0], s12, "");
+                sr[i][1] =
+                    LLVMBuildFSub(e->b, LLVMBuildFSub(e->b, m[i][1], m[i][2], ""), m[i][3], "");
+            }
+            for (int r = 0; r < 2; r++)
+                for (int q = 0; q < 2; q++) {
+                    LLVMValueRef y =
+                        r == 0 ? LLVMBuildFAdd(e->b, sr[0][q],
+                                               LLVMBuildFAdd(e->b, sr[1][q], sr[2][q], ""), "")
+                               : LLVMBuildFSub(e->b, LLVMBuildFSub(e->b, sr[1][q], sr[2][q], ""),
+                                               sr[3][q], "");
+                    if (bias[j])
+                        y = LLVMBuildFAdd(e->b, y, bias[j], "");
+                    LLVMValueRef idx[SN_MAX_DIMS] = {w->n, addc(e, oc0, j * V), addc(e, oh0, r),
+                                                     addc(e, ow0, q)};
+                    emit_ops(e, idx, j == Bt - 1 ? w->last_lanes : V, y);
+                }
+        }
+    }
+    loop_end(e, &LQ);
+}
+
+static void wino_row(em *e, winoctx *w, LLVMValueRef lo, LLVMValueRef hi) {
+    const sn_cg_conv *cv = &e->ki->conv;
+    int64_t P = w->P, TW = cv->ow / 2;
+    LLVMValueRef nfull = LLVMBuildSDiv(e->b, LLVMBuildSub(e->b, hi, lo, ""), ci(e, P), "");
+    loop L;
+    LLVMValueRef b = loop_begin(e, &L, ci(e, 0), nfull, 1);
+    wino_block(e, w, add(e, lo, mulc(e, b, P)), (int)P);
+    loop_end(e, &L);
+    int64_t T = TW % P;
+    if (T) {
+        ifb I;
+        if_begin(e, &I, LLVMBuildICmp(e->b, LLVMIntEQ, hi, ci(e, TW), ""));
+        wino_block(e, w, ci(e, TW - T), (int)T);
+        if_else(e, &I);
+        if_end(e, &I);
+    }
+}
+
+static void emit_wino(em *e, LLVMValueRef t) {
+    const sn_cg_cpu_impl *ki = e->ki;
+    const sn_cg_conv *cv = &ki->conv;
+    const int V = e->V;
+    int64_t O = cv->o, bpg = (O + V - 1) / V, B = ki->blk_vec, nobg = (bpg + B - 1) / B;
+    int64_t TH = cv->oh / 2, TW = cv->ow / 2, P = ki->blk_pix;
+    int64_t ncol = (TW + ki->chunk - 1) / ki->chunk;
+    int64_t Cp = (cv->c + V - 1) / V * V;
+    winoctx w;
+    memset(&w, 0, sizeof w);
+    LLVMValueRef s1 =
+        LLVMBuildAlloca(e->ab, LLVMArrayType(e->f32, (unsigned)(16 * P * Cp)), "wino_v");
+    LLVMSetAlignment(s1, 64);
+    LLVMValueRef s2 =
+        LLVMBuildAlloca(e->ab, LLVMArrayType(e->f32, (unsigned)(16 * P * B * V)), "wino_m");
+    LLVMSetAlignment(s2, 64);
+    w.s1 = s1;
+    w.s2 = s2;
+    w.P = (int)P;
+    LLVMValueRef cc = sremc(e, t, ncol), q = sdivc(e, t, ncol);
+    w.th = sremc(e, q, TH);
+    q = sdivc(e, q, TH);
+    w.n = sremc(e, q, cv->n);
+    w.ob = sdivc(e, q, cv->n);
+    for (int i = 0; i < 4; i++) {
+        LLVMValueRef ih = addc(e, mulc(e, w.th, 2), i - 1);
+        w.rv[i] = LLVMBuildAnd(e->b, LLVMBuildICmp(e->b, LLVMIntSGE, ih, ci(e, 0), ""),
+                               LLVMBuildICmp(e->b, LLVMIntSLT, ih, ci(e, cv->h), ""), "");
+        w.ih[i] = smin(e, smax(e, ih, ci(e, 0)), ci(e, cv->h - 1));
+    }
+    LLVMValueRef lo = mulc(e, cc, ki->chunk);
+    LLVMValueRef hi = smin(e, addc(e, lo, ki->chunk), ci(e, TW));
+    int tail_bt = (int)(bpg - (nobg - 1) * B);
+    int tail_lanes = (int)(O - (bpg - 1) * V);
+    if (nobg == 1 || (tail_bt == B && tail_lanes == V)) {
+        w.Bt = tail_bt;
+        w.last_lanes = tail_lanes;
+        wino_row(e, &w, lo, hi);
+        return;
+    }
+    ifb I;
+    if_begin(e, &I, LLVMBuildICmp(e->b, LLVMIntEQ, w.ob, ci(e, nobg - 1), ""));
+    w.Bt = tail_bt;
+    w.last_lanes = tail_lanes;
+    wino_row(e, &w, lo, hi);
+    if_else(e, &I);
+    w.Bt = (int)B;
+    w.last_lanes = V;
+    wino_row(e, &w, lo, hi);
     if_end(e, &I);
 }
 
@@ -1587,7 +1835,10 @@ sn_status sn_cg_cpu_emit(const sn_cg_cpu_impl *ki, void *module, const sn_cg_tar
     LLVMValueRef task = loop_begin(e, &L, LLVMGetParam(e->fn, 1), LLVMGetParam(e->fn, 2), 1);
     switch (ki->cls) {
     case SN_CG_CPU_CONV:
-        emit_conv(e, task);
+        if (ki->wino)
+            emit_wino(e, task);
+        else
+            emit_conv(e, task);
         break;
     case SN_CG_CPU_DWCONV:
         emit_dwconv(e, task);

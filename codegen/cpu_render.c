@@ -8,6 +8,10 @@
  *             pixels × blk_vec vectors of output channels, from the register budget.
  *             Tasks: (group, channel block, n, output row) — or, for a 1×1/s1/p0 conv whose
  *             operands allow it, (…, pixel chunk) over the flattened OH·OW pixels.
+ *             A stride-1 "same" 3×3 conv (groups 1, even OH/OW, channels contiguous in
+ *             the input) is Winograd F(2×2,3×3) instead (wino): weights U = G·g·Gᵀ packed
+ *             [obg][16][C][Bt·V]; blk_pix = 2×2 tiles per register block; tasks (channel
+ *             block, n, tile row, chunk of tile columns).
  *   DWCONV    weights [⌈C/V⌉][KH][KW][V]; blocks of pixels × channel vectors.
  *   POINTWISE the index space is reordered into the first output's storage order and
  *             adjacent dims that every operand walks contiguously are merged, so a
@@ -22,7 +26,7 @@
 
 /* Bumped whenever the emitted IR for an unchanged spec changes (it is part of every spec,
  * so cached objects of an older code generator are never reused). */
-#define SN_CG_CPU_REVISION 4
+#define SN_CG_CPU_REVISION 5
 
 static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -144,11 +148,75 @@ static void split_rows(int64_t rows, int64_t inner, int vw, int64_t work, int64_
 
 /* ---------------------------------------------------------------- per-class planners */
 
+#ifndef SN_CG_CPU_WINO_MIN_C
+#define SN_CG_CPU_WINO_MIN_C 16
+#endif
+#ifndef SN_CG_CPU_WINO_MIN_O
+#define SN_CG_CPU_WINO_MIN_O 16
+#endif
+
 static int regs_for(int vw) { return vw >= 16 ? 32 : 16; }
 
 int sn_cg_cpu_conv_pix(int vw, int nvec) {
     int p = (regs_for(vw) - nvec - 2) / nvec;
     return p > 14 ? 14 : p < 1 ? 1 : p;
+}
+
+/* Weight and bias arguments of a Winograd conv: U = G·g·Gᵀ per (o, c), packed
+ * [obg][16][C][Bt·V] (ξ = 4·row + col of the 4×4 tile), bias padded to ⌈O/V⌉·V. */
+static sn_status pack_wino(sn_cg_lower_ctx *c, const sn_cg_group *g, sn_cg_cpu_impl *ki,
+                           sn_cg_kernel *k) {
+    const sn_cg_conv *cv = &ki->conv;
+    const int V = ki->vw, B = ki->blk_vec;
+    int64_t C = cv->c, O = cv->o, bpg = cdiv(O, V), nobg = cdiv(bpg, B);
+    static const double Gm[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    const sn_cg_val *wv = &g->vals[g->anchor_in[1]];
+    size_t wn = (size_t)(16 * C * bpg * V);
+    float *pk = calloc(wn, sizeof(float));
+    if (!pk)
+        return SN_ERR_NOMEM;
+    size_t at = 0;
+    for (int64_t ob = 0; ob < nobg; ob++) {
+        int64_t Bt = imin(B, bpg - ob * B);
+        for (int xi = 0; xi < 16; xi++)
+            for (int64_t ci = 0; ci < C; ci++)
+                for (int64_t l = 0; l < Bt * V; l++, at++) {
+                    int64_t o = ob * B * V + l;
+                    if (o >= O)
+                        continue;
+                    const float *w = wv->data + (o * C + ci) * 9;
+                    double u = 0;
+                    for (int a = 0; a < 3; a++)
+                        for (int b = 0; b < 3; b++)
+                            u += Gm[xi / 4][a] * w[a * 3 + b] * Gm[xi % 4][b];
+                    pk[at] = (float)u;
+                }
+    }
+    int64_t off = sn_cg_weights_add(c, wv->node, (6 << 20) | (B << 8) | V, pk, wn * sizeof(float));
+    free(pk);
+    if (off < 0)
+        return SN_ERR_NOMEM;
+    k->args[g->anchor_in[1]].offset = off;
+    ki->args[g->anchor_in[1]].ndim = 1;
+    ki->args[g->anchor_in[1]].d[0] = (int64_t)wn;
+    ki->args[g->anchor_in[1]].stride[0] = 1;
+    if (g->anchor_in[2] >= 0) {
+        const sn_cg_val *bv = &g->vals[g->anchor_in[2]];
+        size_t bn = (size_t)(bpg * V);
+        float *pb = calloc(bn, sizeof(float));
+        if (!pb)
+            return SN_ERR_NOMEM;
+        memcpy(pb, bv->data, (size_t)O * sizeof(float));
+        off = sn_cg_weights_add(c, bv->node, (2 << 20) | V, pb, bn * sizeof(float));
+        free(pb);
+        if (off < 0)
+            return SN_ERR_NOMEM;
+        k->args[g->anchor_in[2]].offset = off;
+        ki->args[g->anchor_in[2]].ndim = 1;
+        ki->args[g->anchor_in[2]].d[0] = (int64_t)bn;
+        ki->args[g->anchor_in[2]].stride[0] = 1;
+    }
+    return SN_OK;
 }
 
 static sn_status plan_conv(sn_cg_lower_ctx *c, const sn_cg_group *g, sn_cg_cpu_impl *ki,
@@ -193,6 +261,28 @@ static sn_status plan_conv(sn_cg_lower_ctx *c, const sn_cg_group *g, sn_cg_cpu_i
             flat = 0;
     }
     int64_t nobg = cdiv(bpg, B);
+    /* Winograd F(2×2,3×3) for a stride-1 "same" 3×3 conv over NHWC with enough channels:
+     * 16 multiplies per 2×2 output tile and (c, o) instead of 36 */
+    int wino = G == 1 && cv->kh == 3 && cv->kw == 3 && cv->sh == 1 && cv->sw == 1 && cv->ph == 1 &&
+               cv->pw == 1 && cv->dh == 1 && cv->dw == 1 && cv->oh == cv->h && cv->ow == cv->w &&
+               cv->oh % 2 == 0 && cv->ow % 2 == 0 && xv->stride[1] == 1 &&
+               Cg >= SN_CG_CPU_WINO_MIN_C && Og >= SN_CG_CPU_WINO_MIN_O;
+    if (wino) {
+        int64_t TH = cv->oh / 2, TW = cv->ow / 2;
+        if (P > TW)
+            P = (int)TW;
+        int64_t rows = nobg * cv->n * TH;
+        int64_t ncol = imax(1, cdiv(64, rows));
+        int64_t chunk = cdiv(cdiv(TW, ncol), P) * P;
+        ki->chunk = chunk;
+        ki->tasks = rows * cdiv(TW, chunk);
+        ki->wino = 1;
+        ki->flat = 0;
+        ki->blk_pix = P;
+        ki->blk_vec = B;
+        ki->unroll = 1;
+        return pack_wino(c, g, ki, k);
+    }
     if (flat) {
         int64_t pix = cv->oh * cv->ow;
         cv->h = 1;
@@ -563,9 +653,9 @@ char *sn_cg_cpu_spec(const sn_cg_cpu_impl *ki) {
                          (long long)ki->piece_rows_per_task[i], (long long)ki->piece_chunk[i]);
     }
     sn_cg_str_printf(&s,
-                     "tune pix %d vec %d unroll %d flat %d chunk %lld rows %lld along_axis %d "
-                     "tasks %lld\n",
-                     ki->blk_pix, ki->blk_vec, ki->unroll, ki->flat, (long long)ki->chunk,
+                     "tune pix %d vec %d unroll %d flat %d wino %d chunk %lld rows %lld "
+                     "along_axis %d tasks %lld\n",
+                     ki->blk_pix, ki->blk_vec, ki->unroll, ki->flat, ki->wino, (long long)ki->chunk,
                      (long long)ki->rows_per_task, ki->along_axis, (long long)ki->tasks);
     return sn_cg_str_take(&s);
 }

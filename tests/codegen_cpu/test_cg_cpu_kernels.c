@@ -101,6 +101,10 @@ static void test_conv(void) {
     conv_case("conv3x3 s2 64->128 batch 2", 2, 64, 12, 12, 128, 3, 2, 1, 1, 1, 1, 1, 2);
     conv_case("conv3x3 p1 96->80 (5 vectors)", 1, 96, 6, 21, 80, 3, 1, 1, 1, 1, 1, 1, 2);
     conv_case("conv3x3 tiny 4x4 map 32->256", 1, 32, 4, 4, 256, 3, 1, 1, 1, 1, 1, 1, 2);
+    /* Winograd F(2x2,3x3): channel tails in and out, a narrower last channel block, a
+     * tile-column tail, batch 2, a residual epilogue */
+    conv_case("conv3x3 winograd 40->112 batch 2 +res", 2, 40, 10, 14, 112, 3, 1, 1, 1, 1, 1, 2, 2);
+    conv_case("conv3x3 winograd 24->40 @16x4 no bias", 1, 24, 16, 4, 40, 3, 1, 1, 1, 1, 0, 1, 2);
     conv_case("conv1x1 out=1 (DFL-like)", 1, 16, 5, 7, 1, 1, 1, 0, 1, 1, 0, 0, 2);
     conv_case("conv5x5 p2 no bias", 1, 5, 11, 9, 7, 5, 1, 2, 1, 1, 0, 0, 2);
     conv_case("conv3x3 p0 (no padding)", 1, 16, 9, 9, 16, 3, 1, 0, 1, 1, 1, 1, 2);
