@@ -10,7 +10,8 @@
  *    floats are made from the top 24 bits of each draw with one rounding:
  *      conv weight  U(-a, a), a = sqrt(3 / fan_in) (Var = 1 / fan_in), fan_in = numel / dim 0
  *      conv bias    U(-0.1, 0.1)
- *      BN weight    U(1.6, 2.4)      BN bias  U(-0.1, 0.1)
+ *      BN weight    U(1.6, 2.4) before an activation, else U(0.8, 1.2)
+ *                                    BN bias  U(-0.1, 0.1)
  *      BN mean      U(-0.1, 0.1)     BN var   U(0.5, 1.5)     (both rescaled in step 2)
  *      ARANGE       0, 1, 2, …       (the DFL's fixed projection)
  * 2. Calibrate (see calibrate()): per-channel statistics are propagated from an input image
@@ -806,9 +807,44 @@ done:
     free(feeds_bn);
 }
 
+/* For each node: 1 when it is the weight of a BatchNorm whose output is used other than by an
+ * activation (SiLU, sigmoid, ReLU). BNs before an activation get the gain-2 weights the
+ * comment at the top explains; a BN with no activation after it (YOLO11's attention qkv,
+ * proj and pe, PSA's second ffn conv) gets gain 1: a gain of 2 there only inflates the
+ * attention logits, and softmax turns their f32 rounding into large relative errors in the
+ * attention weights. Returns NULL on out-of-memory (every BN then gets gain 2). */
+static unsigned char *bn_weight_unactivated(const sn_ir_graph *g) {
+    unsigned char *bad = calloc((size_t)g->nnodes + 1, 1);
+    unsigned char *act = calloc((size_t)g->nnodes + 1, 1);
+    if (!bad || !act) {
+        free(bad);
+        free(act);
+        return NULL;
+    }
+    for (int32_t i = 0; i < g->nnodes; i++) {
+        const sn_ir_node *n = &g->nodes[i];
+        if (n->flags & SN_IR_NODE_DEAD)
+            continue;
+        int is_act = n->op == SN_OP_SILU || n->op == SN_OP_SIGMOID || n->op == SN_OP_RELU;
+        for (int k = 0; k < n->nin; k++)
+            if (g->nodes[n->in[k]].op == SN_OP_BATCHNORM && !is_act)
+                bad[n->in[k]] = 1;
+    }
+    for (int32_t o = 0; o < g->noutputs; o++)
+        bad[g->outputs[o]] = 1;
+    for (int32_t i = 0; i < g->nnodes; i++) {
+        const sn_ir_node *n = &g->nodes[i];
+        if (n->op == SN_OP_BATCHNORM && !(n->flags & SN_IR_NODE_DEAD) && n->nin > 1 && bad[i])
+            act[n->in[1]] = 1;
+    }
+    free(bad);
+    return act;
+}
+
 void sn_fe_weights_random(sn_ir_graph *g, uint64_t seed) {
     uint64_t mixed = seed;
     mixed = splitmix64(&mixed);
+    unsigned char *unactivated = bn_weight_unactivated(g);
     for (int32_t i = 0; i < g->nnodes; i++) {
         if (g->nodes[i].op != SN_OP_PARAM || (g->nodes[i].flags & SN_IR_NODE_DEAD))
             continue;
@@ -830,8 +866,13 @@ void sn_fe_weights_random(sn_ir_graph *g, uint64_t seed) {
             hi = 0.1;
             break;
         case SN_IR_INIT_BN_WEIGHT:
-            lo = 1.6;
-            hi = 2.4;
+            if (unactivated && unactivated[i]) {
+                lo = 0.8;
+                hi = 1.2;
+            } else {
+                lo = 1.6;
+                hi = 2.4;
+            }
             break;
         case SN_IR_INIT_BN_BIAS:
             lo = -0.1;
@@ -859,6 +900,7 @@ void sn_fe_weights_random(sn_ir_graph *g, uint64_t seed) {
         for (int64_t k = 0; k < n; k++)
             d[k] = uniform(&st, lo, hi);
     }
+    free(unactivated);
     calibrate(g);
 }
 

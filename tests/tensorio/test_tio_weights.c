@@ -9,7 +9,7 @@
  * distributions change. */
 #define PINNED_V 0x3f6b7448, 0x3f5ee130, 0x3fac2501, 0x3fa26aee
 #define PINNED_W 0x3f34ae01, 0xbe92f3fb, 0x3eb70461, 0xbcad10c7
-#define PINNED_TINY 0xcc7d88abd60758abull
+#define PINNED_TINY 0x57bc95b3984e462full
 
 static char err[8192];
 
