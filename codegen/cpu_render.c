@@ -162,6 +162,38 @@ int sn_cg_cpu_conv_pix(int vw, int nvec) {
     return p > 14 ? 14 : p < 1 ? 1 : p;
 }
 
+/* Adds the packed data `pk` (n floats; freed here) for anchor input `slot` to the weights
+ * under `tag` and points that argument at it as a flat [n] view. */
+static sn_status add_packed(sn_cg_lower_ctx *c, const sn_cg_group *g, sn_cg_cpu_impl *ki,
+                            sn_cg_kernel *k, int slot, int32_t tag, float *pk, size_t n) {
+    int a = g->anchor_in[slot];
+    int64_t off = sn_cg_weights_add(c, g->vals[a].node, tag, pk, n * sizeof(float));
+    free(pk);
+    if (off < 0)
+        return SN_ERR_NOMEM;
+    k->args[a].offset = off;
+    ki->args[a].ndim = 1;
+    ki->args[a].d[0] = (int64_t)n;
+    ki->args[a].stride[0] = 1;
+    return SN_OK;
+}
+
+/* The bias (when there is one) of `ng` groups of `og` channels, each group zero-padded to
+ * `pitch` floats. */
+static sn_status pack_bias(sn_cg_lower_ctx *c, const sn_cg_group *g, sn_cg_cpu_impl *ki,
+                           sn_cg_kernel *k, int64_t ng, int64_t og, int64_t pitch) {
+    if (g->anchor_in[2] < 0)
+        return SN_OK;
+    const float *b = g->vals[g->anchor_in[2]].data;
+    size_t bn = (size_t)(ng * pitch);
+    float *pb = calloc(bn, sizeof(float));
+    if (!pb)
+        return SN_ERR_NOMEM;
+    for (int64_t gi = 0; gi < ng; gi++)
+        memcpy(pb + gi * pitch, b + gi * og, (size_t)og * sizeof(float));
+    return add_packed(c, g, ki, k, 2, (2 << 20) | ki->vw, pb, bn);
+}
+
 /* Weight and bias arguments of a Winograd conv: U = G·g·Gᵀ per (o, c), packed
  * [obg][16][C][Bt·V] (ξ = 4·row + col of the 4×4 tile), bias padded to ⌈O/V⌉·V. */
 static sn_status pack_wino(sn_cg_lower_ctx *c, const sn_cg_group *g, sn_cg_cpu_impl *ki,
@@ -192,31 +224,8 @@ static sn_status pack_wino(sn_cg_lower_ctx *c, const sn_cg_group *g, sn_cg_cpu_i
                     pk[at] = (float)u;
                 }
     }
-    int64_t off = sn_cg_weights_add(c, wv->node, (6 << 20) | (B << 8) | V, pk, wn * sizeof(float));
-    free(pk);
-    if (off < 0)
-        return SN_ERR_NOMEM;
-    k->args[g->anchor_in[1]].offset = off;
-    ki->args[g->anchor_in[1]].ndim = 1;
-    ki->args[g->anchor_in[1]].d[0] = (int64_t)wn;
-    ki->args[g->anchor_in[1]].stride[0] = 1;
-    if (g->anchor_in[2] >= 0) {
-        const sn_cg_val *bv = &g->vals[g->anchor_in[2]];
-        size_t bn = (size_t)(bpg * V);
-        float *pb = calloc(bn, sizeof(float));
-        if (!pb)
-            return SN_ERR_NOMEM;
-        memcpy(pb, bv->data, (size_t)O * sizeof(float));
-        off = sn_cg_weights_add(c, bv->node, (2 << 20) | V, pb, bn * sizeof(float));
-        free(pb);
-        if (off < 0)
-            return SN_ERR_NOMEM;
-        k->args[g->anchor_in[2]].offset = off;
-        ki->args[g->anchor_in[2]].ndim = 1;
-        ki->args[g->anchor_in[2]].d[0] = (int64_t)bn;
-        ki->args[g->anchor_in[2]].stride[0] = 1;
-    }
-    return SN_OK;
+    sn_status st = add_packed(c, g, ki, k, 1, (6 << 20) | (B << 8) | V, pk, wn);
+    return st ? st : pack_bias(c, g, ki, k, 1, O, bpg * V);
 }
 
 static sn_status plan_conv(sn_cg_lower_ctx *c, const sn_cg_group *g, sn_cg_cpu_impl *ki,
@@ -341,36 +350,10 @@ static sn_status plan_conv(sn_cg_lower_ctx *c, const sn_cg_group *g, sn_cg_cpu_i
                             pk[at] = w[((o * Cg + ci) * KH + kh) * KW + kw];
                         }
         }
-    int32_t tag = (1 << 20) | (B << 8) | V;
-    int64_t off = sn_cg_weights_add(c, wv->node, tag, pk, wn * sizeof(float));
-    free(pk);
-    if (off < 0)
-        return SN_ERR_NOMEM;
-    k->args[g->anchor_in[1]].offset = off;
-    ki->args[g->anchor_in[1]].ndim = 1;
-    ki->args[g->anchor_in[1]].d[0] = (int64_t)wn;
-    ki->args[g->anchor_in[1]].stride[0] = 1;
-    if (g->anchor_in[2] >= 0) {
-        const sn_cg_val *bv = &g->vals[g->anchor_in[2]];
-        size_t bn = (size_t)(G * bpg * V);
-        float *pb = calloc(bn, sizeof(float));
-        if (!pb)
-            return SN_ERR_NOMEM;
-        for (int64_t gi = 0; gi < G; gi++)
-            for (int64_t oc = 0; oc < Og; oc++)
-                pb[gi * bpg * V + oc] = bv->data[gi * Og + oc];
-        off = sn_cg_weights_add(c, bv->node, (2 << 20) | V, pb, bn * sizeof(float));
-        free(pb);
-        if (off < 0)
-            return SN_ERR_NOMEM;
-        k->args[g->anchor_in[2]].offset = off;
-        ki->args[g->anchor_in[2]].ndim = 1;
-        ki->args[g->anchor_in[2]].d[0] = (int64_t)bn;
-        ki->args[g->anchor_in[2]].stride[0] = 1;
-    }
     (void)err;
     (void)errlen;
-    return SN_OK;
+    sn_status st = add_packed(c, g, ki, k, 1, (1 << 20) | (B << 8) | V, pk, wn);
+    return st ? st : pack_bias(c, g, ki, k, G, Og, bpg * V);
 }
 
 static sn_status plan_dwconv(sn_cg_lower_ctx *c, const sn_cg_group *g, sn_cg_cpu_impl *ki,
@@ -395,31 +378,8 @@ static sn_status plan_dwconv(sn_cg_lower_ctx *c, const sn_cg_group *g, sn_cg_cpu
             for (int64_t kw = 0; kw < KW; kw++)
                 pk[((ch / V * KH + kh) * KW + kw) * V + ch % V] =
                     wv->data[(ch * KH + kh) * KW + kw];
-    int64_t off = sn_cg_weights_add(c, wv->node, (3 << 20) | V, pk, wn * sizeof(float));
-    free(pk);
-    if (off < 0)
-        return SN_ERR_NOMEM;
-    k->args[g->anchor_in[1]].offset = off;
-    ki->args[g->anchor_in[1]].ndim = 1;
-    ki->args[g->anchor_in[1]].d[0] = (int64_t)wn;
-    ki->args[g->anchor_in[1]].stride[0] = 1;
-    if (g->anchor_in[2] >= 0) {
-        const sn_cg_val *bv = &g->vals[g->anchor_in[2]];
-        size_t bn = (size_t)(nv * V);
-        float *pb = calloc(bn, sizeof(float));
-        if (!pb)
-            return SN_ERR_NOMEM;
-        memcpy(pb, bv->data, (size_t)C * sizeof(float));
-        off = sn_cg_weights_add(c, bv->node, (2 << 20) | V, pb, bn * sizeof(float));
-        free(pb);
-        if (off < 0)
-            return SN_ERR_NOMEM;
-        k->args[g->anchor_in[2]].offset = off;
-        ki->args[g->anchor_in[2]].ndim = 1;
-        ki->args[g->anchor_in[2]].d[0] = (int64_t)bn;
-        ki->args[g->anchor_in[2]].stride[0] = 1;
-    }
-    return SN_OK;
+    sn_status st = add_packed(c, g, ki, k, 1, (3 << 20) | V, pk, wn);
+    return st ? st : pack_bias(c, g, ki, k, 1, C, nv * V);
 }
 
 static void collect_epilogue_strides(sn_cg_cpu_impl *ki, strideset *ss, int *primary) {

@@ -516,7 +516,8 @@ static void emit_a_gather(sn_cg_cuda_k *kc, const char *T, const char *ld) {
     sn_cg_cuda_line(kc, 4, "};");
 }
 
-static void emit_conv_consts(sn_cg_cuda_k *kc) {
+/* The conv's geometry and the padded GEMM extents as constexprs. */
+static void emit_conv_consts(sn_cg_cuda_k *kc, int64_t kp, int64_t np, int kt) {
     const sn_cg_group *g = kc->g;
     const sn_cg_conv *cv = &g->conv;
     conv_dims d = dims_of(g);
@@ -531,6 +532,8 @@ static void emit_conv_consts(sn_cg_cuda_k *kc) {
                     (long long)cv->h, (long long)cv->w, (long long)cv->kw, (long long)cv->sh,
                     (long long)cv->sw, (long long)cv->ph, (long long)cv->pw, (long long)cv->dh,
                     (long long)cv->dw);
+    sn_cg_cuda_line(kc, 4, "constexpr int KP = %lld, NP = %lld, KT = %d;", (long long)kp,
+                    (long long)np, kt);
 }
 
 /* The epilogue call for one chunk of `vec` channels at (n_, o, oh_, ow_); oc = channel within
@@ -561,6 +564,137 @@ static sn_status emit_conv_epilogue(sn_cg_cuda_k *kc, int ind, int vec, const ch
     return sn_cg_cuda_epilogue(kc, &e);
 }
 
+/* Begins a GEMM conv kernel (with the MMA helpers in the prelude); the weight argument is
+ * typed as its packed dtype `wdt`. */
+static void begin_igemm(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *t, sn_dtype wdt) {
+    int ovr[SN_CG_MAX_ARGS];
+    for (int i = 0; i < SN_CG_MAX_ARGS; i++)
+        ovr[i] = -1;
+    ovr[kc->g->anchor_in[1]] = wdt;
+    sn_cg_cuda_begin(kc, 1);
+    sn_cg_cuda_signature(kc, t->threads, ovr);
+}
+
+/* The block's tile origin (m0, n0), its conv group and the group's input `xg`. */
+static void emit_tile_origin(sn_cg_cuda_k *kc) {
+    const sn_cg_group *g = kc->g;
+    int xi = g->anchor_in[0];
+    sn_cg_cuda_line(kc, 4, "const int m0 = blockIdx.x * BM, n0 = blockIdx.y * BN;");
+    sn_cg_cuda_line(kc, 4, "const int grp = %s;", g->conv.groups > 1 ? "blockIdx.z" : "0");
+    sn_cg_cuda_line(kc, 4, "const %s *xg = a%d + (sn_idx)grp * CG * %lld;",
+                    sn_cg_cuda_stype(sn_cg_cuda_val_dtype(g, xi)), xi, (long long)xstride(g)[1]);
+}
+
+/* `load_a(stage, kt)`: the A tile into sA (row pitch `ld`, smem type T), by 16-byte cp.async
+ * of `ew` elements when vec_a, else element by element. */
+static void emit_load_a(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *t, int vec_a, const char *T,
+                        const char *ld, int ew) {
+    if (!vec_a) {
+        emit_a_gather(kc, T, ld);
+        return;
+    }
+    const int64_t *xs = xstride(kc->g);
+    sn_cg_cuda_line(kc, 4, "constexpr int KC = BK / %d, AR = (BM * KC + NT - 1) / NT;", ew);
+    sn_cg_cuda_line(kc, 4, "const int a_kc = tid %% KC;");
+    emit_a_rows(kc, (t->bm * (t->bk / ew) + t->threads - 1) / t->threads, "KC");
+    sn_cg_cuda_line(kc, 4, "auto load_a = [&](int stage, int kt) {");
+    sn_cg_cuda_line(kc, 8, "const int k = kt * BK + a_kc * %d;", ew);
+    sn_cg_cuda_line(kc, 8, "const int c = k %% CG, kr = k / CG, kw = kr %% KW, kh = kr / KW;");
+    sn_cg_cuda_line(kc, 8,
+                    "const sn_idx koff = (sn_idx)(kh * DH) * %lld + (sn_idx)(kw * DW) * %lld + c;",
+                    (long long)xs[2], (long long)xs[3]);
+    sn_cg_cuda_line(kc, 8, "%s *dst = sA + stage * BM * %s + a_kc * %d;", T, ld, ew);
+    sn_cg_cuda_line(kc, 8, "#pragma unroll");
+    sn_cg_cuda_line(kc, 8, "for (int i = 0; i < AR; ++i) {");
+    sn_cg_cuda_line(kc, 12, "const int row = tid / KC + i * (NT / KC);");
+    sn_cg_cuda_line(kc, 12, "if ((BM * KC) %% NT != 0 && row >= BM) continue;");
+    sn_cg_cuda_line(kc, 12, "const int ih = a_ih[i] + kh * DH, iw = a_iw[i] + kw * DW;");
+    sn_cg_cuda_line(kc, 12,
+                    "const bool ok = k < K && (unsigned)ih < (unsigned)H && (unsigned)iw < "
+                    "(unsigned)W;");
+    sn_cg_cuda_line(kc, 12,
+                    "sn_cp16(dst + row * %s, ok ? (const void *)(xg + a_base[i] + koff) : "
+                    "(const void *)xg, ok ? 16 : 0);",
+                    ld);
+    sn_cg_cuda_line(kc, 8, "}");
+    sn_cg_cuda_line(kc, 4, "};");
+}
+
+/* The cp.async pipeline: the first ST-1 tiles in flight, then the main loop's head (wait
+ * for tile kt, issue tile kt+ST-1); the caller writes the loop's compute and closes it.
+ * `notes` adds the explanatory comments (MMA template). */
+static void emit_pipeline_head(sn_cg_cuda_k *kc, int notes) {
+    sn_cg_cuda_line(kc, 4, "#pragma unroll");
+    sn_cg_cuda_line(kc, 4, "for (int s = 0; s < ST - 1; ++s) {");
+    sn_cg_cuda_line(kc, 8, "if (s < KT) {");
+    sn_cg_cuda_line(kc, 12, "load_a(s, s);");
+    sn_cg_cuda_line(kc, 12, "load_b(s, s);");
+    sn_cg_cuda_line(kc, 8, "}");
+    sn_cg_cuda_line(kc, 8, "sn_cp_commit();");
+    sn_cg_cuda_line(kc, 4, "}");
+    sn_cg_cuda_line(kc, 4, "for (int kt = 0; kt < KT; ++kt) {");
+    sn_cg_cuda_line(kc, 8, "sn_cp_wait<ST - 2>();%s",
+                    notes ? " /* tile kt has landed (this thread's copies) */" : "");
+    sn_cg_cuda_line(kc, 8, "__syncthreads();%s",
+                    notes ? "       /* … everyone's; stage (kt-1)%ST is free */" : "");
+    sn_cg_cuda_line(kc, 8, "{");
+    sn_cg_cuda_line(kc, 12, "const int nk = kt + ST - 1;");
+    sn_cg_cuda_line(kc, 12, "if (nk < KT) {");
+    sn_cg_cuda_line(kc, 16, "load_a(nk %% ST, nk);");
+    sn_cg_cuda_line(kc, 16, "load_b(nk %% ST, nk);");
+    sn_cg_cuda_line(kc, 12, "}");
+    sn_cg_cuda_line(kc, 12, "sn_cp_commit();");
+    sn_cg_cuda_line(kc, 8, "}");
+}
+
+/* A thread's output channels: `n` chunks (C extent) indexed by `i`, chunk i's first channel
+ * within the group `oc` (a C expression using i), `vec` adjacent channels per chunk. */
+typedef struct out_cols {
+    const char *n, *i, *oc;
+    int vec;
+} out_cols;
+
+/* `float bz[n][vec]`: the bias of each of the thread's output channels (0 past OG). */
+static void emit_bias_frag(sn_cg_cuda_k *kc, const out_cols *oc) {
+    int bi = kc->g->anchor_in[2];
+    sn_cg_cuda_line(kc, 4, "float bz[%s][%d];", oc->n, oc->vec);
+    sn_cg_cuda_line(kc, 4, "#pragma unroll");
+    sn_cg_cuda_line(kc, 4, "for (int %s = 0; %s < %s; ++%s)", oc->i, oc->i, oc->n, oc->i);
+    sn_cg_cuda_line(kc, 8, "#pragma unroll");
+    sn_cg_cuda_line(kc, 8, "for (int v = 0; v < %d; ++v) {", oc->vec);
+    if (bi >= 0) {
+        sn_cg_cuda_line(kc, 12, "const int oc = %s + v;", oc->oc);
+        sn_cg_cuda_line(kc, 12, "bz[%s][v] = oc < OG ? a%d[grp * OG + oc] : 0.0f;", oc->i, bi);
+    } else {
+        sn_cg_cuda_line(kc, 12, "bz[%s][v] = 0.0f;", oc->i);
+    }
+    sn_cg_cuda_line(kc, 8, "}");
+}
+
+/* One output row m (C expression) of the thread's tile: each chunk of channels through the
+ * epilogue with the anchor value `anchor` (uses the chunk index and v). */
+static sn_status emit_out_row(sn_cg_cuda_k *kc, int ind, const char *m, const out_cols *oc,
+                              const char *anchor, char *err, size_t errlen) {
+    sn_cg_cuda_line(kc, ind, "const int m = %s;", m);
+    sn_cg_cuda_line(kc, ind, "if (m >= M) continue;");
+    sn_cg_cuda_line(kc, ind,
+                    "const sn_idx n_ = m / OHW, r_ = m %% OHW, oh_ = r_ / OW, ow_ = r_ %% OW;");
+    sn_cg_cuda_line(kc, ind, "(void)n_; (void)oh_; (void)ow_;");
+    sn_cg_cuda_line(kc, ind, "#pragma unroll");
+    sn_cg_cuda_line(kc, ind, "for (int %s = 0; %s < %s; ++%s) {", oc->i, oc->i, oc->n, oc->i);
+    sn_cg_cuda_line(kc, ind + 4, "const int oc = %s;", oc->oc);
+    sn_cg_cuda_line(kc, ind + 4, "if (oc >= OG) continue;");
+    sn_cg_cuda_line(kc, ind + 4, "const sn_idx o_ = (sn_idx)grp * OG + oc;");
+    sn_cg_cuda_line(kc, ind + 4, "(void)o_;");
+    sn_status st = emit_conv_epilogue(kc, ind + 4, oc->vec, anchor);
+    if (st) {
+        sn_cg_errf(err, errlen, "group %d: an epilogue op has no CUDA rendering", kc->g->id);
+        return st;
+    }
+    sn_cg_cuda_line(kc, ind, "}");
+    return SN_OK;
+}
+
 /* ---------------------------------------------------------------- MMA */
 
 static sn_status render_mma(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *t, char *err, size_t errlen) {
@@ -569,18 +703,12 @@ static sn_status render_mma(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *t, char *er
     conv_dims d = dims_of(g);
     sn_dtype dt = g->target->dtype;
     const char *T = sn_cg_cuda_stype(dt);
-    int xi = g->anchor_in[0], wi = g->anchor_in[1], bi = g->anchor_in[2];
-    const int64_t *xs = xstride(g);
+    int wi = g->anchor_in[1];
     int vec_a = a_vec_ok(g, dt);
     int64_t np = cdiv(d.og, t->bn) * t->bn, kp = cdiv(d.K, t->bk) * t->bk;
     int kt = (int)(kp / t->bk);
 
-    int ovr[SN_CG_MAX_ARGS];
-    for (int i = 0; i < SN_CG_MAX_ARGS; i++)
-        ovr[i] = -1;
-    ovr[wi] = dt;
-    sn_cg_cuda_begin(kc, 1);
-    sn_cg_cuda_signature(kc, t->threads, ovr);
+    begin_igemm(kc, t, dt);
     sn_cg_cuda_line(kc, 4, "/* implicit GEMM, mma.sync m16n8k16 %s, f32 accumulate; A %s */",
                     sn_dtype_name(dt), vec_a ? "cp.async 16B" : "element gather");
     sn_cg_cuda_line(kc, 4,
@@ -591,9 +719,7 @@ static sn_status render_mma(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *t, char *er
                     "/ 16, NI = WTN / 8;");
     sn_cg_cuda_line(kc, 4,
                     "constexpr int LDS = BK + 8; /* 16-byte row pad: ldmatrix conflict-free */");
-    emit_conv_consts(kc);
-    sn_cg_cuda_line(kc, 4, "constexpr int KP = %lld, NP = %lld, KT = %d;", (long long)kp,
-                    (long long)np, kt);
+    emit_conv_consts(kc, kp, np, kt);
     int dyn = mma_smem(t) > SN_CG_CUDA_SMEM_MAX;
     if (dyn) {
         /* past the static limit: dynamic shared memory, k->smem bytes */
@@ -607,40 +733,10 @@ static sn_status render_mma(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *t, char *er
     sn_cg_cuda_line(kc, 4,
                     "const int wm = warp %% WM, wn = (warp / WM) %% WN, wk = warp / (WM * WN);");
     sn_cg_cuda_line(kc, 4, "(void)wk;");
-    sn_cg_cuda_line(kc, 4, "const int m0 = blockIdx.x * BM, n0 = blockIdx.y * BN;");
-    sn_cg_cuda_line(kc, 4, "const int grp = %s;", cv->groups > 1 ? "blockIdx.z" : "0");
-    sn_cg_cuda_line(kc, 4, "const %s *xg = a%d + (sn_idx)grp * CG * %lld;",
-                    sn_cg_cuda_stype(sn_cg_cuda_val_dtype(g, xi)), xi, (long long)xs[1]);
+    emit_tile_origin(kc);
     sn_cg_cuda_line(kc, 4, "const %s *wg = a%d + ((sn_idx)grp * NP + n0) * KP;", T, wi);
 
-    /* A gather */
-    if (vec_a) {
-        sn_cg_cuda_line(kc, 4, "constexpr int KC = BK / 8, AR = (BM * KC + NT - 1) / NT;");
-        sn_cg_cuda_line(kc, 4, "const int a_kc = tid %% KC;");
-        emit_a_rows(kc, (t->bm * (t->bk / 8) + t->threads - 1) / t->threads, "KC");
-        sn_cg_cuda_line(kc, 4, "auto load_a = [&](int stage, int kt) {");
-        sn_cg_cuda_line(kc, 8, "const int k = kt * BK + a_kc * 8;");
-        sn_cg_cuda_line(kc, 8, "const int c = k %% CG, kr = k / CG, kw = kr %% KW, kh = kr / KW;");
-        sn_cg_cuda_line(
-            kc, 8, "const sn_idx koff = (sn_idx)(kh * DH) * %lld + (sn_idx)(kw * DW) * %lld + c;",
-            (long long)xs[2], (long long)xs[3]);
-        sn_cg_cuda_line(kc, 8, "%s *dst = sA + stage * BM * LDS + a_kc * 8;", T);
-        sn_cg_cuda_line(kc, 8, "#pragma unroll");
-        sn_cg_cuda_line(kc, 8, "for (int i = 0; i < AR; ++i) {");
-        sn_cg_cuda_line(kc, 12, "const int row = tid / KC + i * (NT / KC);");
-        sn_cg_cuda_line(kc, 12, "if ((BM * KC) %% NT != 0 && row >= BM) continue;");
-        sn_cg_cuda_line(kc, 12, "const int ih = a_ih[i] + kh * DH, iw = a_iw[i] + kw * DW;");
-        sn_cg_cuda_line(kc, 12,
-                        "const bool ok = k < K && (unsigned)ih < (unsigned)H && (unsigned)iw < "
-                        "(unsigned)W;");
-        sn_cg_cuda_line(kc, 12,
-                        "sn_cp16(dst + row * LDS, ok ? (const void *)(xg + a_base[i] + koff) : "
-                        "(const void *)xg, ok ? 16 : 0);");
-        sn_cg_cuda_line(kc, 8, "}");
-        sn_cg_cuda_line(kc, 4, "};");
-    } else {
-        emit_a_gather(kc, T, "LDS");
-    }
+    emit_load_a(kc, t, vec_a, T, "LDS", 8);
     /* B: packed weights, always in bounds */
     sn_cg_cuda_line(kc, 4, "constexpr int BKC = BK / 8, BR = (BN * BKC + NT - 1) / NT;");
     sn_cg_cuda_line(kc, 4, "auto load_b = [&](int stage, int kt) {");
@@ -664,25 +760,7 @@ static sn_status render_mma(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *t, char *er
     sn_cg_cuda_line(kc, 8, "for (int ni = 0; ni < NI; ++ni)");
     sn_cg_cuda_line(kc, 12, "#pragma unroll");
     sn_cg_cuda_line(kc, 12, "for (int q = 0; q < 4; ++q) acc[mi][ni][q] = 0.0f;");
-    sn_cg_cuda_line(kc, 4, "#pragma unroll");
-    sn_cg_cuda_line(kc, 4, "for (int s = 0; s < ST - 1; ++s) {");
-    sn_cg_cuda_line(kc, 8, "if (s < KT) {");
-    sn_cg_cuda_line(kc, 12, "load_a(s, s);");
-    sn_cg_cuda_line(kc, 12, "load_b(s, s);");
-    sn_cg_cuda_line(kc, 8, "}");
-    sn_cg_cuda_line(kc, 8, "sn_cp_commit();");
-    sn_cg_cuda_line(kc, 4, "}");
-    sn_cg_cuda_line(kc, 4, "for (int kt = 0; kt < KT; ++kt) {");
-    sn_cg_cuda_line(kc, 8, "sn_cp_wait<ST - 2>(); /* tile kt has landed (this thread's copies) */");
-    sn_cg_cuda_line(kc, 8, "__syncthreads();       /* … everyone's; stage (kt-1)%%ST is free */");
-    sn_cg_cuda_line(kc, 8, "{");
-    sn_cg_cuda_line(kc, 12, "const int nk = kt + ST - 1;");
-    sn_cg_cuda_line(kc, 12, "if (nk < KT) {");
-    sn_cg_cuda_line(kc, 16, "load_a(nk %% ST, nk);");
-    sn_cg_cuda_line(kc, 16, "load_b(nk %% ST, nk);");
-    sn_cg_cuda_line(kc, 12, "}");
-    sn_cg_cuda_line(kc, 12, "sn_cp_commit();");
-    sn_cg_cuda_line(kc, 8, "}");
+    emit_pipeline_head(kc, 1);
     sn_cg_cuda_line(kc, 8, "const %s *tA = sA + (kt %% ST) * BM * LDS;", T);
     sn_cg_cuda_line(kc, 8, "const %s *tB = sB + (kt %% ST) * BN * LDS;", T);
     sn_cg_cuda_line(kc, 8, "#pragma unroll");
@@ -750,51 +828,23 @@ static sn_status render_mma(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *t, char *er
     }
 
     /* epilogue straight from the fragments: (row lane/4 [+8], channels 2*(lane%%4) + {0,1}) */
-    sn_cg_cuda_line(kc, 4, "float bz[NI][2];");
-    sn_cg_cuda_line(kc, 4, "#pragma unroll");
-    sn_cg_cuda_line(kc, 4, "for (int ni = 0; ni < NI; ++ni)");
-    sn_cg_cuda_line(kc, 8, "#pragma unroll");
-    sn_cg_cuda_line(kc, 8, "for (int v = 0; v < 2; ++v) {");
-    if (bi >= 0) {
-        sn_cg_cuda_line(kc, 12, "const int oc = n0 + wn * WTN + ni * 8 + (lane & 3) * 2 + v;");
-        sn_cg_cuda_line(kc, 12, "bz[ni][v] = oc < OG ? a%d[grp * OG + oc] : 0.0f;", bi);
-    } else {
-        sn_cg_cuda_line(kc, 12, "bz[ni][v] = 0.0f;");
-    }
-    sn_cg_cuda_line(kc, 8, "}");
+    const out_cols oc = {"NI", "ni", "n0 + wn * WTN + ni * 8 + (lane & 3) * 2", 2};
+    emit_bias_frag(kc, &oc);
     sn_cg_cuda_line(kc, 4, "#pragma unroll");
     sn_cg_cuda_line(kc, 4, "for (int mi = 0; mi < MI; ++mi) {");
     sn_cg_cuda_line(kc, 8, "#pragma unroll");
     sn_cg_cuda_line(kc, 8, "for (int h = 0; h < 2; ++h) {");
-    sn_cg_cuda_line(kc, 12, "const int m = m0 + wm * WTM + mi * 16 + (lane >> 2) + h * 8;");
-    sn_cg_cuda_line(kc, 12, "if (m >= M) continue;");
-    sn_cg_cuda_line(kc, 12,
-                    "const sn_idx n_ = m / OHW, r_ = m %% OHW, oh_ = r_ / OW, ow_ = r_ %% OW;");
-    sn_cg_cuda_line(kc, 12, "(void)n_; (void)oh_; (void)ow_;");
-    sn_cg_cuda_line(kc, 12, "#pragma unroll");
-    sn_cg_cuda_line(kc, 12, "for (int ni = 0; ni < NI; ++ni) {");
-    sn_cg_cuda_line(kc, 16, "const int oc = n0 + wn * WTN + ni * 8 + (lane & 3) * 2;");
-    sn_cg_cuda_line(kc, 16, "if (oc >= OG) continue;");
-    sn_cg_cuda_line(kc, 16, "const sn_idx o_ = (sn_idx)grp * OG + oc;");
-    sn_cg_cuda_line(kc, 16, "(void)o_;");
-    sn_status st = emit_conv_epilogue(kc, 16, 2, "acc[mi][ni][h * 2 + v] + bz[ni][v]");
-    if (st) {
-        sn_cg_errf(err, errlen, "group %d: an epilogue op has no CUDA rendering", g->id);
+    sn_status st = emit_out_row(kc, 12, "m0 + wm * WTM + mi * 16 + (lane >> 2) + h * 8", &oc,
+                                "acc[mi][ni][h * 2 + v] + bz[ni][v]", err, errlen);
+    if (st)
         return st;
-    }
-    sn_cg_cuda_line(kc, 12, "}");
     sn_cg_cuda_line(kc, 8, "}");
     sn_cg_cuda_line(kc, 4, "}");
 
     sn_cg_str spec = {0};
     sn_cg_cuda_spec_begin(kc, &spec, vec_a ? "conv_igemm_mma_cpasync" : "conv_igemm_mma_gather", t);
-    kc->k->grid[0] = (uint32_t)cdiv(d.M, t->bm);
-    kc->k->grid[1] = (uint32_t)(np / t->bn);
-    kc->k->grid[2] = (uint32_t)cv->groups;
-    kc->k->block[0] = (uint32_t)t->threads;
-    kc->k->block[1] = kc->k->block[2] = 1;
-    kc->k->smem = dyn ? (uint32_t)mma_smem(t) : 0;
-    return sn_cg_cuda_finish(kc, &spec, err, errlen);
+    return sn_cg_cuda_launch(kc, &spec, t, (uint32_t)cdiv(d.M, t->bm), (uint32_t)(np / t->bn),
+                             (uint32_t)cv->groups, dyn ? (uint32_t)mma_smem(t) : 0, err, errlen);
 }
 
 /* ---------------------------------------------------------------- FMA (f32) */
@@ -803,62 +853,25 @@ static sn_status render_fma(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *t, char *er
     const sn_cg_group *g = kc->g;
     const sn_cg_conv *cv = &g->conv;
     conv_dims d = dims_of(g);
-    int xi = g->anchor_in[0], wi = g->anchor_in[1], bi = g->anchor_in[2];
-    const int64_t *xs = xstride(g);
+    int wi = g->anchor_in[1];
     int vec_a = a_vec_ok(g, SN_DTYPE_F32);
     int64_t np = cdiv(d.og, t->bn) * t->bn, kp = cdiv(d.K, t->bk) * t->bk;
     int kt = (int)(kp / t->bk);
 
-    int ovr[SN_CG_MAX_ARGS];
-    for (int i = 0; i < SN_CG_MAX_ARGS; i++)
-        ovr[i] = -1;
-    ovr[wi] = SN_DTYPE_F32;
-    sn_cg_cuda_begin(kc, 1);
-    sn_cg_cuda_signature(kc, t->threads, ovr);
+    begin_igemm(kc, t, SN_DTYPE_F32);
     sn_cg_cuda_line(kc, 4, "/* implicit GEMM, fp32 FMA (no TF32); A %s */",
                     vec_a ? "cp.async 16B" : "element gather");
     sn_cg_cuda_line(kc, 4, "constexpr int BM = %d, BN = %d, BK = %d, TM = %d, TN = %d, ST = %d;",
                     t->bm, t->bn, t->bk, t->tm, t->tn, t->stages);
     sn_cg_cuda_line(kc, 4, "constexpr int TX = BN / TN, TY = BM / TM, NT = TX * TY;");
     sn_cg_cuda_line(kc, 4, "constexpr int LDA = BK + 4;");
-    emit_conv_consts(kc);
-    sn_cg_cuda_line(kc, 4, "constexpr int KP = %lld, NP = %lld, KT = %d;", (long long)kp,
-                    (long long)np, kt);
+    emit_conv_consts(kc, kp, np, kt);
     sn_cg_cuda_line(kc, 4, "__shared__ __align__(16) float sA[ST * BM * LDA];");
     sn_cg_cuda_line(kc, 4, "__shared__ __align__(16) float sB[ST * BK * BN];");
     sn_cg_cuda_line(kc, 4, "const int tid = threadIdx.x, tx = tid %% TX, ty = tid / TX;");
-    sn_cg_cuda_line(kc, 4, "const int m0 = blockIdx.x * BM, n0 = blockIdx.y * BN;");
-    sn_cg_cuda_line(kc, 4, "const int grp = %s;", cv->groups > 1 ? "blockIdx.z" : "0");
-    sn_cg_cuda_line(kc, 4, "const %s *xg = a%d + (sn_idx)grp * CG * %lld;",
-                    sn_cg_cuda_stype(sn_cg_cuda_val_dtype(g, xi)), xi, (long long)xs[1]);
+    emit_tile_origin(kc);
     sn_cg_cuda_line(kc, 4, "const float *wg = a%d + (sn_idx)grp * KP * NP + n0;", wi);
-    if (vec_a) {
-        sn_cg_cuda_line(kc, 4, "constexpr int KC = BK / 4, AR = (BM * KC + NT - 1) / NT;");
-        sn_cg_cuda_line(kc, 4, "const int a_kc = tid %% KC;");
-        emit_a_rows(kc, (t->bm * (t->bk / 4) + t->threads - 1) / t->threads, "KC");
-        sn_cg_cuda_line(kc, 4, "auto load_a = [&](int stage, int kt) {");
-        sn_cg_cuda_line(kc, 8, "const int k = kt * BK + a_kc * 4;");
-        sn_cg_cuda_line(kc, 8, "const int c = k %% CG, kr = k / CG, kw = kr %% KW, kh = kr / KW;");
-        sn_cg_cuda_line(
-            kc, 8, "const sn_idx koff = (sn_idx)(kh * DH) * %lld + (sn_idx)(kw * DW) * %lld + c;",
-            (long long)xs[2], (long long)xs[3]);
-        sn_cg_cuda_line(kc, 8, "float *dst = sA + stage * BM * LDA + a_kc * 4;");
-        sn_cg_cuda_line(kc, 8, "#pragma unroll");
-        sn_cg_cuda_line(kc, 8, "for (int i = 0; i < AR; ++i) {");
-        sn_cg_cuda_line(kc, 12, "const int row = tid / KC + i * (NT / KC);");
-        sn_cg_cuda_line(kc, 12, "if ((BM * KC) %% NT != 0 && row >= BM) continue;");
-        sn_cg_cuda_line(kc, 12, "const int ih = a_ih[i] + kh * DH, iw = a_iw[i] + kw * DW;");
-        sn_cg_cuda_line(kc, 12,
-                        "const bool ok = k < K && (unsigned)ih < (unsigned)H && (unsigned)iw < "
-                        "(unsigned)W;");
-        sn_cg_cuda_line(kc, 12,
-                        "sn_cp16(dst + row * LDA, ok ? (const void *)(xg + a_base[i] + koff) : "
-                        "(const void *)xg, ok ? 16 : 0);");
-        sn_cg_cuda_line(kc, 8, "}");
-        sn_cg_cuda_line(kc, 4, "};");
-    } else {
-        emit_a_gather(kc, "float", "LDA");
-    }
+    emit_load_a(kc, t, vec_a, "float", "LDA", 4);
     sn_cg_cuda_line(kc, 4, "constexpr int BC = BN / 4, BR = (BK * BC + NT - 1) / NT;");
     sn_cg_cuda_line(kc, 4, "auto load_b = [&](int stage, int kt) {");
     sn_cg_cuda_line(kc, 8, "#pragma unroll");
@@ -873,30 +886,8 @@ static sn_status render_fma(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *t, char *er
     sn_cg_cuda_line(kc, 8, "}");
     sn_cg_cuda_line(kc, 4, "};");
 
-    sn_cg_cuda_line(kc, 4, "float acc[TM][TN];");
-    sn_cg_cuda_line(kc, 4, "#pragma unroll");
-    sn_cg_cuda_line(kc, 4, "for (int i = 0; i < TM; ++i)");
-    sn_cg_cuda_line(kc, 8, "#pragma unroll");
-    sn_cg_cuda_line(kc, 8, "for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;");
-    sn_cg_cuda_line(kc, 4, "#pragma unroll");
-    sn_cg_cuda_line(kc, 4, "for (int s = 0; s < ST - 1; ++s) {");
-    sn_cg_cuda_line(kc, 8, "if (s < KT) {");
-    sn_cg_cuda_line(kc, 12, "load_a(s, s);");
-    sn_cg_cuda_line(kc, 12, "load_b(s, s);");
-    sn_cg_cuda_line(kc, 8, "}");
-    sn_cg_cuda_line(kc, 8, "sn_cp_commit();");
-    sn_cg_cuda_line(kc, 4, "}");
-    sn_cg_cuda_line(kc, 4, "for (int kt = 0; kt < KT; ++kt) {");
-    sn_cg_cuda_line(kc, 8, "sn_cp_wait<ST - 2>();");
-    sn_cg_cuda_line(kc, 8, "__syncthreads();");
-    sn_cg_cuda_line(kc, 8, "{");
-    sn_cg_cuda_line(kc, 12, "const int nk = kt + ST - 1;");
-    sn_cg_cuda_line(kc, 12, "if (nk < KT) {");
-    sn_cg_cuda_line(kc, 16, "load_a(nk %% ST, nk);");
-    sn_cg_cuda_line(kc, 16, "load_b(nk %% ST, nk);");
-    sn_cg_cuda_line(kc, 12, "}");
-    sn_cg_cuda_line(kc, 12, "sn_cp_commit();");
-    sn_cg_cuda_line(kc, 8, "}");
+    sn_cg_cuda_acc_zero(kc);
+    emit_pipeline_head(kc, 0);
     sn_cg_cuda_line(kc, 8, "const float *tA = sA + (kt %% ST) * BM * LDA;");
     sn_cg_cuda_line(kc, 8, "const float *tB = sB + (kt %% ST) * BK * BN;");
     sn_cg_cuda_line(kc, 8, "#pragma unroll");
@@ -904,24 +895,14 @@ static sn_status render_fma(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *t, char *er
     sn_cg_cuda_line(kc, 12, "float a_[TM][4];");
     sn_cg_cuda_line(kc, 12, "#pragma unroll");
     sn_cg_cuda_line(kc, 12, "for (int i = 0; i < TM; ++i) {");
-    sn_cg_cuda_line(kc, 16, "const float4 t4 = *(const float4 *)(tA + (ty + i * TY) * LDA + kk);");
-    sn_cg_cuda_line(kc, 16, "a_[i][0] = t4.x;");
-    sn_cg_cuda_line(kc, 16, "a_[i][1] = t4.y;");
-    sn_cg_cuda_line(kc, 16, "a_[i][2] = t4.z;");
-    sn_cg_cuda_line(kc, 16, "a_[i][3] = t4.w;");
+    sn_cg_cuda_float4_unpack(kc, 16, "(tA + (ty + i * TY) * LDA + kk)", "a_[i][");
     sn_cg_cuda_line(kc, 12, "}");
     sn_cg_cuda_line(kc, 12, "#pragma unroll");
     sn_cg_cuda_line(kc, 12, "for (int q = 0; q < 4; ++q) {");
     sn_cg_cuda_line(kc, 16, "float b_[TN];");
     sn_cg_cuda_line(kc, 16, "#pragma unroll");
     sn_cg_cuda_line(kc, 16, "for (int j4 = 0; j4 < TN / 4; ++j4) {");
-    sn_cg_cuda_line(kc, 20,
-                    "const float4 t4 = *(const float4 *)(tB + (kk + q) * BN + j4 * TX * 4 + tx * "
-                    "4);");
-    sn_cg_cuda_line(kc, 20, "b_[j4 * 4 + 0] = t4.x;");
-    sn_cg_cuda_line(kc, 20, "b_[j4 * 4 + 1] = t4.y;");
-    sn_cg_cuda_line(kc, 20, "b_[j4 * 4 + 2] = t4.z;");
-    sn_cg_cuda_line(kc, 20, "b_[j4 * 4 + 3] = t4.w;");
+    sn_cg_cuda_float4_unpack(kc, 20, "(tB + (kk + q) * BN + j4 * TX * 4 + tx * 4)", "b_[j4 * 4 + ");
     sn_cg_cuda_line(kc, 16, "}");
     sn_cg_cuda_line(kc, 16, "#pragma unroll");
     sn_cg_cuda_line(kc, 16, "for (int i = 0; i < TM; ++i)");
@@ -934,48 +915,20 @@ static sn_status render_fma(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *t, char *er
     sn_cg_cuda_line(kc, 4, "sn_cp_wait<0>();");
 
     /* epilogue: rows ty + i*TY, channels n0 + j4*TX*4 + tx*4 + {0..3} */
-    sn_cg_cuda_line(kc, 4, "float bz[TN / 4][4];");
-    sn_cg_cuda_line(kc, 4, "#pragma unroll");
-    sn_cg_cuda_line(kc, 4, "for (int j4 = 0; j4 < TN / 4; ++j4)");
-    sn_cg_cuda_line(kc, 8, "#pragma unroll");
-    sn_cg_cuda_line(kc, 8, "for (int v = 0; v < 4; ++v) {");
-    if (bi >= 0) {
-        sn_cg_cuda_line(kc, 12, "const int oc = n0 + j4 * TX * 4 + tx * 4 + v;");
-        sn_cg_cuda_line(kc, 12, "bz[j4][v] = oc < OG ? a%d[grp * OG + oc] : 0.0f;", bi);
-    } else {
-        sn_cg_cuda_line(kc, 12, "bz[j4][v] = 0.0f;");
-    }
-    sn_cg_cuda_line(kc, 8, "}");
+    const out_cols oc = {"TN / 4", "j4", "n0 + j4 * TX * 4 + tx * 4", 4};
+    emit_bias_frag(kc, &oc);
     sn_cg_cuda_line(kc, 4, "#pragma unroll");
     sn_cg_cuda_line(kc, 4, "for (int i = 0; i < TM; ++i) {");
-    sn_cg_cuda_line(kc, 8, "const int m = m0 + ty + i * TY;");
-    sn_cg_cuda_line(kc, 8, "if (m >= M) continue;");
-    sn_cg_cuda_line(kc, 8,
-                    "const sn_idx n_ = m / OHW, r_ = m %% OHW, oh_ = r_ / OW, ow_ = r_ %% OW;");
-    sn_cg_cuda_line(kc, 8, "(void)n_; (void)oh_; (void)ow_;");
-    sn_cg_cuda_line(kc, 8, "#pragma unroll");
-    sn_cg_cuda_line(kc, 8, "for (int j4 = 0; j4 < TN / 4; ++j4) {");
-    sn_cg_cuda_line(kc, 12, "const int oc = n0 + j4 * TX * 4 + tx * 4;");
-    sn_cg_cuda_line(kc, 12, "if (oc >= OG) continue;");
-    sn_cg_cuda_line(kc, 12, "const sn_idx o_ = (sn_idx)grp * OG + oc;");
-    sn_cg_cuda_line(kc, 12, "(void)o_;");
-    sn_status st = emit_conv_epilogue(kc, 12, 4, "acc[i][j4 * 4 + v] + bz[j4][v]");
-    if (st) {
-        sn_cg_errf(err, errlen, "group %d: an epilogue op has no CUDA rendering", g->id);
+    sn_status st =
+        emit_out_row(kc, 8, "m0 + ty + i * TY", &oc, "acc[i][j4 * 4 + v] + bz[j4][v]", err, errlen);
+    if (st)
         return st;
-    }
-    sn_cg_cuda_line(kc, 8, "}");
     sn_cg_cuda_line(kc, 4, "}");
 
     sn_cg_str spec = {0};
     sn_cg_cuda_spec_begin(kc, &spec, vec_a ? "conv_igemm_fma_cpasync" : "conv_igemm_fma_gather", t);
-    kc->k->grid[0] = (uint32_t)cdiv(d.M, t->bm);
-    kc->k->grid[1] = (uint32_t)(np / t->bn);
-    kc->k->grid[2] = (uint32_t)cv->groups;
-    kc->k->block[0] = (uint32_t)t->threads;
-    kc->k->block[1] = kc->k->block[2] = 1;
-    kc->k->smem = 0;
-    return sn_cg_cuda_finish(kc, &spec, err, errlen);
+    return sn_cg_cuda_launch(kc, &spec, t, (uint32_t)cdiv(d.M, t->bm), (uint32_t)(np / t->bn),
+                             (uint32_t)cv->groups, 0, err, errlen);
 }
 
 /* ---------------------------------------------------------------- entry */

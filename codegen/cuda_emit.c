@@ -412,6 +412,18 @@ sn_status sn_cg_cuda_finish(sn_cg_cuda_k *kc, sn_cg_str *spec, char *err, size_t
     return SN_OK;
 }
 
+sn_status sn_cg_cuda_launch(sn_cg_cuda_k *kc, sn_cg_str *spec, const sn_cg_cuda_tune *tu,
+                            uint32_t gx, uint32_t gy, uint32_t gz, uint32_t smem, char *err,
+                            size_t errlen) {
+    kc->k->grid[0] = gx;
+    kc->k->grid[1] = gy;
+    kc->k->grid[2] = gz;
+    kc->k->block[0] = (uint32_t)tu->threads;
+    kc->k->block[1] = kc->k->block[2] = 1;
+    kc->k->smem = smem;
+    return sn_cg_cuda_finish(kc, spec, err, errlen);
+}
+
 /* ---------------------------------------------------------------- spec */
 
 static void shape_txt(sn_cg_str *s, const int64_t *d, int n) {
@@ -513,6 +525,23 @@ void sn_cg_cuda_load_lanes(sn_cg_cuda_k *kc, int indent, const char *var, int vi
                         "for (int v = 0; v < %d; ++v) %s[v] = sn_ld(a%d + (%s) + v * %s);", vec,
                         var, vi, off, ls);
     }
+}
+
+/* ---------------------------------------------------------------- SIMT tiles */
+
+void sn_cg_cuda_acc_zero(sn_cg_cuda_k *kc) {
+    sn_cg_cuda_line(kc, 4, "float acc[TM][TN];");
+    sn_cg_cuda_line(kc, 4, "#pragma unroll");
+    sn_cg_cuda_line(kc, 4, "for (int i = 0; i < TM; ++i)");
+    sn_cg_cuda_line(kc, 8, "#pragma unroll");
+    sn_cg_cuda_line(kc, 8, "for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;");
+}
+
+void sn_cg_cuda_float4_unpack(sn_cg_cuda_k *kc, int indent, const char *src, const char *dst) {
+    sn_cg_cuda_line(kc, indent, "const float4 t4 = *(const float4 *)%s;", src);
+    static const char comp[4] = {'x', 'y', 'z', 'w'};
+    for (int q = 0; q < 4; q++)
+        sn_cg_cuda_line(kc, indent, "%s%d] = t4.%c;", dst, q, comp[q]);
 }
 
 /* ---------------------------------------------------------------- the epilogue */

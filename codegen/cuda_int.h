@@ -101,6 +101,12 @@ void sn_cg_cuda_signature(sn_cg_cuda_k *kc, int threads, const int *override_dty
  * spec text. Returns SN_ERR_NOMEM on out-of-memory. */
 sn_status sn_cg_cuda_finish(sn_cg_cuda_k *kc, sn_cg_str *spec, char *err, size_t errlen);
 
+/* Sets the launch shape (grid gx x gy x gz, blocks of tu->threads threads, `smem` bytes of
+ * dynamic shared memory) and finishes as sn_cg_cuda_finish. */
+sn_status sn_cg_cuda_launch(sn_cg_cuda_k *kc, sn_cg_str *spec, const sn_cg_cuda_tune *tu,
+                            uint32_t gx, uint32_t gy, uint32_t gz, uint32_t smem, char *err,
+                            size_t errlen);
+
 /* Spec: the canonical description (target, template, tunables, vals, ops). */
 void sn_cg_cuda_spec_begin(sn_cg_cuda_k *kc, sn_cg_str *spec, const char *tmpl,
                            const sn_cg_cuda_tune *tu);
@@ -156,6 +162,12 @@ void sn_cg_cuda_line(sn_cg_cuda_k *kc, int indent, const char *fmt, ...)
  * sn_cg_cuda_vec_ok. */
 void sn_cg_cuda_load_lanes(sn_cg_cuda_k *kc, int indent, const char *var, int vi, const char *off,
                            int64_t lane_stride, int vec, int vector_ok, int declare);
+
+/* SIMT GEMM tiles (matmul, f32 conv): declares `float acc[TM][TN]` zeroed. */
+void sn_cg_cuda_acc_zero(sn_cg_cuda_k *kc);
+/* Reads one float4 at `src` (a pointer expression) into the four lanes `dst`0] .. `dst`3]
+ * (dst is the text up to the lane index, e.g. "a_[i][" or "b_[j4 * 4 + "). */
+void sn_cg_cuda_float4_unpack(sn_cg_cuda_k *kc, int indent, const char *src, const char *dst);
 
 /* ---------------------------------------------------------------- templates */
 

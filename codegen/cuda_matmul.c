@@ -22,6 +22,25 @@ static int64_t vstride(const sn_cg_group *g, int vi, int k) {
     return v->stride[j];
 }
 
+/* The loop bringing one k-slice of an operand tile into shared memory: `tile`[kk][rr] for
+ * the operand's other dim r ('m' or 'n': extent BM/BN, origin m0/n0, bound M/N), k fastest
+ * across threads when k_fast; `addr` (uses g<r> and gk) is the element's address. */
+static void emit_tile_load(sn_cg_cuda_k *kc, const char *tile, char r, int k_fast,
+                           const char *addr) {
+    char R = r == 'm' ? 'M' : 'N';
+    sn_cg_cuda_line(kc, 8, "#pragma unroll");
+    sn_cg_cuda_line(kc, 8, "for (int i = 0; i < B%c * BK / NT; ++i) {", R);
+    sn_cg_cuda_line(kc, 12, "const int e = tid + i * NT;");
+    if (k_fast)
+        sn_cg_cuda_line(kc, 12, "const int kk = e %% BK, %c%c = e / BK;", r, r);
+    else
+        sn_cg_cuda_line(kc, 12, "const int %c%c = e %% B%c, kk = e / B%c;", r, r, R, R);
+    sn_cg_cuda_line(kc, 12, "const int g%c = %c0 + %c%c, gk = k0 + kk;", r, r, r, r);
+    sn_cg_cuda_line(kc, 12, "%s[kk][%c%c] = g%c < %c && gk < K ? sn_ld(%s) : 0.0f;", tile, r, r, r,
+                    R, addr);
+    sn_cg_cuda_line(kc, 8, "}");
+}
+
 sn_status sn_cg_cuda_render_matmul(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *tu_in, char *err,
                                    size_t errlen) {
     const sn_cg_group *g = kc->g;
@@ -112,57 +131,26 @@ sn_status sn_cg_cuda_render_matmul(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *tu_i
         sn_cg_cuda_line(kc, 4, "const %s *pb = a%d + (%s);",
                         sn_cg_cuda_stype(sn_cg_cuda_val_dtype(g, bi)), bi, bo);
     }
-    sn_cg_cuda_line(kc, 4, "float acc[TM][TN];");
-    sn_cg_cuda_line(kc, 4, "#pragma unroll");
-    sn_cg_cuda_line(kc, 4, "for (int i = 0; i < TM; ++i)");
-    sn_cg_cuda_line(kc, 8, "#pragma unroll");
-    sn_cg_cuda_line(kc, 8, "for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;");
+    sn_cg_cuda_acc_zero(kc);
     sn_cg_cuda_line(kc, 4, "for (int k0 = 0; k0 < K; k0 += BK) {");
     /* a: k fastest when a is k-contiguous, else m fastest */
-    sn_cg_cuda_line(kc, 8, "#pragma unroll");
-    sn_cg_cuda_line(kc, 8, "for (int i = 0; i < BM * BK / NT; ++i) {");
-    sn_cg_cuda_line(kc, 12, "const int e = tid + i * NT;");
-    if (ask == 1 || asm_ != 1)
-        sn_cg_cuda_line(kc, 12, "const int kk = e %% BK, mm = e / BK;");
-    else
-        sn_cg_cuda_line(kc, 12, "const int mm = e %% BM, kk = e / BM;");
-    sn_cg_cuda_line(kc, 12, "const int gm = m0 + mm, gk = k0 + kk;");
-    sn_cg_cuda_line(kc, 12,
-                    "sA[kk][mm] = gm < M && gk < K ? sn_ld(pa + (sn_idx)gm * %lld + (sn_idx)gk * "
-                    "%lld) : 0.0f;",
-                    (long long)asm_, (long long)ask);
-    sn_cg_cuda_line(kc, 8, "}");
-    sn_cg_cuda_line(kc, 8, "#pragma unroll");
-    sn_cg_cuda_line(kc, 8, "for (int i = 0; i < BN * BK / NT; ++i) {");
-    sn_cg_cuda_line(kc, 12, "const int e = tid + i * NT;");
-    if (bsn == 1 || bsk != 1)
-        sn_cg_cuda_line(kc, 12, "const int nn = e %% BN, kk = e / BN;");
-    else
-        sn_cg_cuda_line(kc, 12, "const int kk = e %% BK, nn = e / BK;");
-    sn_cg_cuda_line(kc, 12, "const int gn = n0 + nn, gk = k0 + kk;");
-    sn_cg_cuda_line(kc, 12,
-                    "sB[kk][nn] = gn < N && gk < K ? sn_ld(pb + (sn_idx)gk * %lld + (sn_idx)gn * "
-                    "%lld) : 0.0f;",
-                    (long long)bsk, (long long)bsn);
-    sn_cg_cuda_line(kc, 8, "}");
+    char addr[128];
+    snprintf(addr, sizeof addr, "pa + (sn_idx)gm * %lld + (sn_idx)gk * %lld", (long long)asm_,
+             (long long)ask);
+    emit_tile_load(kc, "sA", 'm', ask == 1 || asm_ != 1, addr);
+    snprintf(addr, sizeof addr, "pb + (sn_idx)gk * %lld + (sn_idx)gn * %lld", (long long)bsk,
+             (long long)bsn);
+    emit_tile_load(kc, "sB", 'n', !(bsn == 1 || bsk != 1), addr);
     sn_cg_cuda_line(kc, 8, "__syncthreads();");
     sn_cg_cuda_line(kc, 8, "#pragma unroll");
     sn_cg_cuda_line(kc, 8, "for (int kk = 0; kk < BK; ++kk) {");
     sn_cg_cuda_line(kc, 12, "float a_[TM], b_[TN];");
     sn_cg_cuda_line(kc, 12, "#pragma unroll");
     sn_cg_cuda_line(kc, 12, "for (int i4 = 0; i4 < TM / 4; ++i4) {");
-    sn_cg_cuda_line(kc, 16, "const float4 t4 = *(const float4 *)&sA[kk][ty * TM + i4 * 4];");
-    sn_cg_cuda_line(kc, 16, "a_[i4 * 4 + 0] = t4.x;");
-    sn_cg_cuda_line(kc, 16, "a_[i4 * 4 + 1] = t4.y;");
-    sn_cg_cuda_line(kc, 16, "a_[i4 * 4 + 2] = t4.z;");
-    sn_cg_cuda_line(kc, 16, "a_[i4 * 4 + 3] = t4.w;");
+    sn_cg_cuda_float4_unpack(kc, 16, "&sA[kk][ty * TM + i4 * 4]", "a_[i4 * 4 + ");
     sn_cg_cuda_line(kc, 12, "}");
     sn_cg_cuda_line(kc, 12, "{");
-    sn_cg_cuda_line(kc, 16, "const float4 t4 = *(const float4 *)&sB[kk][tx * TN];");
-    sn_cg_cuda_line(kc, 16, "b_[0] = t4.x;");
-    sn_cg_cuda_line(kc, 16, "b_[1] = t4.y;");
-    sn_cg_cuda_line(kc, 16, "b_[2] = t4.z;");
-    sn_cg_cuda_line(kc, 16, "b_[3] = t4.w;");
+    sn_cg_cuda_float4_unpack(kc, 16, "&sB[kk][tx * TN]", "b_[");
     sn_cg_cuda_line(kc, 12, "}");
     sn_cg_cuda_line(kc, 12, "#pragma unroll");
     sn_cg_cuda_line(kc, 12, "for (int i = 0; i < TM; ++i)");
@@ -207,11 +195,6 @@ sn_status sn_cg_cuda_render_matmul(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *tu_i
 
     sn_cg_str spec = {0};
     sn_cg_cuda_spec_begin(kc, &spec, "matmul_simt", &tu);
-    kc->k->grid[0] = (uint32_t)((N + tu.bn - 1) / tu.bn);
-    kc->k->grid[1] = (uint32_t)((M + tu.bm - 1) / tu.bm);
-    kc->k->grid[2] = (uint32_t)batch;
-    kc->k->block[0] = (uint32_t)tu.threads;
-    kc->k->block[1] = kc->k->block[2] = 1;
-    kc->k->smem = 0;
-    return sn_cg_cuda_finish(kc, &spec, err, errlen);
+    return sn_cg_cuda_launch(kc, &spec, &tu, (uint32_t)((N + tu.bn - 1) / tu.bn),
+                             (uint32_t)((M + tu.bm - 1) / tu.bm), (uint32_t)batch, 0, err, errlen);
 }

@@ -361,10 +361,5 @@ sn_status sn_cg_cuda_render_space(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *tu_in
     for (int j = 0; j < no; j++)
         sn_cg_str_printf(&spec, " %d", order[j]);
     sn_cg_str_printf(&spec, " lane %d\n", L);
-    kc->k->grid[0] = (uint32_t)blocks;
-    kc->k->grid[1] = kc->k->grid[2] = 1;
-    kc->k->block[0] = (uint32_t)tu.threads;
-    kc->k->block[1] = kc->k->block[2] = 1;
-    kc->k->smem = 0;
-    return sn_cg_cuda_finish(kc, &spec, err, errlen);
+    return sn_cg_cuda_launch(kc, &spec, &tu, (uint32_t)blocks, 1, 1, 0, err, errlen);
 }

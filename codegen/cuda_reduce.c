@@ -23,6 +23,22 @@ static int64_t pow2ceil(int64_t v) {
     return p;
 }
 
+/* Combines `stmt` (which reads lane s away through __shfl_xor_sync) across a row's LPR
+ * lanes. */
+static void emit_lanes_reduce(sn_cg_cuda_k *kc, const char *stmt) {
+    sn_cg_cuda_line(kc, 8, "#pragma unroll");
+    sn_cg_cuda_line(kc, 8, "for (int s = LPR / 2; s > 0; s >>= 1)");
+    sn_cg_cuda_line(kc, 12, "%s", stmt);
+}
+
+/* Opens the loop over a lane's `nper` cached elements (j = its axis index); the caller
+ * closes it. */
+static void emit_row_chunks(sn_cg_cuda_k *kc, int64_t nper) {
+    sn_cg_cuda_line(kc, 8, "#pragma unroll");
+    sn_cg_cuda_line(kc, 8, "for (int p = 0; p < %lld; ++p) {", (long long)nper);
+    sn_cg_cuda_line(kc, 12, "const int j = j0 + p * LPR;");
+}
+
 sn_status sn_cg_cuda_render_reduce(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *tu_in, char *err,
                                    size_t errlen) {
     const sn_cg_group *g = kc->g;
@@ -150,9 +166,7 @@ sn_status sn_cg_cuda_render_reduce(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *tu_i
         if (cache) {
             sn_cg_cuda_line(kc, 8, "float xv[%lld];", (long long)nper);
             sn_cg_cuda_line(kc, 8, "float mx = SN_NEG_INF;");
-            sn_cg_cuda_line(kc, 8, "#pragma unroll");
-            sn_cg_cuda_line(kc, 8, "for (int p = 0; p < %lld; ++p) {", (long long)nper);
-            sn_cg_cuda_line(kc, 12, "const int j = j0 + p * LPR;");
+            emit_row_chunks(kc, nper);
             sn_cg_cuda_line(kc, 12, "xv[p] = ok && j < L ? %s : SN_NEG_INF;", ld);
             sn_cg_cuda_line(kc, 12, "mx = fmaxf(mx, xv[p]);");
             sn_cg_cuda_line(kc, 8, "}");
@@ -161,14 +175,10 @@ sn_status sn_cg_cuda_render_reduce(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *tu_i
             sn_cg_cuda_line(kc, 8, "if (ok)");
             sn_cg_cuda_line(kc, 12, "for (int j = j0; j < L; j += LPR) mx = fmaxf(mx, %s);", ld);
         }
-        sn_cg_cuda_line(kc, 8, "#pragma unroll");
-        sn_cg_cuda_line(kc, 8, "for (int s = LPR / 2; s > 0; s >>= 1)");
-        sn_cg_cuda_line(kc, 12, "mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, s));");
+        emit_lanes_reduce(kc, "mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, s));");
         sn_cg_cuda_line(kc, 8, "float sum = 0.0f;");
         if (cache) {
-            sn_cg_cuda_line(kc, 8, "#pragma unroll");
-            sn_cg_cuda_line(kc, 8, "for (int p = 0; p < %lld; ++p) {", (long long)nper);
-            sn_cg_cuda_line(kc, 12, "const int j = j0 + p * LPR;");
+            emit_row_chunks(kc, nper);
             sn_cg_cuda_line(kc, 12, "xv[p] = ok && j < L ? expf(xv[p] - mx) : 0.0f;");
             sn_cg_cuda_line(kc, 12, "sum += xv[p];");
             sn_cg_cuda_line(kc, 8, "}");
@@ -176,15 +186,11 @@ sn_status sn_cg_cuda_render_reduce(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *tu_i
             sn_cg_cuda_line(kc, 8, "if (ok)");
             sn_cg_cuda_line(kc, 12, "for (int j = j0; j < L; j += LPR) sum += expf(%s - mx);", ld);
         }
-        sn_cg_cuda_line(kc, 8, "#pragma unroll");
-        sn_cg_cuda_line(kc, 8, "for (int s = LPR / 2; s > 0; s >>= 1)");
-        sn_cg_cuda_line(kc, 12, "sum += __shfl_xor_sync(0xffffffffu, sum, s);");
+        emit_lanes_reduce(kc, "sum += __shfl_xor_sync(0xffffffffu, sum, s);");
         sn_cg_cuda_line(kc, 8, "const float inv = 1.0f / sum;");
         sn_cg_cuda_line(kc, 8, "if (!ok) continue;");
         if (cache) {
-            sn_cg_cuda_line(kc, 8, "#pragma unroll");
-            sn_cg_cuda_line(kc, 8, "for (int p = 0; p < %lld; ++p) {", (long long)nper);
-            sn_cg_cuda_line(kc, 12, "const int j = j0 + p * LPR;");
+            emit_row_chunks(kc, nper);
             sn_cg_cuda_line(kc, 12, "if (j >= L) continue;");
             e.anchor = "xv[p] * inv";
         } else {
@@ -199,9 +205,7 @@ sn_status sn_cg_cuda_render_reduce(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *tu_i
         sn_cg_cuda_line(kc, 8, "float sum = 0.0f;");
         sn_cg_cuda_line(kc, 8, "if (ok)");
         sn_cg_cuda_line(kc, 12, "for (int j = j0; j < L; j += LPR) sum += %s;", ld);
-        sn_cg_cuda_line(kc, 8, "#pragma unroll");
-        sn_cg_cuda_line(kc, 8, "for (int s = LPR / 2; s > 0; s >>= 1)");
-        sn_cg_cuda_line(kc, 12, "sum += __shfl_xor_sync(0xffffffffu, sum, s);");
+        emit_lanes_reduce(kc, "sum += __shfl_xor_sync(0xffffffffu, sum, s);");
         sn_cg_cuda_line(kc, 8, "if (!ok || j0 != 0) continue;");
         sn_cg_cuda_line(kc, 8, "{");
         sn_cg_cuda_line(kc, 12, "const int j = 0;");
@@ -219,10 +223,5 @@ sn_status sn_cg_cuda_render_reduce(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *tu_i
 
     sn_cg_str spec = {0};
     sn_cg_cuda_spec_begin(kc, &spec, softmax ? "softmax" : "reduce_sum", &tu);
-    kc->k->grid[0] = (uint32_t)blocks;
-    kc->k->grid[1] = kc->k->grid[2] = 1;
-    kc->k->block[0] = (uint32_t)tu.threads;
-    kc->k->block[1] = kc->k->block[2] = 1;
-    kc->k->smem = 0;
-    return sn_cg_cuda_finish(kc, &spec, err, errlen);
+    return sn_cg_cuda_launch(kc, &spec, &tu, (uint32_t)blocks, 1, 1, 0, err, errlen);
 }

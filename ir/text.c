@@ -636,7 +636,7 @@ static int parse_node(parser *ps) {
                         return 0;
                     }
                 }
-                for (int k = 0; k < at.nfloat && !found; k++) {
+                for (int k = 0; k < at.nfloat && k < 2 && !found; k++) {
                     if (strcmp(word, at.floats[k]) != 0)
                         continue;
                     found = 1;
