@@ -20,6 +20,7 @@ Exit: 0 all pass, 1 any failure, 77 torch or numpy not importable (ctest: skippe
 import argparse
 import os
 import shutil
+import json
 import subprocess
 import sys
 import tempfile
@@ -74,6 +75,17 @@ def main(argv=None):
     if not (os.path.isfile(sinter) and os.access(sinter, os.X_OK)):
         print(f"FAIL: sinter binary not found or not executable: {sinter}")
         return 1
+    if args.backend == "cuda":
+        # Without a GPU, compile --backend cuda succeeds (compile only) with "device": false:
+        # that, and only that, is a skip.
+        p = subprocess.run([sinter, "compile", "yolov8n", "--backend", "cuda", "--imgsz", "64",
+                            "--json"], capture_output=True, text=True)
+        if p.returncode != 0:
+            print(f"FAIL: sinter compile --backend cuda: {p.stderr[-2000:]}")
+            return 1
+        if not json.loads(p.stdout)["device"]:
+            print("no GPU: skipped")
+            return 77
     torch.set_num_threads(max(1, args.threads))
     tdt = torch.float64 if args.torch_dtype == "float64" else torch.float32
     if args.shapes:
