@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# `sinter compile --dump DIR` writes the IR after every pass and every kernel's source, each
+# kernel opening with its provenance (IR ops and model-file lines).
+set -u
+SINTER=$1
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+fails=0
+for be in cpu cuda; do
+  d="$T/$be"
+  if ! SINTER_CACHE_DIR="$T/cache" "$SINTER" compile yolov8n --backend $be --imgsz 64 --dump "$d" >"$T/out" 2>"$T/err"; then
+    echo "FAIL $be: compile failed"; cat "$T/err"; fails=$((fails+1)); continue
+  fi
+  nir=$(ls "$d"/*.ir 2>/dev/null | wc -l)
+  ext=$([ $be = cpu ] && echo ll || echo cu)
+  nk=$(ls "$d"/*.$ext 2>/dev/null | wc -l)
+  # identical kernels share a name (and a source file): one file per distinct kernel
+  kernels=$(grep -o '([0-9]* distinct)' "$T/out" | head -1 | tr -dc 0-9)
+  nprov=$(grep -l 'models/yolov8.sn:' "$d"/*.$ext 2>/dev/null | wc -l)
+  if [ "$nir" -lt 8 ] || ! grep -q "plan-memory" <(ls "$d"); then echo "FAIL $be: $nir IR dumps"; fails=$((fails+1)); fi
+  if [ "$nk" -lt 1 ] || [ "$nk" != "$kernels" ]; then echo "FAIL $be: $nk kernel files for $kernels distinct kernels"; fails=$((fails+1)); fi
+  if [ "$nprov" != "$nk" ]; then echo "FAIL $be: $nprov of $nk kernels name their model-file lines"; fails=$((fails+1)); fi
+  echo "$be: $nir IR dumps, $nk kernel sources ($kernels distinct kernels), $nprov with provenance"
+done
+echo "$((2 - fails < 0 ? 0 : 2 - fails)) passed, $fails failed"
+[ $fails -eq 0 ]
