@@ -35,13 +35,10 @@ typedef struct jobs {
 } jobs;
 
 static void compile_one(job *jb) {
-    if (jb->b && !strcmp(jb->b->backend, "cuda")) {
-        const char *opts[2] = {"-use_fast_math", NULL};
-        int nopts = 0;
-        (void)opts;
+    if (!strcmp(jb->b->backend, "cuda")) {
         int is_ptx = 0;
         sn_rt_status rs =
-            sn_rt_nvrtc_compile(jb->k->source, jb->k->name, jb->t->sm, NULL, nopts, &jb->image,
+            sn_rt_nvrtc_compile(jb->k->source, jb->k->name, jb->t->sm, NULL, 0, &jb->image,
                                 &jb->len, &is_ptx, jb->err, sizeof jb->err);
         jb->st = (sn_status)rs;
     } else {
