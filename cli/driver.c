@@ -130,17 +130,14 @@ static int payload_split(job *jb, const void *data, size_t len) {
     return 0;
 }
 
-static int write_text(const char *dir, const char *name, const char *ext, const char *a,
-                      const char *b) {
+static int write_text(const char *dir, const char *name, const char *ext, const char *text) {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s%s", dir, name, ext);
     FILE *f = fopen(path, "w");
     if (!f)
         return -1;
-    if (a)
-        fputs(a, f);
-    if (b)
-        fputs(b, f);
+    if (text)
+        fputs(text, f);
     return fclose(f);
 }
 
@@ -343,10 +340,9 @@ sn_status sn_drv_compile(sn_ir_graph *g, const sn_drv_build *b, sn_rt_device *de
                 if (sn_cg_cpu_compile(k, &t, 1, &obj, &len, e2, sizeof e2) == SN_OK)
                     free(obj);
             }
-            char hdr[8192];
-            snprintf(hdr, sizeof hdr, "%s%s\n// spec: %s\n", cuda ? "" : "; ",
-                     k->comment ? k->comment : "", k->spec ? k->spec : "");
-            write_text(b->dump_dir, k->name, cuda ? ".cu" : ".ll", cuda ? NULL : hdr, k->source);
+            /* both sources open with their provenance and spec as comments of their own
+             * language, so the file is the kernel as compiled (a .ll that llvm-as reads) */
+            write_text(b->dump_dir, k->name, cuda ? ".cu" : ".ll", k->source);
         }
     }
 

@@ -19,6 +19,12 @@ for be in cpu cuda; do
   if [ "$nir" -lt 8 ] || ! grep -q "plan-memory" <(ls "$d"); then echo "FAIL $be: $nir IR dumps"; fails=$((fails+1)); fi
   if [ "$nk" -lt 1 ] || [ "$nk" != "$kernels" ]; then echo "FAIL $be: $nk kernel files for $kernels distinct kernels"; fails=$((fails+1)); fi
   if [ "$nprov" != "$nk" ]; then echo "FAIL $be: $nprov of $nk kernels name their model-file lines"; fails=$((fails+1)); fi
+  # a CPU kernel's .ll is the module as compiled: LLVM's assembler reads it back
+  if [ $be = cpu ] && command -v llvm-as-19 >/dev/null; then
+    for f in "$d"/*.ll; do
+      if ! llvm-as-19 "$f" -o /dev/null 2>"$T/as"; then echo "FAIL cpu: $f is not LLVM IR"; head -3 "$T/as"; fails=$((fails+1)); break; fi
+    done
+  fi
   echo "$be: $nir IR dumps, $nk kernel sources ($kernels distinct kernels), $nprov with provenance"
 done
 echo "$((2 - fails < 0 ? 0 : 2 - fails)) passed, $fails failed"
