@@ -116,7 +116,7 @@ void sn_cg_cuda_float_lit(float f, char *buf, size_t n) {
         snprintf(buf, n, "__int_as_float(0x%08x)", (unsigned)u);
         return;
     }
-    char t[48];
+    char t[24]; /* "%.9g" of a finite float: at most 15 characters ("-1.17549435e-38") */
     snprintf(t, sizeof t, "%.9g", (double)f);
     int has = strpbrk(t, ".e") != NULL;
     snprintf(buf, n, "%s%sf", t, has ? "" : ".0");
