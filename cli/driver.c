@@ -170,6 +170,8 @@ sn_status sn_drv_compile(sn_ir_graph *g, const sn_drv_build *b, sn_rt_device *de
     sn_pass_options_default(&po, b->eager);
     po.dump_dir = b->dump_dir;
     po.layout = SN_PASS_LAYOUT_NHWC; /* both backends' kernels want channels innermost */
+    if (cuda)
+        po.store_dtype = b->dtype; /* f16/bf16 kernels keep their intermediates in that dtype */
     sn_status st = sn_pass_run_all(g, &po, err, errlen);
     if (st != SN_OK)
         return st;

@@ -293,11 +293,9 @@ static sn_status make_val(sn_cg_lower_ctx *c, int32_t ni, int pack, sn_cg_val *v
         return SN_ERR_INVALID;
     }
     const sn_ir_buf *b = &g->bufs[n->buf];
+    /* intermediates in the dtype plan-memory stored them in (f16/bf16 on a CUDA target that
+     * computes in it: sn_pass_options.store_dtype), so element offsets scale by its size */
     v->dtype = b->dtype;
-    /* Intermediates are stored in the target's dtype (f16/bf16 on CUDA): plan-memory sized
-     * them for the IR dtype (f32), which is at least as large, so offsets stay valid. */
-    if (b->kind == SN_IR_BUF_ARENA && c->t->backend == SN_CG_BACKEND_CUDA)
-        v->dtype = c->t->dtype;
     memcpy(v->stride, n->stride, sizeof v->stride);
     int64_t es = (int64_t)sn_dtype_size(b->dtype);
     switch (b->kind) {

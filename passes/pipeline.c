@@ -51,6 +51,7 @@ void sn_pass_options_default(sn_pass_options *o, int eager) {
     o->fuse = !eager;
     o->concat_in_place = !eager;
     o->layout = SN_PASS_LAYOUT_NCHW;
+    o->store_dtype = SN_DTYPE_F32;
     o->dump_dir = NULL;
     o->verify = 1;
 }

@@ -16,10 +16,9 @@
  *   test_cg_cuda gpu              the cases run on the GPU against the ref evaluator
  *                                 (relative L2 per dtype); exit 77 without a GPU.
  *
- * Storage dtype: plan-memory sizes buffers by IR dtype (f32); for an f16/bf16 target this
- * test re-types every arena buffer to the target dtype (same byte offsets, so it fits),
- * which is what a storage-dtype step of the pipeline will do. SN_TEST_PTXAS=1 prints
- * ptxas' register/spill report per kernel.
+ * Storage dtype: for an f16/bf16 target plan-memory stores the arena's f32 intermediates in
+ * that dtype (sn_pass_options.store_dtype), as the compile driver asks it to. SN_TEST_PTXAS=1
+ * prints ptxas' register/spill report per kernel.
  */
 #include "codegen/codegen.h"
 #include "frontend/frontend.h"
@@ -374,15 +373,13 @@ static sn_cg_program *lower_for(const sn_ir_graph *src, int sm, sn_dtype dt, int
     sn_pass_options o;
     sn_pass_options_default(&o, eager);
     o.layout = SN_PASS_LAYOUT_NHWC;
+    o.store_dtype = dt;
     sn_status st = sn_pass_run_all(g, &o, errbuf, sizeof errbuf);
     if (st) {
         fprintf(stderr, "passes: %s\n", errbuf);
         sn_ir_graph_free(g);
         return NULL;
     }
-    for (int32_t b = 0; b < g->nbufs; b++)
-        if (g->bufs[b].kind == SN_IR_BUF_ARENA)
-            g->bufs[b].dtype = dt;
     sn_cg_target t;
     sn_cg_target_cuda(&t, sm, dt);
     sn_cg_program *p = NULL;
