@@ -43,10 +43,11 @@ if [ "$stage" = test ] || [ "$stage" = all ]; then
   t0=$(date +%s)
   # the GPU tests (every zoo model vs ref in f32/f16/bf16, kernels, runtime, torch parity)
   # and the NVRTC compiles of the CI set, spread over the cores
-  ctest --test-dir build-gpu -L "gpu|nvrtc" -j"$(nproc)" --output-on-failure --timeout 1800 \
+  # (-V: every test's output, so each model/shape/dtype's error against ref is kept)
+  ctest --test-dir build-gpu -L "gpu|nvrtc" -j"$(nproc)" -V --timeout 1800 \
     >"$out/ctest.log" 2>&1 || rc=1
-  grep -E "ok  |FAIL" "$out/ctest.log" >"$out/cases.txt" || true
-  echo "tests in $(( $(date +%s) - t0 )) s; $(grep -c '^ok' "$out/cases.txt") cases ok, $(grep -c '^FAIL' "$out/cases.txt") failed"
+  grep -E "(^|: )(ok  |FAIL )" "$out/ctest.log" >"$out/cases.txt" || true
+  echo "tests in $(( $(date +%s) - t0 )) s; compare.py cases: $(grep -c 'ok  ' "$out/cases.txt") ok, $(grep -c 'FAIL ' "$out/cases.txt") failed"
   grep -E "tests passed|tests failed|Failed|\*\*\*|Not Run|Skipped" "$out/ctest.log" | tail -25
 fi
 if [ "$stage" = bench ] || [ "$stage" = all ]; then
