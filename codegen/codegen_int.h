@@ -205,10 +205,7 @@ char *sn_cg_group_comment(const sn_cg_group *g);
  * lower.c; sn_cg_target_host_cpu and sn_cg_cpu_* in the cpu files. */
 sn_status sn_cg_cpu_render_group(sn_cg_lower_ctx *c, const sn_cg_group *g, sn_cg_kernel *k,
                                  char *err, size_t errlen);
-/* Defined by codegen/cuda_render.c. While that file does not exist, codegen/CMakeLists.txt
- * compiles lower.c with SN_CG_CUDA_STUB, which defines this (and sn_cg_cuda_rename) as a
- * stub returning SN_ERR_UNSUPPORTED. (Not a weak symbol: a weak default inside the same
- * static library would keep the linker from ever pulling cuda_render.o in.) */
+/* Defined by codegen/cuda_render.c. */
 sn_status sn_cg_cuda_render_group(sn_cg_lower_ctx *c, const sn_cg_group *g, sn_cg_kernel *k,
                                   char *err, size_t errlen);
 

@@ -991,20 +991,6 @@ sn_status sn_cg_rename_text(sn_cg_kernel *k, const char *name) {
     return SN_OK;
 }
 
-#ifdef SN_CG_CUDA_STUB
-/* Stand-ins until codegen/cuda_render.c exists (see codegen_int.h). */
-sn_status sn_cg_cuda_render_group(sn_cg_lower_ctx *c, const sn_cg_group *g, sn_cg_kernel *k,
-                                  char *err, size_t errlen) {
-    (void)c;
-    (void)k;
-    sn_cg_errf(err, errlen, "group %d: the CUDA renderer is not built in", g->id);
-    return SN_ERR_UNSUPPORTED;
-}
-sn_status sn_cg_cuda_rename(sn_cg_kernel *k, const char *name) {
-    return sn_cg_rename_text(k, name);
-}
-#endif
-
 /* ---------------------------------------------------------------- the program */
 
 void sn_cg_target_cuda(sn_cg_target *t, int sm, sn_dtype dtype) {
