@@ -36,13 +36,18 @@ typedef struct variant {
     double *t;
 } variant;
 
-/* Builds one variant: cold into an empty cache dir, then warm (disk cache) again. */
+/* Builds one variant: cold into an empty cache dir, then warm (disk cache) again. Returns 0,
+ * -1 with a message in err, or -2 when the failure was already reported. */
 static int build(const sn_cli_opts *o, const char *backend, int eager, const char *cache_dir,
                  sn_rt_device *dev, variant *v, char *err, size_t errlen) {
     for (int pass = 0; pass < 2; pass++) {
         sn_fe_model *m = NULL;
         if (sn_cli_load(o, &m) != SN_OK)
-            return -1;
+            return -2;
+        if (sn_cli_check_memory("bench", m, 2) != SN_OK) { /* eager and fused live at once */
+            sn_fe_model_free(m);
+            return -2;
+        }
         if (sn_fe_weights_apply(m->graph, o->weights ? o->weights : "random:0", err, errlen) !=
             SN_OK) {
             sn_fe_model_free(m);
@@ -54,6 +59,7 @@ static int build(const sn_cli_opts *o, const char *backend, int eager, const cha
         sn_drv_compiled c;
         double t0 = sn_rt_now();
         if (sn_drv_compile(m->graph, &b, dev, &c, err, errlen) != SN_OK) {
+            sn_drv_compiled_free(&c); /* a failed compile may hold a program */
             sn_fe_model_free(m);
             return -1;
         }
@@ -86,7 +92,8 @@ int sn_cmd_bench(int argc, char **argv) {
     }
     const char *backend = o.backend ? o.backend : sn_cli_best_backend();
     if (strcmp(backend, "cpu") && strcmp(backend, "cuda")) {
-        fprintf(stderr, "sinter bench: error: --backend must be cpu or cuda, got '%s'\n", backend);
+        fprintf(stderr, "sinter bench: error: --backend must be cpu or cuda, got '%s'\n",
+                sn_cli_show(backend));
         return 2;
     }
     int iters = o.iters > 0 ? o.iters : 20;
@@ -107,19 +114,26 @@ int sn_cmd_bench(int argc, char **argv) {
     memset(v, 0, sizeof v);
     int rc = 1;
     float *x = NULL, *y = NULL;
-    for (int k = 0; k < 2; k++)
-        if (build(&o, backend, k == 0, cache_dir, dev, &v[k], err, sizeof err)) {
+    for (int k = 0; k < 2; k++) {
+        int r = build(&o, backend, k == 0, cache_dir, dev, &v[k], err, sizeof err);
+        if (r == -1)
             fprintf(stderr, "sinter bench: error: %s\n", err);
+        if (r)
             goto done;
-        }
+    }
     {
         sn_ir_graph *g = v[1].m->graph;
         int64_t nin = (int64_t)v[1].m->batch * 3 * v[1].m->height * v[1].m->width;
         int64_t nout = sn_shape_numel(&g->nodes[g->outputs[0]].shape);
         x = malloc((size_t)nin * sizeof *x);
         y = malloc((size_t)nout * sizeof *y);
-        if (!x || !y)
+        if (!x || !y) {
+            fprintf(stderr,
+                    "sinter bench: error: out of memory for the input and output "
+                    "(%lld + %lld floats)\n",
+                    (long long)nin, (long long)nout);
             goto done;
+        }
         uint64_t s = 0x9e3779b97f4a7c15ull;
         for (int64_t i = 0; i < nin; i++) {
             s = s * 6364136223846793005ull + 1442695040888963407ull;
@@ -129,8 +143,10 @@ int sn_cmd_bench(int argc, char **argv) {
         void *outs[1] = {y};
         for (int k = 0; k < 2; k++) {
             v[k].t = calloc((size_t)iters, sizeof(double));
-            if (!v[k].t)
+            if (!v[k].t) {
+                fprintf(stderr, "sinter bench: error: out of memory for %d timings\n", iters);
                 goto done;
+            }
             /* The input stays on the device, as in PyTorch benchmarks; one full run with
              * copies first checks the plan end to end. */
             if (sn_rt_plan_run(v[k].c.plan, ins, outs, err, sizeof err) != SN_RT_OK ||

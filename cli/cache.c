@@ -11,9 +11,11 @@ static const char cache_help[] =
     "The kernel cache holds compiled kernels keyed by XXH3-128 of their source, the compiler\n"
     "and its version, the target and Sinter's version. Its directory is $SINTER_CACHE_DIR,\n"
     "else $XDG_CACHE_HOME/sinter, else ~/.cache/sinter.\n"
-    "  stats  entries and bytes on disk\n"
-    "  clear  removes every entry\n"
-    "  path   prints the directory\n";
+    "  stats  entries and bytes on disk, and temp files of writes in flight\n"
+    "  clear  removes every entry and temp file\n"
+    "  path   prints the directory\n"
+    "Opening the cache removes temp files that killed writers left (an hour old, or a\n"
+    "minute old with the writer gone).\n";
 
 int sn_cmd_cache(int argc, char **argv) {
     if (argc != 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
@@ -22,7 +24,8 @@ int sn_cmd_cache(int argc, char **argv) {
     }
     const char *what = argv[0];
     if (strcmp(what, "stats") && strcmp(what, "clear") && strcmp(what, "path")) {
-        fprintf(stderr, "sinter cache: error: unknown action '%s'\n%s", what, cache_help);
+        fprintf(stderr, "sinter cache: error: unknown action '%s'\n%s", sn_cli_show(what),
+                cache_help);
         return 2;
     }
     char err[1024];
@@ -41,8 +44,14 @@ int sn_cmd_cache(int argc, char **argv) {
             rc = 1;
         } else {
             char b[32];
-            printf("%s: %lld entries, %s bytes\n", sn_rt_cache_dir(c), (long long)st.entries,
+            printf("%s: %lld entries, %s bytes", sn_rt_cache_dir(c), (long long)st.entries,
                    sn_cli_commas(st.bytes, b, sizeof b));
+            if (st.temps)
+                printf(", %lld temp files", (long long)st.temps);
+            if (st.temps_removed)
+                printf("; removed %lld stale temp files of killed writers",
+                       (long long)st.temps_removed);
+            printf("\n");
         }
     } else {
         if (sn_rt_cache_clear(c, err, sizeof err) != SN_RT_OK) {

@@ -23,6 +23,7 @@ typedef struct sn_cli_opts {
     int eager;
     int fused; /* info --fused */
     int json;
+    int check_finite; /* run: find the op that produced the first NaN/Inf */
 } sn_cli_opts;
 
 /* Parses "S" or "HxW" into *h, *w. Returns 0 on success. */
@@ -35,6 +36,14 @@ int sn_cli_help(int argc, char **argv, const char *help);
 int sn_cli_parse(int argc, char **argv, const char *cmd, const char *allowed, sn_cli_opts *o);
 /* Loads the model with the options' size/batch/nc/scale; prints diagnostics. */
 sn_status sn_cli_load(const sn_cli_opts *o, sn_fe_model **m);
+/* Refuses, with a message naming the model and its largest layer, a model whose shapes alone
+ * need more memory than this machine has available (SINTER_MEMORY_LIMIT overrides: a size,
+ * or "none"). copies = how many compiled copies the command holds at once. Call it after
+ * sn_cli_load and before weights are generated or loaded. */
+sn_status sn_cli_check_memory(const char *cmd, const sn_fe_model *m, int copies);
+/* s escaped for the terminal (sn_fe_escape), in one of four rotating static buffers: for up
+ * to four user strings in one message. */
+const char *sn_cli_show(const char *s);
 /* "1,234,567" */
 const char *sn_cli_commas(int64_t v, char *buf, size_t n);
 /* "cuda" when a GPU is present, else "cpu": the default --backend. */

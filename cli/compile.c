@@ -35,7 +35,7 @@ int sn_cmd_compile(int argc, char **argv) {
     const char *backend = o.backend ? o.backend : sn_cli_best_backend();
     if (strcmp(backend, "cpu") && strcmp(backend, "cuda")) {
         fprintf(stderr, "sinter compile: error: --backend must be cpu or cuda, got '%s'\n",
-                backend);
+                sn_cli_show(backend));
         return 2;
     }
     int cuda = !strcmp(backend, "cuda");
@@ -48,6 +48,10 @@ int sn_cmd_compile(int argc, char **argv) {
     sn_fe_model *m = NULL;
     if (sn_cli_load(&o, &m) != SN_OK)
         return 1;
+    if (sn_cli_check_memory("compile", m, 1) != SN_OK) {
+        sn_fe_model_free(m);
+        return 1;
+    }
     int rc = 1;
     sn_rt_device *dev = NULL;
     sn_drv_compiled c;

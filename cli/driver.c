@@ -130,15 +130,17 @@ static int payload_split(job *jb, const void *data, size_t len) {
     return 0;
 }
 
-static int write_text(const char *dir, const char *name, const char *ext, const char *text) {
-    char path[1024];
+/* Writes one --dump file; a failed write (a full disk) is an error naming the path. */
+static sn_status write_text(const char *dir, const char *name, const char *ext, const char *text,
+                            char *err, size_t errlen) {
+    char path[1024], msg[1024];
     snprintf(path, sizeof path, "%s/%s%s", dir, name, ext);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    if (text)
-        fputs(text, f);
-    return fclose(f);
+    if (sn_fe_write_atomic(path, text ? text : "", text ? strlen(text) : 0, msg, sizeof msg) !=
+        SN_OK) {
+        snprintf(err, errlen, "--dump: %s", msg);
+        return SN_ERR_IO;
+    }
+    return SN_OK;
 }
 
 sn_drv_build sn_drv_build_of(const sn_cli_opts *o, const char *backend) {
@@ -230,9 +232,25 @@ sn_status sn_drv_compile(sn_ir_graph *g, const sn_drv_build *b, sn_rt_device *de
             snprintf(js[found].entry, sizeof js[found].entry, "%s", p->kernels[i].name);
             void *data = NULL;
             size_t dlen = 0;
-            if (cache && sn_rt_cache_get(cache, key, &data, &dlen) == SN_RT_OK &&
-                payload_split(&js[found], data, dlen) == 0)
-                js[found].hit = 1;
+            if (cache && sn_rt_cache_get(cache, key, &data, &dlen) == SN_RT_OK) {
+                /* A hit the device cannot load (garbage object, missing symbol) is evicted
+                 * and recompiled here, not left to fail the plan on every later run. */
+                js[found].hit =
+                    payload_split(&js[found], data, dlen) == 0 &&
+                    (!dev || sn_rt_image_check(dev, js[found].image, js[found].len, js[found].entry,
+                                               cerr, sizeof cerr) == SN_RT_OK);
+                if (!js[found].hit) {
+                    fprintf(stderr,
+                            "sinter: warning: kernel cache: the entry of %s does not load (%s); "
+                            "recompiling it\n",
+                            p->kernels[i].name, js[found].image ? cerr : "malformed payload");
+                    sn_rt_cache_evict(cache, key);
+                    free(js[found].image);
+                    js[found].image = NULL;
+                    js[found].len = 0;
+                    snprintf(js[found].entry, sizeof js[found].entry, "%s", p->kernels[i].name);
+                }
+            }
             free(data);
         }
         image_of[i] = found;
@@ -333,7 +351,7 @@ sn_status sn_drv_compile(sn_ir_graph *g, const sn_drv_build *b, sn_rt_device *de
     /* --dump: every kernel's source with its provenance (CPU kernels rebuild their LLVM IR
      * text, so this costs a second code generation; it is not counted in the phases). */
     if (st == SN_OK && b->dump_dir) {
-        for (int i = 0; i < p->nkernels; i++) {
+        for (int i = 0; st == SN_OK && i < p->nkernels; i++) {
             sn_cg_kernel *k = &p->kernels[i];
             if (!cuda && !k->source) {
                 void *obj = NULL;
@@ -344,7 +362,7 @@ sn_status sn_drv_compile(sn_ir_graph *g, const sn_drv_build *b, sn_rt_device *de
             }
             /* both sources open with their provenance and spec as comments of their own
              * language, so the file is the kernel as compiled (a .ll that llvm-as reads) */
-            write_text(b->dump_dir, k->name, cuda ? ".cu" : ".ll", k->source);
+            st = write_text(b->dump_dir, k->name, cuda ? ".cu" : ".ll", k->source, err, errlen);
         }
     }
 

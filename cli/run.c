@@ -1,6 +1,7 @@
 /* cli/run.c — `sinter run`: one forward pass on a .npy input. */
 #include "cli/driver.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 static const char run_help[] =
     "usage: sinter run MODEL --input X.npy --output Y.npy [--weights W] [--backend B]\n"
     "                  [--eager] [--dtype f32|f16|bf16] [--threads N] [--nc N] [--scale S]\n"
+    "                  [--check-finite]\n"
     "\n"
     "Runs one forward pass. Batch and image size come from the input's shape (B, 3, H, W),\n"
     "float32 or float16, H and W multiples of 32. The output is Ultralytics' decoded Detect\n"
@@ -18,7 +20,77 @@ static const char run_help[] =
     "  --backend B   ref (the plain-C reference evaluator), cpu (LLVM JIT) or cuda;\n"
     "                default: cuda when a GPU is present, else cpu\n"
     "  --eager       one kernel per IR op (no fusion, no BN folding)\n"
-    "  --threads N   CPU worker threads (default: all cores)\n";
+    "  --threads N   CPU worker threads (default: all cores)\n"
+    "  --check-finite  also evaluate the model with ref, checking every op's output, and\n"
+    "                fail naming the first op (and its model-file line) that produced a NaN\n"
+    "                or Inf. Without it, a NaN/Inf in the output is only a warning.\n"
+    "The input must match the model's input exactly: (B, 3, H, W) with B >= 1. A model that\n"
+    "cannot fit in the available memory is refused before any work (SINTER_MEMORY_LIMIT=none\n"
+    "or a size such as 64G overrides the check).\n";
+
+/* A NaN or Inf in the output would read as "no detections" or as garbage boxes: say so. */
+static void warn_nonfinite(const float *y, const sn_shape *s) {
+    int64_t n = sn_shape_numel(s), nan = 0, inf = 0, first = -1;
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(y[i])) {
+            nan += isnan(y[i]) != 0;
+            inf += isinf(y[i]) != 0;
+            if (first < 0)
+                first = i;
+        }
+    if (first < 0)
+        return;
+    int64_t a = s->d[2], r = s->d[1];
+    fprintf(stderr,
+            "sinter run: warning: the output holds %lld NaN and %lld Inf values (the first at "
+            "[%lld, %lld, %lld]); --check-finite names the op that produced the first one\n",
+            (long long)nan, (long long)inf, (long long)(first / (r * a)),
+            (long long)(first / a % r), (long long)(first % a));
+}
+
+/* --check-finite: evaluates g with ref, checking every op's output, and fails naming the first
+ * op that produced a NaN or Inf (an input or a weight that holds one is named as such). */
+static sn_status check_finite(const sn_ir_graph *g, const float *x, const char *input) {
+    const sn_ir_node *on = &g->nodes[g->outputs[0]];
+    float *y = malloc((size_t)sn_shape_numel(&on->shape) * sizeof *y);
+    if (!y) {
+        fprintf(stderr, "sinter run: error: out of memory\n");
+        return SN_ERR_NOMEM;
+    }
+    const float *ins[1] = {x};
+    float *outs[1] = {y};
+    sn_ir_ref_nonfinite nf;
+    char err[1024];
+    sn_status st = sn_ir_ref_run_checked(g, ins, outs, &nf, err, sizeof err);
+    free(y);
+    if (st != SN_OK) {
+        fprintf(stderr, "sinter run: error: %s\n", err);
+        return st;
+    }
+    if (nf.node < 0) {
+        fprintf(stderr, "sinter run: check-finite: every op's output is finite (ref)\n");
+        return SN_OK;
+    }
+    const sn_ir_node *n = &g->nodes[nf.node];
+    char name[256], src[256], sb[64], what[1200];
+    sn_fe_escape(sn_ir_str_get(g, n->name), name, sizeof name);
+    sn_fe_escape(sn_ir_str_get(g, n->src), src, sizeof src);
+    sn_shape_str(&n->shape, sb, sizeof sb);
+    if (n->op == SN_OP_INPUT)
+        snprintf(what, sizeof what, "the input %s %s holds", sn_cli_show(input), sb);
+    else if (n->op == SN_OP_PARAM || n->op == SN_OP_CONST)
+        snprintf(what, sizeof what, "the weight %s %s holds", *name ? name : "(unnamed)", sb);
+    else
+        snprintf(what, sizeof what,
+                 "%s%s%s%s%s (op %%%d, output %s), whose inputs are all finite, produced", src,
+                 *src ? ": " : "", sn_ir_op_info[n->op].name, *name ? " " : "", name, (int)nf.node,
+                 sb);
+    fprintf(stderr,
+            "sinter run: error: check-finite: %s %lld NaN and %lld Inf values (the first, %g, at "
+            "flat index %lld)\n",
+            what, (long long)nf.nan, (long long)nf.inf, (double)nf.value, (long long)nf.index);
+    return SN_ERR_INVALID;
+}
 
 const char *sn_cli_best_backend(void) { return sn_rt_cuda_available() ? "cuda" : "cpu"; }
 
@@ -28,7 +100,7 @@ int sn_cmd_run(int argc, char **argv) {
     sn_cli_opts o;
     if (sn_cli_parse(argc, argv, "run",
                      "--weights --input --output --backend --eager --dtype --threads --nc "
-                     "--scale",
+                     "--scale --check-finite",
                      &o))
         return 2;
     if (!o.model || !o.input || !o.output) {
@@ -36,10 +108,16 @@ int sn_cmd_run(int argc, char **argv) {
                 run_help);
         return 2;
     }
+    const char *inputs[3] = {o.model, o.input, o.weights}; /* never overwritten by --output */
+    char oerr[2048];
+    if (sn_fe_output_check(o.output, inputs, 3, oerr, sizeof oerr) != SN_OK) {
+        fprintf(stderr, "sinter run: error: --output %s\n", oerr);
+        return 1;
+    }
     const char *backend = o.backend ? o.backend : sn_cli_best_backend();
     if (strcmp(backend, "ref") && strcmp(backend, "cpu") && strcmp(backend, "cuda")) {
         fprintf(stderr, "sinter run: error: --backend must be ref, cpu or cuda, got '%s'\n",
-                backend);
+                sn_cli_show(backend));
         return 2;
     }
     char err[4096];
@@ -55,11 +133,17 @@ int sn_cmd_run(int argc, char **argv) {
         fprintf(stderr,
                 "sinter run: error: %s: input shape %s; expected (B, 3, H, W) with H and W "
                 "multiples of 32\n",
-                o.input, sn_shape_str(&ishape, sb, sizeof sb));
+                sn_cli_show(o.input), sn_shape_str(&ishape, sb, sizeof sb));
         free(x);
         return 1;
     }
-    o.batch = (int)ishape.d[0];
+    if (ishape.d[0] < 1) {
+        fprintf(stderr, "sinter run: error: %s: input shape %s holds no image (batch %lld)\n",
+                sn_cli_show(o.input), sn_shape_str(&ishape, sb, sizeof sb), (long long)ishape.d[0]);
+        free(x);
+        return 1;
+    }
+    o.batch = ishape.d[0] > 1 << 20 ? 1 << 20 : (int)ishape.d[0]; /* the frontend refuses it */
     o.height = (int)ishape.d[2];
     o.width = (int)ishape.d[3];
 
@@ -73,6 +157,18 @@ int sn_cmd_run(int argc, char **argv) {
     sn_rt_device *dev = NULL;
     sn_drv_compiled c;
     memset(&c, 0, sizeof c);
+    /* The whole shape, not just what the model was built from: a model file may fix its own
+     * input size, and whatever reads x below trusts the model's input shape. */
+    const sn_shape *mshape = &m->graph->nodes[m->graph->inputs[0]].shape;
+    if (!sn_shape_eq(mshape, &ishape)) {
+        char mb[64];
+        fprintf(stderr,
+                "sinter run: error: %s: input shape %s does not match the model's input %s\n",
+                sn_cli_show(o.input), sb, sn_shape_str(mshape, mb, sizeof mb));
+        goto done;
+    }
+    if (sn_cli_check_memory("run", m, 1) != SN_OK)
+        goto done;
     if (sn_fe_weights_apply(m->graph, o.weights ? o.weights : "random:0", err, sizeof err) !=
         SN_OK) {
         fprintf(stderr, "sinter run: error: %s\n", err);
@@ -85,6 +181,8 @@ int sn_cmd_run(int argc, char **argv) {
         fprintf(stderr, "sinter run: error: out of memory\n");
         goto done;
     }
+    if (o.check_finite && check_finite(m->graph, x, o.input) != SN_OK)
+        goto done;
     if (!strcmp(backend, "ref")) {
         const float *ins[1] = {x};
         float *outs[1] = {y};
@@ -109,6 +207,7 @@ int sn_cmd_run(int argc, char **argv) {
             goto done;
         }
     }
+    warn_nonfinite(y, &oshape);
     if (sn_fe_npy_write(o.output, &oshape, y, SN_DTYPE_F32, err, sizeof err) != SN_OK) {
         fprintf(stderr, "sinter run: error: %s\n", err);
         goto done;

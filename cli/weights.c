@@ -23,9 +23,19 @@ int sn_cmd_weights(int argc, char **argv) {
         fprintf(stderr, "sinter weights: error: MODEL and --output are required\n%s", weights_help);
         return 2;
     }
+    const char *inputs[2] = {o.model, o.weights}; /* never overwritten by --output */
+    char oerr[2048];
+    if (sn_fe_output_check(o.output, inputs, 2, oerr, sizeof oerr) != SN_OK) {
+        fprintf(stderr, "sinter weights: error: --output %s\n", oerr);
+        return 1;
+    }
     sn_fe_model *m = NULL;
     if (sn_cli_load(&o, &m) != SN_OK)
         return 1;
+    if (sn_cli_check_memory("weights", m, 0) != SN_OK) {
+        sn_fe_model_free(m);
+        return 1;
+    }
     char err[4096];
     int rc = 1;
     sn_dtype dt = SN_DTYPE_F32;

@@ -103,6 +103,10 @@ void sn_cg_program_free(sn_cg_program *p);
  * --dump). On failure writes the IR and LLVM's message to a file and says where in err. */
 sn_status sn_cg_cpu_compile(sn_cg_kernel *k, const sn_cg_target *t, int want_ir, void **obj,
                             size_t *objlen, char *err, size_t errlen);
+/* CPU: the kernel's LLVM IR as built from its spec, before any optimisation and for no
+ * particular machine (a stable text: the kernel snapshot test hashes it). *ir is malloc'd. */
+sn_status sn_cg_cpu_emit_ir(const sn_cg_kernel *k, const sn_cg_target *t, char **ir, char *err,
+                            size_t errlen);
 /* "LLVM 19.1.7" — part of the cache key. */
 const char *sn_cg_cpu_compiler_id(void);
 

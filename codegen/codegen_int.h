@@ -241,6 +241,11 @@ void sn_cg_errf(char *err, size_t errlen, const char *fmt, ...)
 #endif
     ;
 
+/* 1 when a weight value's data (v->is_weight) holds no NaN/Inf, or when it has no data. A
+ * conv template that zero-fills its padding (0·NaN = NaN) is only chosen over finite weights:
+ * ref, like a direct conv, leaves padding taps out. */
+int sn_cg_val_finite(const sn_cg_val *v);
+
 /* ---------------------------------------------------------------- CPU kernels
  *
  * cpu_render.c turns a group into an sn_cg_cpu_impl: the kernel class, the shapes and

@@ -186,3 +186,29 @@ done:
     LLVMDisposeMessage(triple);
     return st;
 }
+
+sn_status sn_cg_cpu_emit_ir(const sn_cg_kernel *k, const sn_cg_target *t, char **ir, char *err,
+                            size_t errlen) {
+    *ir = NULL;
+    const sn_cg_cpu_impl *ki = k->impl;
+    if (!ki) {
+        sn_cg_errf(err, errlen, "%s: not a CPU kernel", k->name);
+        return SN_ERR_INVALID;
+    }
+    LLVMContextRef cx = LLVMContextCreate();
+    LLVMModuleRef m = LLVMModuleCreateWithNameInContext(ki->name, cx);
+    sn_status st = sn_cg_cpu_emit(ki, m, t, err, errlen);
+    if (st == SN_OK) {
+        char *text = LLVMPrintModuleToString(m);
+        size_t n = strlen(text) + 1;
+        *ir = malloc(n);
+        if (*ir)
+            memcpy(*ir, text, n);
+        else
+            st = SN_ERR_NOMEM;
+        LLVMDisposeMessage(text);
+    }
+    LLVMDisposeModule(m);
+    LLVMContextDispose(cx);
+    return st;
+}

@@ -240,31 +240,57 @@ static void stv(em *e, LLVMValueRef v, LLVMValueRef a) {
 
 /* ---------------------------------------------------------------- math */
 
+/* NaN-propagating clamps and max. llvm.minnum/maxnum return the other operand when one is NaN,
+ * which turns a NaN into a finite value; a compare + select whose compare is false when
+ * unordered keeps x instead, and x86 matches each of these to one vminps/vmaxps (whose
+ * unordered case returns the second source, here x). */
+static LLVMValueRef vmin_c(em *e, LLVMValueRef x, double hi) { /* x > hi ? hi : x */
+    return LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOGT, x, cvf(e, hi), ""), cvf(e, hi), x,
+                           "");
+}
+static LLVMValueRef vmax_c(em *e, LLVMValueRef x, double lo) { /* x < lo ? lo : x */
+    return LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOLT, x, cvf(e, lo), ""), cvf(e, lo), x,
+                           "");
+}
+/* max(a, b), NaN when either is (ref, torch.maximum, max_pool2d): vmaxps + vcmpunordps + a
+ * masked move. */
+static LLVMValueRef vmax_nan(em *e, LLVMValueRef a, LLVMValueRef b) {
+    LLVMValueRef m = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOGT, a, b, ""), a, b, "");
+    return LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealUNO, a, a, ""), a, m, "");
+}
+
 /* exp(x), Cephes expf: x = n·ln2 + r, |r| <= ln2/2, e^r by a degree-6 polynomial, 2^n by
- * the exponent bits. Clamped to [-87.33, 88.3] so n stays in [-126, 127] and 2^n a normal
- * number (exp saturates at ~2.2e38 instead of overflowing; sigmoid/silu do not care). */
+ * the exponent bits. At the edges it is IEEE like ref's (double exp rounded to f32): NaN in
+ * NaN out (the clamps keep it, see vmin_c; 2^n of a NaN n is some finite bit pattern and
+ * NaN·it is NaN), and x > ln(FLT_MAX) gives +Inf, so sigmoid(-Inf) = 0 and silu(-Inf) =
+ * -Inf/Inf = NaN as in ref and PyTorch. x is clamped to [-86.9, 89] so n stays in
+ * [-125, 128]; to reach n = 128 without an Inf exponent field, the polynomial computes 2·e^r
+ * (coefficients doubled: exact) and the exponent bits hold 2^(n-1), built from the float n by
+ * the 1.5·2^23 shifter (no fptosi, which is poison on NaN). Below -86.9 exp saturates at
+ * ~1.8e-38 where ref gives a subnormal or 0. */
 static LLVMValueRef vexp(em *e, LLVMValueRef x) {
-    x = vbin(e, "llvm.minnum", x, cvf(e, 88.3));
-    x = vbin(e, "llvm.maxnum", x, cvf(e, -87.3365447505531));
+    x = vmin_c(e, x, 89.0);
+    x = vmax_c(e, x, -86.9);
     LLVMValueRef n =
         vun(e, "llvm.roundeven", LLVMBuildFMul(e->b, x, cvf(e, 1.44269504088896341), ""));
     LLVMValueRef r = vfma(e, n, cvf(e, -0.693359375), x);
     r = vfma(e, n, cvf(e, 2.12194440e-4), r);
-    LLVMValueRef y = cvf(e, 1.9875691500E-4);
-    y = vfma(e, y, r, cvf(e, 1.3981999507E-3));
-    y = vfma(e, y, r, cvf(e, 8.3334519073E-3));
-    y = vfma(e, y, r, cvf(e, 4.1665795894E-2));
-    y = vfma(e, y, r, cvf(e, 1.6666665459E-1));
-    y = vfma(e, y, r, cvf(e, 5.0000001201E-1));
+    LLVMValueRef y = cvf(e, 2 * 1.9875691500E-4);
+    y = vfma(e, y, r, cvf(e, 2 * 1.3981999507E-3));
+    y = vfma(e, y, r, cvf(e, 2 * 8.3334519073E-3));
+    y = vfma(e, y, r, cvf(e, 2 * 4.1665795894E-2));
+    y = vfma(e, y, r, cvf(e, 2 * 1.6666665459E-1));
+    y = vfma(e, y, r, cvf(e, 2 * 5.0000001201E-1));
     LLVMValueRef r2 = LLVMBuildFMul(e->b, r, r, "");
-    y = vfma(e, y, r2, LLVMBuildFAdd(e->b, r, cvf(e, 1.0), ""));
-    LLVMValueRef ni = LLVMBuildFPToSI(e->b, n, e->vi, "");
-    LLVMValueRef bits = LLVMBuildShl(e->b, LLVMBuildAdd(e->b, ni, cvi(e, 127), ""), cvi(e, 23), "");
-    LLVMValueRef p2 = LLVMBuildBitCast(e->b, bits, e->vf, "");
+    y = vfma(e, y, r2, vfma(e, r, cvf(e, 2.0), cvf(e, 2.0)));
+    /* n + 1.5·2^23 + 126 holds n + 126 = (n - 1) + 127 in its low mantissa bits */
+    LLVMValueRef nb =
+        LLVMBuildBitCast(e->b, LLVMBuildFAdd(e->b, n, cvf(e, 12583038.0), ""), e->vi, "");
+    LLVMValueRef p2 = LLVMBuildBitCast(e->b, LLVMBuildShl(e->b, nb, cvi(e, 23), ""), e->vf, "");
     return LLVMBuildFMul(e->b, y, p2, "");
 }
 
-/* log(x) for x > 0, Cephes logf. */
+/* log(x), Cephes logf for normal x > 0. */
 static LLVMValueRef vlog(em *e, LLVMValueRef x) {
     LLVMValueRef bits = LLVMBuildBitCast(e->b, x, e->vi, "");
     LLVMValueRef ex =
@@ -287,8 +313,13 @@ static LLVMValueRef vlog(em *e, LLVMValueRef x) {
     y = LLVMBuildFMul(e->b, LLVMBuildFMul(e->b, y, t, ""), z, "");
     y = vfma(e, fe, cvf(e, -2.12194440e-4), y);
     y = vfma(e, z, cvf(e, -0.5), y);
-    LLVMValueRef r = LLVMBuildFAdd(e->b, t, y, "");
-    return vfma(e, fe, cvf(e, 0.693359375), r);
+    LLVMValueRef r = vfma(e, fe, cvf(e, 0.693359375), LLVMBuildFAdd(e->b, t, y, ""));
+    /* the edges as ref's log: log(±0) = -Inf, log(+Inf) = +Inf, log(x < 0 or NaN) = NaN */
+    r = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, x, cvf(e, 0.0), ""),
+                        cvf(e, -INFINITY), r, "");
+    r = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, x, cvf(e, INFINITY), ""), x, r, "");
+    return LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealULT, x, cvf(e, 0.0), ""), cvf(e, NAN),
+                           r, "");
 }
 
 static LLVMValueRef vsigmoid(em *e, LLVMValueRef x) {
@@ -316,12 +347,23 @@ static LLVMValueRef vpow(em *e, LLVMValueRef x, const sn_cg_opnd *yo, LLVMValueR
             return LLVMBuildFMul(e->b, x, x, "");
         if (s == 3.0f)
             return LLVMBuildFMul(e->b, LLVMBuildFMul(e->b, x, x, ""), x, "");
-        if (s == 0.5f)
-            return vun(e, "llvm.sqrt", x);
+        LLVMValueRef ninf = LLVMBuildFCmp(e->b, LLVMRealOEQ, x, cvf(e, -INFINITY), "");
+        if (s == 0.5f) /* C's pow(-Inf, 0.5) is +Inf, sqrt's NaN */
+            return LLVMBuildSelect(e->b, ninf, cvf(e, INFINITY), vun(e, "llvm.sqrt", x), "");
         if (s == -1.0f)
             return LLVMBuildFDiv(e->b, cvf(e, 1.0), x, "");
         if (s == 0.0f)
             return cvf(e, 1.0);
+        /* |x|^s, then C's (ref's) rules for a negative base: an integer s gives the sign of
+         * x^s, any other s NaN, except pow(-Inf, s) = |x|^s */
+        LLVMValueRef r = vexp(e, LLVMBuildFMul(e->b, y, vlog(e, vun(e, "llvm.fabs", x)), ""));
+        LLVMValueRef neg = LLVMBuildFCmp(e->b, LLVMRealOLT, x, cvf(e, 0.0), "");
+        if (s == truncf(s) && fabsf(s) < 16777216.0f)
+            return fmodf(s, 2.0f) != 0.0f
+                       ? LLVMBuildSelect(e->b, neg, LLVMBuildFNeg(e->b, r, ""), r, "")
+                       : r;
+        neg = LLVMBuildAnd(e->b, neg, LLVMBuildNot(e->b, ninf, ""), "");
+        return LLVMBuildSelect(e->b, neg, cvf(e, NAN), r, "");
     }
     return vexp(e, LLVMBuildFMul(e->b, y, vlog(e, x), ""));
 }
@@ -467,7 +509,7 @@ static LLVMValueRef eval_op(em *e, int opi, LLVMValueRef *idx, int nl, int64_t l
             v = vsigmoid(e, a);
             break;
         case SN_OP_RELU:
-            v = vbin(e, "llvm.maxnum", a, cvf(e, 0.0));
+            v = vmax_c(e, a, 0.0); /* NaN stays NaN (ref, torch.relu) */
             break;
         case SN_OP_NEG:
             v = LLVMBuildFNeg(e->b, a, "");
@@ -497,7 +539,7 @@ static LLVMValueRef eval_op(em *e, int opi, LLVMValueRef *idx, int nl, int64_t l
             v = vpow(e, a, &op->in[1], b);
             break;
         case SN_OP_MAX2:
-            v = vbin(e, "llvm.maxnum", a, b);
+            v = vmax_nan(e, a, b);
             break;
         case SN_OP_BATCHNORM:
             v = vfma(e, a, b, eval_opnd(e, &op->in[2], idx, nl, lo, hi, memo));
@@ -803,6 +845,65 @@ typedef struct winoctx {
     int Bt, last_lanes, P;
 } winoctx;
 
+/* An Inf input makes Winograd's sums of Inf·u terms of both signs NaN where the direct conv
+ * and ref give ±Inf. The transforms keep the support exact (an output is non-finite iff an
+ * input it reads is: the weights are finite, plan_conv), so a 2×2 tile whose four output
+ * vectors hold a NaN/Inf (tested through their sum: one add per vector, a branch never taken
+ * on finite data) is recomputed directly from the plain weights packed after U,
+ * [C][3·3][⌈O/V⌉·V]. Padding taps read 0 (finite weights: they add exactly 0). */
+static void wino_fix_nonfinite(em *e, winoctx *w, LLVMValueRef *y, LLVMValueRef oh0,
+                               LLVMValueRef ow0, LLVMValueRef oc, LLVMValueRef bias) {
+    const sn_cg_cpu_impl *ki = e->ki;
+    const sn_cg_conv *cv = &ki->conv;
+    const sn_cg_cpu_view *xv = &ki->args[ki->anchor_in[0]];
+    int64_t C = cv->c, Op = (cv->o + e->V - 1) / e->V * e->V;
+    LLVMValueRef sum = LLVMBuildFAdd(e->b, LLVMBuildFAdd(e->b, y[0], y[1], ""),
+                                     LLVMBuildFAdd(e->b, y[2], y[3], ""), "");
+    LLVMValueRef d = LLVMBuildFSub(e->b, sum, sum, ""); /* NaN iff sum is NaN or Inf */
+    LLVMValueRef bad = LLVMBuildFCmp(e->b, LLVMRealUNO, d, d, "");
+    bad = intr(e, "llvm.vector.reduce.or", &e->vm, 1, &bad, 1);
+    for (int i = 0; i < 4; i++)
+        stv(e, y[i], e->acc[i]);
+    ifb I;
+    if_begin(e, &I, bad);
+    LLVMValueRef wd = gep(e, e->argp[ki->anchor_in[1]], addc(e, oc, 16 * C * Op));
+    LLVMValueRef xn = gep(e, e->argp[ki->anchor_in[0]], mulc(e, w->n, xv->stride[0]));
+    for (int i = 0; i < 4; i++) {
+        LLVMValueRef ih0 = addc(e, oh0, i / 2 - 1), iw0 = addc(e, ow0, i % 2 - 1);
+        LLVMValueRef at[9], ok[9];
+        for (int t = 0; t < 9; t++) {
+            LLVMValueRef ih = addc(e, ih0, t / 3), iw = addc(e, iw0, t % 3);
+            ok[t] = LLVMBuildAnd(
+                e->b,
+                LLVMBuildAnd(e->b, LLVMBuildICmp(e->b, LLVMIntSGE, ih, ci(e, 0), ""),
+                             LLVMBuildICmp(e->b, LLVMIntSLT, ih, ci(e, cv->h), ""), ""),
+                LLVMBuildAnd(e->b, LLVMBuildICmp(e->b, LLVMIntSGE, iw, ci(e, 0), ""),
+                             LLVMBuildICmp(e->b, LLVMIntSLT, iw, ci(e, cv->w), ""), ""),
+                "");
+            ih = smin(e, smax(e, ih, ci(e, 0)), ci(e, cv->h - 1));
+            iw = smin(e, smax(e, iw, ci(e, 0)), ci(e, cv->w - 1));
+            at[t] = gep(e, xn, add(e, mulc(e, ih, xv->stride[2]), mulc(e, iw, xv->stride[3])));
+        }
+        stv(e, bias ? bias : cvf(e, 0.0), e->acc[4]);
+        loop LC;
+        LLVMValueRef c = loop_begin(e, &LC, ci(e, 0), ci(e, C), 1);
+        LLVMValueRef a = ldv(e, e->acc[4]);
+        for (int t = 0; t < 9; t++) {
+            LLVMValueRef xs =
+                LLVMBuildSelect(e->b, ok[t], loadf(e, gep(e, at[t], c)), cf(e, 0.0), "");
+            LLVMValueRef wv = vload(e, gep(e, wd, mulc(e, addc(e, mulc(e, c, 9), t), Op)), 1, e->V);
+            a = vfma(e, splat(e, xs), wv, a);
+        }
+        stv(e, a, e->acc[4]);
+        loop_end(e, &LC);
+        stv(e, ldv(e, e->acc[4]), e->acc[i]);
+    }
+    if_else(e, &I);
+    if_end(e, &I);
+    for (int i = 0; i < 4; i++)
+        y[i] = ldv(e, e->acc[i]);
+}
+
 static void wino_block(em *e, winoctx *w, LLVMValueRef tw0, int np) {
     const sn_cg_cpu_impl *ki = e->ki;
     const sn_cg_conv *cv = &ki->conv;
@@ -941,18 +1042,23 @@ static void wino_block(em *e, winoctx *w, LLVMValueRef tw0, int np) {
                 sr[i][1] =
                     LLVMBuildFSub(e->b, LLVMBuildFSub(e->b, m[i][1], m[i][2], ""), m[i][3], "");
             }
+            LLVMValueRef y[4];
             for (int r = 0; r < 2; r++)
                 for (int q = 0; q < 2; q++) {
-                    LLVMValueRef y =
+                    y[r * 2 + q] =
                         r == 0 ? LLVMBuildFAdd(e->b, sr[0][q],
                                                LLVMBuildFAdd(e->b, sr[1][q], sr[2][q], ""), "")
                                : LLVMBuildFSub(e->b, LLVMBuildFSub(e->b, sr[1][q], sr[2][q], ""),
                                                sr[3][q], "");
                     if (bias[j])
-                        y = LLVMBuildFAdd(e->b, y, bias[j], "");
+                        y[r * 2 + q] = LLVMBuildFAdd(e->b, y[r * 2 + q], bias[j], "");
+                }
+            wino_fix_nonfinite(e, w, y, oh0, ow0, addc(e, oc0, j * V), bias[j]);
+            for (int r = 0; r < 2; r++)
+                for (int q = 0; q < 2; q++) {
                     LLVMValueRef idx[SN_MAX_DIMS] = {w->n, addc(e, oc0, j * V), addc(e, oh0, r),
                                                      addc(e, ow0, q)};
-                    emit_ops(e, idx, j == Bt - 1 ? w->last_lanes : V, y);
+                    emit_ops(e, idx, j == Bt - 1 ? w->last_lanes : V, y[r * 2 + q]);
                 }
         }
     }
@@ -1522,7 +1628,7 @@ static void pool_vec(em *e, void *vc, LLVMValueRef c0, int nl) {
     LLVMValueRef kw = loop_begin(e, &LW, c->kw_lo, c->kw_hi, 1);
     LLVMValueRef v =
         vload(e, gep(e, xr, mulc(e, add(e, c->iw0, kw), xv->stride[3])), xv->stride[1], nl);
-    stv(e, vbin(e, "llvm.maxnum", ldv(e, m), v), m);
+    stv(e, vmax_nan(e, ldv(e, m), v), m); /* a NaN in the window wins, as in ref */
     loop_end(e, &LW);
     loop_end(e, &LH);
     LLVMValueRef idx[SN_MAX_DIMS] = {c->n, c0, c->oh, c->ow};
@@ -1630,6 +1736,8 @@ static void ax_rows_vec(em *e, void *vc, LLVMValueRef at, int nl) {
     stv(e, cvf(e, 0.0), s);
     loop L1, L2, L3;
     LLVMValueRef a = loop_begin(e, &L1, ci(e, 0), ci(e, A), 1);
+    /* the max may skip NaNs (as ref's does): a NaN x still makes exp(x - max), the sum and so
+     * the whole row NaN, and an Inf max makes every x - max NaN or -Inf */
     stv(e, vbin(e, "llvm.maxnum", ldv(e, m), vload(e, gep(e, xb, mulc(e, a, sa)), sv, nl)), m);
     loop_end(e, &L1);
     LLVMValueRef mv = ldv(e, m);
@@ -1673,7 +1781,7 @@ static void ax_axis_vec(em *e, void *vc, LLVMValueRef at, int nl) {
         LLVMValueRef x = vload_fill(e, p, 1, nl, ki->cls == SN_CG_CPU_REDUCE ? 0.0 : -INFINITY);
         if (ki->cls == SN_CG_CPU_REDUCE)
             stv(e, LLVMBuildFAdd(e->b, ldv(e, c->s), x, ""), c->s);
-        else
+        else /* NaN-skipping max: fine for softmax (see ax_rows_vec) */
             stv(e, vbin(e, "llvm.maxnum", ldv(e, c->m), x), c->m);
     } else if (c->pass == 1) {
         LLVMValueRef x = vload_fill(e, p, 1, nl, -INFINITY);

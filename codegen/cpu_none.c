@@ -28,3 +28,12 @@ sn_status sn_cg_cpu_compile(sn_cg_kernel *k, const sn_cg_target *t, int want_ir,
     sn_cg_errf(err, errlen, SN_CG_NO_CPU);
     return SN_ERR_UNSUPPORTED;
 }
+
+sn_status sn_cg_cpu_emit_ir(const sn_cg_kernel *k, const sn_cg_target *t, char **ir, char *err,
+                            size_t errlen) {
+    (void)k;
+    (void)t;
+    *ir = NULL;
+    sn_cg_errf(err, errlen, SN_CG_NO_CPU);
+    return SN_ERR_UNSUPPORTED;
+}

@@ -195,7 +195,9 @@ static sn_status pack_bias(sn_cg_lower_ctx *c, const sn_cg_group *g, sn_cg_cpu_i
 }
 
 /* Weight and bias arguments of a Winograd conv: U = G·g·Gᵀ per (o, c), packed
- * [obg][16][C][Bt·V] (ξ = 4·row + col of the 4×4 tile), bias padded to ⌈O/V⌉·V. */
+ * [obg][16][C][Bt·V] (ξ = 4·row + col of the 4×4 tile), then the plain weights
+ * [C][3·3][⌈O/V⌉·V] for the tiles that meet a NaN/Inf input (cpu_emit.c, wino_fix_nonfinite);
+ * bias padded to ⌈O/V⌉·V. */
 static sn_status pack_wino(sn_cg_lower_ctx *c, const sn_cg_group *g, sn_cg_cpu_impl *ki,
                            sn_cg_kernel *k) {
     const sn_cg_conv *cv = &ki->conv;
@@ -203,8 +205,8 @@ static sn_status pack_wino(sn_cg_lower_ctx *c, const sn_cg_group *g, sn_cg_cpu_i
     int64_t C = cv->c, O = cv->o, bpg = cdiv(O, V), nobg = cdiv(bpg, B);
     static const double Gm[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
     const sn_cg_val *wv = &g->vals[g->anchor_in[1]];
-    size_t wn = (size_t)(16 * C * bpg * V);
-    float *pk = calloc(wn, sizeof(float));
+    size_t wn = (size_t)(16 * C * bpg * V), dn = (size_t)(C * 9 * bpg * V);
+    float *pk = calloc(wn + dn, sizeof(float));
     if (!pk)
         return SN_ERR_NOMEM;
     size_t at = 0;
@@ -224,7 +226,11 @@ static sn_status pack_wino(sn_cg_lower_ctx *c, const sn_cg_group *g, sn_cg_cpu_i
                     pk[at] = (float)u;
                 }
     }
-    sn_status st = add_packed(c, g, ki, k, 1, (6 << 20) | (B << 8) | V, pk, wn);
+    for (int64_t o = 0; o < O; o++)
+        for (int64_t ci = 0; ci < C; ci++)
+            for (int t = 0; t < 9; t++)
+                pk[wn + (size_t)((ci * 9 + t) * bpg * V + o)] = wv->data[(o * C + ci) * 9 + t];
+    sn_status st = add_packed(c, g, ki, k, 1, (6 << 20) | (B << 8) | V, pk, wn + dn);
     return st ? st : pack_bias(c, g, ki, k, 1, O, bpg * V);
 }
 
@@ -271,11 +277,14 @@ static sn_status plan_conv(sn_cg_lower_ctx *c, const sn_cg_group *g, sn_cg_cpu_i
     }
     int64_t nobg = cdiv(bpg, B);
     /* Winograd F(2×2,3×3) for a stride-1 "same" 3×3 conv over NHWC with enough channels:
-     * 16 multiplies per 2×2 output tile and (c, o) instead of 36 */
+     * 16 multiplies per 2×2 output tile and (c, o) instead of 36. Only over finite weights:
+     * a NaN/Inf tap spreads through U = G·g·Gᵀ to every point of the tile and meets the
+     * zero padding (0·NaN), where the direct conv, like ref, leaves padding taps out. */
     int wino = G == 1 && cv->kh == 3 && cv->kw == 3 && cv->sh == 1 && cv->sw == 1 && cv->ph == 1 &&
                cv->pw == 1 && cv->dh == 1 && cv->dw == 1 && cv->oh == cv->h && cv->ow == cv->w &&
                cv->oh % 2 == 0 && cv->ow % 2 == 0 && xv->stride[1] == 1 &&
-               Cg >= SN_CG_CPU_WINO_MIN_C && Og >= SN_CG_CPU_WINO_MIN_O;
+               Cg >= SN_CG_CPU_WINO_MIN_C && Og >= SN_CG_CPU_WINO_MIN_O &&
+               sn_cg_val_finite(&g->vals[g->anchor_in[1]]);
     if (wino) {
         int64_t TH = cv->oh / 2, TW = cv->ow / 2;
         if (P > TW)

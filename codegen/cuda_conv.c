@@ -124,7 +124,10 @@ void sn_cg_cuda_conv_heuristic(const sn_cg_group *g, sn_cg_cuda_tune *t) {
     const sn_cg_conv *cv = &g->conv;
     memset(t, 0, sizeof *t);
     int half = tg->dtype == SN_DTYPE_F16 || tg->dtype == SN_DTYPE_BF16;
-    if (cv->groups > 1 && (d.cg < 8 || d.og < 8)) {
+    /* the GEMM templates zero-fill the padding: over NaN/Inf weights (0·NaN) they would
+     * differ from ref at the borders, the direct template leaves padding taps out */
+    if ((cv->groups > 1 && (d.cg < 8 || d.og < 8)) ||
+        !sn_cg_val_finite(&g->vals[g->anchor_in[1]])) {
         t->algo = SN_CG_CUDA_ALGO_DIRECT;
         t->threads = 256;
         t->max_blocks = 8192;

@@ -268,6 +268,11 @@ static const char prelude_base[] =
     "__device__ __forceinline__ float sn_rnd_bf(float f) {\n"
     "    return sn_f(sn_cvt<sn_bf16>::to(f));\n"
     "}\n"
+    "/* NaN-propagating relu and max (fmaxf drops a NaN operand), as ref: NaN in, NaN out */\n"
+    "__device__ __forceinline__ float sn_relu(float x) { return x < 0.0f ? 0.0f : x; }\n"
+    "__device__ __forceinline__ float sn_max(float a, float b) {\n"
+    "    return (a > b || a != a) ? a : b;\n"
+    "}\n"
     "__device__ __forceinline__ float sn_silu(float x) { return x / (1.0f + expf(-x)); }\n"
     "__device__ __forceinline__ float sn_sigmoid(float x) {\n"
     "    return 1.0f / (1.0f + expf(-x));\n"
@@ -610,7 +615,7 @@ static sn_status op_txt(const sn_cg_group *g, int j, const char *a, const char *
         snprintf(buf, n, "sn_sigmoid(%s)", a);
         break;
     case SN_OP_RELU:
-        snprintf(buf, n, "fmaxf(%s, 0.0f)", a);
+        snprintf(buf, n, "sn_relu(%s)", a);
         break;
     case SN_OP_NEG:
         snprintf(buf, n, "-%s", a);
@@ -640,7 +645,7 @@ static sn_status op_txt(const sn_cg_group *g, int j, const char *a, const char *
         snprintf(buf, n, "powf(%s, %s)", a, b);
         break;
     case SN_OP_MAX2:
-        snprintf(buf, n, "fmaxf(%s, %s)", a, b);
+        snprintf(buf, n, "sn_max(%s, %s)", a, b);
         break;
     case SN_OP_BATCHNORM:
         snprintf(buf, n, "fmaf(%s, %s, %s)", a, b, c);

@@ -179,7 +179,7 @@ static sn_status anchor_maxpool(sn_cg_cuda_k *kc, int ind, const char *const *id
     const char *xi[4] = {idx[0], idx[1], "ih", "iw"};
     gather(kc, ind + 8, "w_", g->anchor_in[0], xi, L, vec, 1);
     sn_cg_cuda_line(kc, ind + 8, "#pragma unroll");
-    sn_cg_cuda_line(kc, ind + 8, "for (int v = 0; v < %d; ++v) x_[v] = fmaxf(x_[v], w_[v]);", vec);
+    sn_cg_cuda_line(kc, ind + 8, "for (int v = 0; v < %d; ++v) x_[v] = sn_max(x_[v], w_[v]);", vec);
     sn_cg_cuda_line(kc, ind + 4, "}");
     sn_cg_cuda_line(kc, ind, "}");
     return SN_OK;

@@ -163,6 +163,8 @@ sn_status sn_cg_cuda_render_reduce(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *tu_i
     e.lane_aligned = 1;
     sn_status st = SN_OK;
     if (softmax) {
+        /* fmaxf skips NaNs, as ref's max does: a NaN x still makes exp(x - mx), the sum and the
+         * whole row NaN, and an Inf max makes every x - mx NaN or -Inf */
         if (cache) {
             sn_cg_cuda_line(kc, 8, "float xv[%lld];", (long long)nper);
             sn_cg_cuda_line(kc, 8, "float mx = SN_NEG_INF;");

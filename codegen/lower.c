@@ -37,6 +37,14 @@ void sn_cg_errf(char *err, size_t errlen, const char *fmt, ...) {
     va_end(ap);
 }
 
+int sn_cg_val_finite(const sn_cg_val *v) {
+    int64_t n = v->data ? sn_shape_numel(&v->shape) : 0;
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(v->data[i]))
+            return 0;
+    return 1;
+}
+
 void sn_cg_str_printf(sn_cg_str *s, const char *fmt, ...) {
     if (s->oom)
         return;

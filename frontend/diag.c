@@ -9,10 +9,12 @@
 #include "frontend/lang_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* ---------------------------------------------------------------- arena */
 
@@ -187,22 +189,25 @@ int sn_lang_src_add(Diag *D, LArena *A, const char *path, const char **why) {
         *why = "too many files";
         return -1;
     }
+    /* Open first, then check what was opened (no race with a rename between the two), and
+     * never block: a FIFO opened without O_NONBLOCK waits for a writer forever. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     struct stat st;
-    if (stat(path, &st) != 0) {
+    if (fd < 0 || fstat(fd, &st) != 0) {
         *why = strerror(errno);
+        if (fd >= 0)
+            close(fd);
         return -1;
     }
-    if (!S_ISREG(st.st_mode)) {
-        *why = "not a regular file";
+    if (!S_ISREG(st.st_mode) || st.st_size > LANG_MAX_FILE_BYTES) {
+        *why = !S_ISREG(st.st_mode) ? "not a regular file" : "file too large (over 1 MiB)";
+        close(fd);
         return -1;
     }
-    if (st.st_size > LANG_MAX_FILE_BYTES) {
-        *why = "file too large (over 1 MiB)";
-        return -1;
-    }
-    FILE *f = fopen(path, "rb");
+    FILE *f = fdopen(fd, "rb");
     if (!f) {
         *why = strerror(errno);
+        close(fd);
         return -1;
     }
     char *buf = sn_lang_alloc(A, LANG_MAX_FILE_BYTES + 2);
@@ -245,6 +250,31 @@ const char *sn_lang_loc_prov(Diag *D, LArena *A, Loc loc) {
 
 /* ---------------------------------------------------------------- diagnostics */
 
+#define LANG_SHOWN_LINE 300 /* bytes of a source line shown under a diagnostic */
+
+/* Prints src[0..n) escaped (sn_fe_escape_n: control characters and invalid UTF-8 become
+ * \xNN or \uNNNN) with its tabs kept; with `blank`, prints what lines up under it instead: a
+ * tab for each tab and a space for each character shown. */
+static void put_src(FILE *out, const char *src, size_t n, bool blank) {
+    char buf[4 * LANG_SHOWN_LINE + 8]; /* an escape is at most 4 characters per byte */
+    while (n > 0) {
+        const char *tab = memchr(src, '\t', n);
+        size_t k = tab ? (size_t)(tab - src) : n;
+        sn_fe_escape_n(src, k, buf, sizeof buf);
+        for (const char *c = buf; *c; c++)
+            if (!blank)
+                fputc(*c, out);
+            else if ((*c & 0xc0) != 0x80) /* not a UTF-8 continuation byte */
+                fputc(' ', out);
+        if (tab) {
+            fputc('\t', out);
+            k++;
+        }
+        src += k;
+        n -= k;
+    }
+}
+
 static void print_line(Diag *D, Loc loc) {
     const Src *s = D->files[loc.file];
     const char *p = s->text, *end = s->text + s->len;
@@ -255,17 +285,15 @@ static void print_line(Diag *D, Loc loc) {
     while (q < end && *q != '\n')
         q++;
     size_t n = (size_t)(q - p);
-    if (n > 300)
-        n = 300; /* keep pathological lines readable */
+    if (n > 0 && p[n - 1] == '\r')
+        n--; /* a CRLF file */
+    if (n > LANG_SHOWN_LINE)
+        n = LANG_SHOWN_LINE; /* keep pathological lines readable */
     fputs("    ", D->out);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)p[i];
-        fputc(ch == '\t' || ch == '\r' || (ch >= 32 && ch != 127) ? ch : ' ', D->out);
-    }
+    put_src(D->out, p, n, false);
     fputc('\n', D->out);
     fputs("    ", D->out);
-    for (int i = 0; i + 1 < loc.col && (size_t)i < n; i++)
-        fputc(p[i] == '\t' ? '\t' : ' ', D->out);
+    put_src(D->out, p, loc.col > 1 && (size_t)(loc.col - 1) < n ? (size_t)(loc.col - 1) : n, true);
     fputs("^\n", D->out);
 }
 
@@ -275,15 +303,17 @@ static void emit(Diag *D, Loc loc, const char *kind, const char *fmt, va_list ap
 #endif
     ;
 static void emit(Diag *D, Loc loc, const char *kind, const char *fmt, va_list ap) {
+    /* The message quotes names and text from the file: shown escaped, as the path is. */
+    char msg[1024], shown[4 * sizeof msg], path[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    sn_fe_escape(msg, shown, sizeof shown);
     if (loc.file >= 0 && loc.file < D->nfiles) {
-        fprintf(D->out, "%s:%d:%d: %s: ", D->files[loc.file]->path, loc.line, loc.col, kind);
-        vfprintf(D->out, fmt, ap);
-        fputc('\n', D->out);
+        fprintf(D->out, "%s:%d:%d: %s: %s\n",
+                sn_fe_escape(D->files[loc.file]->path, path, sizeof path), loc.line, loc.col, kind,
+                shown);
         print_line(D, loc);
     } else {
-        fprintf(D->out, "%s: ", kind);
-        vfprintf(D->out, fmt, ap);
-        fputc('\n', D->out);
+        fprintf(D->out, "%s: %s\n", kind, shown);
     }
 }
 
@@ -327,8 +357,6 @@ void sn_lang_error_plain(Diag *D, const char *fmt, ...) {
         return;
     va_list ap;
     va_start(ap, fmt);
-    fputs("error: ", D->out);
-    vfprintf(D->out, fmt, ap);
-    fputc('\n', D->out);
+    emit(D, (Loc){.file = -1}, "error", fmt, ap);
     va_end(ap);
 }

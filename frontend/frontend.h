@@ -160,15 +160,41 @@ sn_status sn_fe_weights_save(const sn_ir_graph *g, const char *path, sn_dtype dt
 
 /* ---------------------------------------------------------------- files */
 
-/* Writes len bytes to path atomically (temp file in the same directory + fsync + rename). On
- * any failure the temp file is removed and an existing file at path is left untouched. A new
- * file gets mode 0666 & ~umask; a replaced file keeps its mode. Errors name the path and
- * strerror. */
+/* Writes len bytes to path atomically (temp file ".sn.<hash>.<pid>.XXXXXX" in the same
+ * directory + fsync + rename; stale temps of the same destination, left by a killed writer,
+ * are removed first). On any failure the temp file is removed and an existing file at path is
+ * left untouched. A new file gets mode 0666 & ~umask; a replaced file keeps its mode. A path
+ * naming a character device or a FIFO (/dev/null, a named pipe) is written directly, without
+ * creating, truncating or replacing it; a directory or other kind of file is refused. Errors
+ * name the path and strerror. Every writer in this header (.npy, safetensors, weights) works
+ * this way. */
 sn_status sn_fe_write_atomic(const char *path, const void *data, size_t len, char *err,
                              size_t errlen);
-/* Reads a whole file (NUL-terminated for convenience); *len excludes the NUL. *data is
- * malloc'ed; on error it is NULL. Errors name the path. */
+/* Reads a whole regular file (NUL-terminated for convenience); *len excludes the NUL. *data
+ * is malloc'ed; on error it is NULL. The open never blocks (O_NONBLOCK), and anything but a
+ * regular file (FIFO, device, socket, directory) is refused before reading, so at most the
+ * file's size is read. Errors name the path. All readers in this header use it. */
 sn_status sn_fe_read_file(const char *path, char **data, size_t *len, char *err, size_t errlen);
+/* Checks, before any work, that a command may write `out`: refused (SN_ERR_INVALID) when it
+ * is the same file (st_dev and st_ino, so hard links and symlinks count) as one of the n
+ * `inputs`: paths, or model names resolved as sn_fe_resolve does (NULL entries, names that
+ * resolve to nothing and specs such as "random:0" are skipped); and (SN_ERR_IO)
+ * when it is a directory or a file that is neither regular, a character device nor a FIFO.
+ * A path that does not exist yet is fine. */
+sn_status sn_fe_output_check(const char *out, const char *const *inputs, int n, char *err,
+                             size_t errlen);
+
+/* ---------------------------------------------------------------- showing user data */
+
+/* Copies n bytes of s into buf as text safe to print on a terminal: control characters
+ * (C0, DEL, C1), bidi and line-separator controls and U+FEFF become \xNN (below 0x80) or
+ * \uNNNN, each byte of invalid UTF-8 becomes \xNN; everything else, printable non-ASCII
+ * included, is copied unchanged. A result longer than buflen - 1 is cut at a character
+ * boundary and ends in "...". Returns buf (or "" when buflen is 0). Use it on every path,
+ * tensor name or source text echoed in a message. */
+const char *sn_fe_escape_n(const char *s, size_t n, char *buf, size_t buflen);
+/* The same for a NUL-terminated s (NULL gives ""). */
+const char *sn_fe_escape(const char *s, char *buf, size_t buflen);
 
 #ifdef __cplusplus
 }

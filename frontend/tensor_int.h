@@ -8,17 +8,31 @@
 
 #include <stdarg.h>
 
+/* Size of the buffers that hold a path or name escaped for a message (sn_fe_escape); longer
+ * ones are cut with "...". */
+#define SN_FE_SHOWN 512
+#define SN_FE_SHOWN_NAME 256 /* the same for a tensor name */
+
+/* The valid UTF-8 sequence at s[0..n): its length (1..4) and code point, or 0 when invalid
+ * (overlong forms, surrogates, values past U+10FFFF, a truncated sequence). */
+size_t sn_fe_tio_utf8(const uint8_t *s, size_t n, uint32_t *cp);
+
 /* ---------------------------------------------------------------- atomic file writing
  *
- * A file written in pieces: begin creates "<dir>/.<base>.tmp.XXXXXX" next to the destination,
- * write appends, commit fsyncs, renames over the destination and fsyncs the directory
- * (best effort). Any failure — and abort — unlinks the temp file, so the destination is either
- * the complete new content or exactly what it was before. Errors name the destination path
- * and strerror. After a failed write or commit the handle is already aborted. */
+ * A file written in pieces: begin creates "<dir>/.sn.<hash of name>.<pid>.XXXXXX" next to the
+ * destination (removing stale temps of the same destination first), write appends, commit
+ * fsyncs, renames over the destination and fsyncs the directory (best effort). Any failure —
+ * and abort — unlinks the temp file, so the destination is either the complete new content or
+ * exactly what it was before. A destination that is a character device or a FIFO is opened
+ * and written directly (direct = 1; no temp, no rename); a directory or another kind of file
+ * is refused. Errors name the destination path (escaped) and strerror. After a failed write
+ * or commit the handle is already aborted. */
 typedef struct sn_fe_tio_atomic {
-    int fd;     /* -1 when closed */
-    char *path; /* destination (owned copy) */
-    char *tmp;  /* temp file path (owned) */
+    int fd;      /* -1 when closed */
+    int direct;  /* writing a device or FIFO in place */
+    char *path;  /* destination (owned copy) */
+    char *shown; /* the destination escaped for messages (owned) */
+    char *tmp;   /* temp file path (owned); NULL when direct */
 } sn_fe_tio_atomic;
 
 sn_status sn_fe_tio_atomic_begin(sn_fe_tio_atomic *a, const char *path, char *err, size_t errlen);

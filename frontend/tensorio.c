@@ -309,9 +309,10 @@ static void jerr(jp *p, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    char nb[SN_FE_SHOWN_NAME];
     if (p->tensor)
-        snprintf(p->err, p->errlen, "%s: bad safetensors header at byte %zu (tensor '%.200s'): %s",
-                 p->what, p->i, p->tensor, msg);
+        snprintf(p->err, p->errlen, "%s: bad safetensors header at byte %zu (tensor '%s'): %s",
+                 p->what, p->i, sn_fe_escape(p->tensor, nb, sizeof nb), msg);
     else
         snprintf(p->err, p->errlen, "%s: bad safetensors header at byte %zu: %s", p->what, p->i,
                  msg);
@@ -344,35 +345,8 @@ static int jexpect(jp *p, char c) {
 /* Length of a valid UTF-8 sequence at s (n bytes available), or 0 when invalid (overlong,
  * surrogate, > U+10FFFF, truncated). */
 static size_t utf8_len(const uint8_t *s, size_t n) {
-    uint8_t c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
     uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        cp = c & 0x1fu;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        cp = c & 0x0fu;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        cp = c & 0x07u;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t k = 1; k < len; k++) {
-        if ((s[k] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[k] & 0x3fu);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    if (cp >= 0xd800 && cp <= 0xdfff)
-        return 0;
-    return len;
+    return sn_fe_tio_utf8(s, n, &cp);
 }
 
 static int hex4(const uint8_t *s, uint32_t *v) {
@@ -778,7 +752,9 @@ static int jtensor(jp *p, st_raw *r) {
                 ok = 0;
             }
         } else {
-            jerr(p, "unknown field '%.64s' (expected dtype, shape, data_offsets)", key);
+            char kb[80];
+            jerr(p, "unknown field '%s' (expected dtype, shape, data_offsets)",
+                 sn_fe_escape(key, kb, sizeof kb));
             ok = 0;
         }
         free(key);
@@ -822,12 +798,14 @@ static int jtensor(jp *p, st_raw *r) {
         int known = 0;
         for (size_t k = 0; k < sizeof st_other_dtypes / sizeof *st_other_dtypes; k++)
             known |= strcmp(dtype, st_other_dtypes[k]) == 0;
+        char nb[SN_FE_SHOWN_NAME], db[48];
         if (p->err && p->errlen)
             snprintf(p->err, p->errlen,
-                     known ? "%s: tensor '%.200s' has dtype %.32s: Sinter reads F32, F16 and BF16"
-                           : "%s: tensor '%.200s' has unknown dtype '%.32s' (Sinter reads F32, "
+                     known ? "%s: tensor '%s' has dtype %s: Sinter reads F32, F16 and BF16"
+                           : "%s: tensor '%s' has unknown dtype '%s' (Sinter reads F32, "
                              "F16 and BF16)",
-                     p->what, r->e.name, dtype);
+                     p->what, sn_fe_escape(r->e.name, nb, sizeof nb),
+                     sn_fe_escape(dtype, db, sizeof db));
         p->failed = 1;
         goto fail;
     }
@@ -842,12 +820,12 @@ static int jtensor(jp *p, st_raw *r) {
         r->e.shape.d[k] = (int64_t)dims[k];
     }
     r->e.numel = checked_numel(&r->e.shape);
-    char sb[160];
+    char sb[160], nb[SN_FE_SHOWN_NAME];
     shape_fmt(&r->e.shape, sb, sizeof sb);
+    sn_fe_escape(r->e.name, nb, sizeof nb);
     if (r->e.numel < 0) {
         if (p->err && p->errlen)
-            snprintf(p->err, p->errlen, "%s: tensor '%.200s': shape %s is too large", p->what,
-                     r->e.name, sb);
+            snprintf(p->err, p->errlen, "%s: tensor '%s': shape %s is too large", p->what, nb, sb);
         p->failed = 1;
         goto fail;
     }
@@ -857,9 +835,9 @@ static int jtensor(jp *p, st_raw *r) {
     if (off[1] < off[0] || off[1] - off[0] != r->e.nbytes) {
         if (p->err && p->errlen)
             snprintf(p->err, p->errlen,
-                     "%s: tensor '%.200s': data_offsets [%llu,%llu] do not hold shape %s of "
+                     "%s: tensor '%s': data_offsets [%llu,%llu] do not hold shape %s of "
                      "%s (%llu bytes)",
-                     p->what, r->e.name, (unsigned long long)off[0], (unsigned long long)off[1], sb,
+                     p->what, nb, (unsigned long long)off[0], (unsigned long long)off[1], sb,
                      r->e.skip ? "I64" : sn_dtype_name(r->e.dtype),
                      (unsigned long long)r->e.nbytes);
         p->failed = 1;
@@ -901,8 +879,8 @@ sn_status sn_fe_tio_st_index(const void *buf, size_t len, const char *what, sn_f
     const uint8_t *b = buf;
     out->e = NULL;
     out->n = 0;
-    if (!what)
-        what = "<memory>";
+    char wb[SN_FE_SHOWN], nb[SN_FE_SHOWN_NAME], nb2[SN_FE_SHOWN_NAME];
+    what = sn_fe_escape(what ? what : "<memory>", wb, sizeof wb);
     if (len < 8) {
         sn_errf(err, errlen,
                 "%s: not a safetensors file: %zu bytes, shorter than the 8-byte header "
@@ -1013,8 +991,8 @@ sn_status sn_fe_tio_st_index(const void *buf, size_t len, const char *what, sn_f
         qsort(raw, (size_t)n, sizeof *raw, cmp_entry_name);
     for (int k = 1; k < n; k++) {
         if (strcmp(raw[k - 1].e.name, raw[k].e.name) == 0) {
-            sn_errf(err, errlen, "%s: tensor '%.200s' appears twice in the header", what,
-                    raw[k].e.name);
+            sn_errf(err, errlen, "%s: tensor '%s' appears twice in the header", what,
+                    sn_fe_escape(raw[k].e.name, nb, sizeof nb));
             goto fail_quiet;
         }
     }
@@ -1022,9 +1000,10 @@ sn_status sn_fe_tio_st_index(const void *buf, size_t len, const char *what, sn_f
     for (int k = 0; k < n; k++) {
         if (raw[k].end > dlen) {
             sn_errf(err, errlen,
-                    "%s: truncated safetensors file: tensor '%.200s' ends at data byte "
+                    "%s: truncated safetensors file: tensor '%s' ends at data byte "
                     "%llu but the data holds %llu bytes",
-                    what, raw[k].e.name, (unsigned long long)raw[k].end, (unsigned long long)dlen);
+                    what, sn_fe_escape(raw[k].e.name, nb, sizeof nb),
+                    (unsigned long long)raw[k].end, (unsigned long long)dlen);
             goto fail_quiet;
         }
         raw[k].e.data = data + raw[k].begin;
@@ -1045,8 +1024,9 @@ sn_status sn_fe_tio_st_index(const void *buf, size_t len, const char *what, sn_f
             qsort(by, (size_t)m, sizeof *by, cmp_begin);
         for (int k = 1; k < m; k++) {
             if (by[k]->begin < by[k - 1]->end) {
-                sn_errf(err, errlen, "%s: tensors '%.200s' and '%.200s' overlap in the data", what,
-                        by[k - 1]->e.name, by[k]->e.name);
+                sn_errf(err, errlen, "%s: tensors '%s' and '%s' overlap in the data", what,
+                        sn_fe_escape(by[k - 1]->e.name, nb, sizeof nb),
+                        sn_fe_escape(by[k]->e.name, nb2, sizeof nb2));
                 free(by);
                 goto fail_quiet;
             }
@@ -1078,6 +1058,7 @@ sn_status sn_fe_safetensors_parse(const void *buf, size_t len, const char *name,
     out->n = 0;
     if (!name)
         name = "<memory>";
+    char wb[SN_FE_SHOWN];
     sn_fe_tio_index ix;
     sn_status s = sn_fe_tio_st_index(buf, len, name, &ix, err, errlen);
     if (s != SN_OK)
@@ -1107,7 +1088,8 @@ sn_status sn_fe_safetensors_parse(const void *buf, size_t len, const char *name,
     sn_fe_tio_index_free(&ix);
     return SN_OK;
 oom:
-    sn_errf(err, errlen, "%s: out of memory reading the tensors", name);
+    sn_errf(err, errlen, "%s: out of memory reading the tensors",
+            sn_fe_escape(name, wb, sizeof wb));
     sn_fe_tio_index_free(&ix);
     sn_fe_tensors_free(out);
     return SN_ERR_NOMEM;
@@ -1211,6 +1193,8 @@ static int cmp_tensor_ptr(const void *a, const void *b) {
 sn_status sn_fe_tio_st_emit(const sn_fe_tensors *ts, const char *what, sn_fe_tio_emit emit,
                             void *ctx, char *err, size_t errlen) {
     int n = ts->n;
+    char wb[SN_FE_SHOWN], tn[SN_FE_SHOWN_NAME];
+    what = sn_fe_escape(what, wb, sizeof wb);
     if (n < 0) {
         sn_errf(err, errlen, "%s: negative tensor count", what);
         return SN_ERR_INVALID;
@@ -1224,17 +1208,17 @@ sn_status sn_fe_tio_st_emit(const sn_fe_tensors *ts, const char *what, sn_fe_tio
         const sn_fe_tensor *t = &ts->t[k];
         if (!t->name || !*t->name || strcmp(t->name, "__metadata__") == 0 || !utf8_valid(t->name)) {
             sn_errf(err, errlen,
-                    "%s: tensor %d has an invalid name ('%.200s'): names must be "
+                    "%s: tensor %d has an invalid name ('%s'): names must be "
                     "non-empty UTF-8 and not __metadata__",
-                    what, k, t->name ? t->name : "(null)");
+                    what, k, t->name ? sn_fe_escape(t->name, tn, sizeof tn) : "(null)");
             free(order);
             return SN_ERR_INVALID;
         }
         if (!st_dtype_name(t->dtype)) {
             sn_errf(err, errlen,
-                    "%s: tensor '%.200s': cannot write dtype %s (F32, F16, "
+                    "%s: tensor '%s': cannot write dtype %s (F32, F16, "
                     "BF16 only)",
-                    what, t->name, sn_dtype_name(t->dtype));
+                    what, sn_fe_escape(t->name, tn, sizeof tn), sn_dtype_name(t->dtype));
             free(order);
             return SN_ERR_INVALID;
         }
@@ -1242,12 +1226,14 @@ sn_status sn_fe_tio_st_emit(const sn_fe_tensors *ts, const char *what, sn_fe_tio
         for (int d = 0; !bad && d < t->shape.ndim; d++)
             bad = t->shape.d[d] < 0;
         if (bad || checked_numel(&t->shape) < 0) {
-            sn_errf(err, errlen, "%s: tensor '%.200s': invalid shape", what, t->name);
+            sn_errf(err, errlen, "%s: tensor '%s': invalid shape", what,
+                    sn_fe_escape(t->name, tn, sizeof tn));
             free(order);
             return SN_ERR_INVALID;
         }
         if (!t->data && checked_numel(&t->shape) > 0) {
-            sn_errf(err, errlen, "%s: tensor '%.200s' has no data", what, t->name);
+            sn_errf(err, errlen, "%s: tensor '%s' has no data", what,
+                    sn_fe_escape(t->name, tn, sizeof tn));
             free(order);
             return SN_ERR_INVALID;
         }
@@ -1257,7 +1243,8 @@ sn_status sn_fe_tio_st_emit(const sn_fe_tensors *ts, const char *what, sn_fe_tio
         qsort(order, (size_t)n, sizeof *order, cmp_tensor_ptr);
     for (int k = 1; k < n; k++) {
         if (strcmp(order[k]->name, order[k - 1]->name) == 0) {
-            sn_errf(err, errlen, "%s: tensor '%.200s' is given twice", what, order[k]->name);
+            sn_errf(err, errlen, "%s: tensor '%s' is given twice", what,
+                    sn_fe_escape(order[k]->name, tn, sizeof tn));
             free(order);
             return SN_ERR_INVALID;
         }
@@ -1461,8 +1448,8 @@ sn_status sn_fe_npy_parse(const void *buf, size_t len, const char *name, sn_shap
     const uint8_t *b = buf;
     *data = NULL;
     memset(shape, 0, sizeof *shape);
-    if (!name)
-        name = "<memory>";
+    char wb[SN_FE_SHOWN];
+    name = sn_fe_escape(name ? name : "<memory>", wb, sizeof wb);
     if (len < 10 || memcmp(b, "\x93NUMPY", 6) != 0) {
         sn_errf(err, errlen, "%s: not a .npy file (no \\x93NUMPY magic)", name);
         return SN_ERR_INVALID;
@@ -1532,7 +1519,9 @@ sn_status sn_fe_npy_parse(const void *buf, size_t len, const char *name, sn_shap
             if ((why = ntuple(&p, shape)) != NULL)
                 goto bad;
         } else {
-            sn_errf(err, errlen, "%s: bad .npy header: unexpected or repeated key '%s'", name, key);
+            char kb[80];
+            sn_errf(err, errlen, "%s: bad .npy header: unexpected or repeated key '%s'", name,
+                    sn_fe_escape(key, kb, sizeof kb));
             return SN_ERR_INVALID;
         }
         if (nchar(&p, ','))
@@ -1559,10 +1548,11 @@ sn_status sn_fe_npy_parse(const void *buf, size_t len, const char *name, sn_shap
     else if (strcmp(descr, "<f2") == 0)
         esz = 2;
     else {
+        char db[80];
         sn_errf(err, errlen,
                 "%s: .npy dtype '%s' is not supported: Sinter reads little-endian float32 "
                 "('<f4') and float16 ('<f2')%s",
-                name, descr,
+                name, sn_fe_escape(descr, db, sizeof db),
                 strcmp(descr, "<f8") == 0 ? "; convert with a.astype(np.float32)" : "");
         return SN_ERR_INVALID;
     }
@@ -1700,7 +1690,9 @@ sn_status sn_fe_npy_write(const char *path, const sn_shape *shape, const float *
                           sn_dtype dtype, char *err, size_t errlen) {
     uint8_t hdr[384];
     size_t hlen;
-    sn_status s = npy_header(shape, dtype, path, hdr, sizeof hdr, &hlen, err, errlen);
+    char wb[SN_FE_SHOWN];
+    sn_status s = npy_header(shape, dtype, sn_fe_escape(path, wb, sizeof wb), hdr, sizeof hdr,
+                             &hlen, err, errlen);
     if (s != SN_OK)
         return s;
     sn_fe_tio_atomic a;
@@ -1714,7 +1706,7 @@ sn_status sn_fe_npy_write(const char *path, const sn_shape *shape, const float *
     enum { CH = 16384 };
     uint8_t *tmp = malloc(CH * 4);
     if (!tmp) {
-        sn_errf(err, errlen, "%s: out of memory", path);
+        sn_errf(err, errlen, "%s: out of memory", wb);
         sn_fe_tio_atomic_abort(&a);
         return SN_ERR_NOMEM;
     }

@@ -194,18 +194,19 @@ static void report_mismatch(const sn_ir_graph *g, const char *path, const param_
             pb[n++] = (problem){2, ix->e[j].name, NULL, &ix->e[j].shape};
     }
     qsort(pb, (size_t)n, sizeof *pb, cmp_problem);
-    char a[160], b[160];
+    char a[160], b[160], nb[SN_FE_SHOWN_NAME];
     for (int k = 0; k < n; k++) {
+        sn_fe_escape(pb[k].name, nb, sizeof nb);
         if (pb[k].model)
             sn_shape_str(pb[k].model, a, sizeof a);
         if (pb[k].file)
             sn_shape_str(pb[k].file, b, sizeof b);
         if (pb[k].kind == 0)
-            rep_line(&r, "\n  mis-shaped %.200s: model %s, file %s", pb[k].name, a, b);
+            rep_line(&r, "\n  mis-shaped %s: model %s, file %s", nb, a, b);
         else if (pb[k].kind == 1)
-            rep_line(&r, "\n  missing    %.200s %s", pb[k].name, a);
+            rep_line(&r, "\n  missing    %s %s", nb, a);
         else
-            rep_line(&r, "\n  extra      %.200s %s", pb[k].name, b);
+            rep_line(&r, "\n  extra      %s %s", nb, b);
     }
     if (r.unlisted) {
         int more = r.unlisted;
@@ -216,6 +217,8 @@ static void report_mismatch(const sn_ir_graph *g, const char *path, const param_
 }
 
 sn_status sn_fe_weights_load(sn_ir_graph *g, const char *path, char *err, size_t errlen) {
+    char shown[SN_FE_SHOWN], nb[SN_FE_SHOWN_NAME];
+    sn_fe_escape(path, shown, sizeof shown);
     char *buf;
     size_t len;
     sn_status s = sn_fe_read_file(path, &buf, &len, err, errlen);
@@ -232,7 +235,7 @@ sn_status sn_fe_weights_load(sn_ir_graph *g, const char *path, char *err, size_t
     char *used = calloc((size_t)(ix.n ? ix.n : 1), 1);
     const sn_fe_tio_entry **bind = calloc((size_t)(np > 0 ? np : 1), sizeof *bind);
     if (!pr || !used || !bind) {
-        sn_errf(err, errlen, "%s: out of memory", path);
+        sn_errf(err, errlen, "%s: out of memory", shown);
         s = SN_ERR_NOMEM;
         goto done;
     }
@@ -262,7 +265,7 @@ sn_status sn_fe_weights_load(sn_ir_graph *g, const char *path, char *err, size_t
             extra++;
     }
     if (missing || extra || misshaped) {
-        report_mismatch(g, path, pr, np, &ix, used, bind, missing, extra, misshaped, ignored, err,
+        report_mismatch(g, shown, pr, np, &ix, used, bind, missing, extra, misshaped, ignored, err,
                         errlen);
         s = SN_ERR_INVALID;
         goto done;
@@ -271,7 +274,8 @@ sn_status sn_fe_weights_load(sn_ir_graph *g, const char *path, char *err, size_t
         const sn_fe_tio_entry *e = bind[i];
         float *d = sn_ir_node_data(g, pr[i].node);
         if (!d) {
-            sn_errf(err, errlen, "%s: out of memory binding '%.200s'", path, pr[i].name);
+            sn_errf(err, errlen, "%s: out of memory binding '%s'", shown,
+                    sn_fe_escape(pr[i].name, nb, sizeof nb));
             s = SN_ERR_NOMEM;
             goto done;
         }
@@ -926,8 +930,9 @@ sn_status sn_fe_weights_apply(sn_ir_graph *g, const char *spec, char *err, size_
                 v = v * 10 + (uint64_t)(*p - '0');
         }
         if (!ok) {
+            char shown[SN_FE_SHOWN];
             sn_errf(err, errlen, "--weights %s: the seed must be a decimal integer in [0, 2^64)",
-                    spec);
+                    sn_fe_escape(spec, shown, sizeof shown));
             return SN_ERR_INVALID;
         }
         sn_fe_weights_random(g, v);
@@ -940,8 +945,10 @@ sn_status sn_fe_weights_apply(sn_ir_graph *g, const char *spec, char *err, size_
 
 sn_status sn_fe_weights_save(const sn_ir_graph *g, const char *path, sn_dtype dtype, char *err,
                              size_t errlen) {
+    char shown[SN_FE_SHOWN], nb[SN_FE_SHOWN_NAME];
+    sn_fe_escape(path, shown, sizeof shown);
     if (dtype != SN_DTYPE_F32 && dtype != SN_DTYPE_F16 && dtype != SN_DTYPE_BF16) {
-        sn_errf(err, errlen, "%s: weights are saved as f32, f16 or bf16, not %s", path,
+        sn_errf(err, errlen, "%s: weights are saved as f32, f16 or bf16, not %s", shown,
                 sn_dtype_name(dtype));
         return SN_ERR_INVALID;
     }
@@ -950,7 +957,7 @@ sn_status sn_fe_weights_save(const sn_ir_graph *g, const char *path, sn_dtype dt
     sn_fe_tensors ts = {NULL, 0};
     sn_status s = SN_OK;
     if (!pr || !(ts.t = calloc((size_t)(np ? np : 1), sizeof *ts.t))) {
-        sn_errf(err, errlen, "%s: out of memory", path);
+        sn_errf(err, errlen, "%s: out of memory", shown);
         free(pr);
         return SN_ERR_NOMEM;
     }
@@ -958,9 +965,8 @@ sn_status sn_fe_weights_save(const sn_ir_graph *g, const char *path, sn_dtype dt
     for (int i = 0; i < np; i++) {
         const sn_ir_node *nd = &g->nodes[pr[i].node];
         if (!nd->data) {
-            sn_errf(err, errlen,
-                    "%s: parameter '%.200s' has no data (load or randomise weights first)", path,
-                    pr[i].name);
+            sn_errf(err, errlen, "%s: parameter '%s' has no data (load or randomise weights first)",
+                    shown, sn_fe_escape(pr[i].name, nb, sizeof nb));
             s = SN_ERR_INVALID;
             break;
         }
@@ -974,7 +980,7 @@ sn_status sn_fe_weights_save(const sn_ir_graph *g, const char *path, sn_dtype dt
             int64_t n = sn_shape_numel(&nd->shape);
             t->data = malloc((size_t)(n ? n : 1) * 2);
             if (!t->data) {
-                sn_errf(err, errlen, "%s: out of memory", path);
+                sn_errf(err, errlen, "%s: out of memory", shown);
                 s = SN_ERR_NOMEM;
                 break;
             }

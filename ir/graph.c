@@ -685,3 +685,33 @@ int64_t sn_ir_count_conv_macs(const sn_ir_graph *g) {
     }
     return total;
 }
+
+void sn_ir_mem_estimate(const sn_ir_graph *g, sn_ir_mem *m) {
+    memset(m, 0, sizeof *m);
+    m->largest_param = m->largest_step = -1;
+    for (int32_t i = 0; i < g->nnodes; i++) {
+        const sn_ir_node *n = &g->nodes[i];
+        if (n->flags & SN_IR_NODE_DEAD)
+            continue;
+        double bytes = (double)sn_shape_numel(&n->shape) * 4.0;
+        if (n->op == SN_OP_PARAM || n->op == SN_OP_CONST) {
+            m->weight_bytes += bytes;
+            if (m->largest_param < 0 || bytes > m->param_bytes) {
+                m->largest_param = i;
+                m->param_bytes = bytes;
+            }
+            continue;
+        }
+        /* A step holds its output and its activation inputs at once. */
+        double live = bytes;
+        for (int j = 0; j < n->nin; j++) {
+            const sn_ir_node *p = &g->nodes[n->in[j]];
+            if (p->op != SN_OP_PARAM && p->op != SN_OP_CONST)
+                live += (double)sn_shape_numel(&p->shape) * 4.0;
+        }
+        if (m->largest_step < 0 || live > m->step_bytes) {
+            m->largest_step = i;
+            m->step_bytes = live;
+        }
+    }
+}

@@ -373,6 +373,21 @@ sn_ir_graph *sn_ir_parse(const char *text, const char *name, char *err, size_t e
 sn_status sn_ir_ref_run(const sn_ir_graph *g, const float *const *inputs, float *const *outputs,
                         char *err, size_t errlen);
 
+/* The first node, in evaluation order, whose value holds a NaN or an Inf: since every node
+ * comes after its inputs, it is the op that produced the first non-finite value (or the
+ * INPUT / PARAM that brought one in). node = -1 when every evaluated value is finite. */
+typedef struct sn_ir_ref_nonfinite {
+    int32_t node;
+    int64_t index;    /* flat index of its first non-finite element */
+    float value;      /* that element */
+    int64_t nan, inf; /* how many elements of the node are NaN, ±Inf */
+} sn_ir_ref_nonfinite;
+
+/* sn_ir_ref_run that also checks every evaluated value (the --check-finite mode). */
+sn_status sn_ir_ref_run_checked(const sn_ir_graph *g, const float *const *inputs,
+                                float *const *outputs, sn_ir_ref_nonfinite *first, char *err,
+                                size_t errlen);
+
 /* ---------------------------------------------------------------- counting */
 
 /* Parameter count: the sum of PARAM numel, leaving out BN running_mean/running_var PARAMs
@@ -384,6 +399,18 @@ int sn_ir_count_ops(const sn_ir_graph *g);
 /* Multiply-adds of the CONV2D nodes (conv only, as Ultralytics/thop count for fused models:
  * out_elems * C/g * KH * KW). */
 int64_t sn_ir_count_conv_macs(const sn_ir_graph *g);
+
+/* A lower bound of the memory a graph needs, from shapes alone (no data touched), so a
+ * command can refuse a model that cannot fit before it generates, loads or packs anything.
+ * Sizes are f32 bytes as doubles (a 50 TB request must not overflow). */
+typedef struct sn_ir_mem {
+    double weight_bytes;   /* every PARAM and CONST */
+    int32_t largest_param; /* the largest PARAM/CONST node; -1 if none */
+    double param_bytes;
+    int32_t largest_step; /* the op whose output and activation inputs are largest together */
+    double step_bytes;    /* its output + inputs: no plan can run it in less */
+} sn_ir_mem;
+void sn_ir_mem_estimate(const sn_ir_graph *g, sn_ir_mem *m);
 
 #ifdef __cplusplus
 }

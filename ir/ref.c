@@ -147,6 +147,10 @@ static void ref_batchnorm(const ref_node *r) {
         }
 }
 
+/* NaN and Inf follow IEEE and PyTorch's formulas, which every backend matches: relu, max and
+ * max_pool2d propagate NaN; sigmoid(+Inf) = 1, sigmoid(-Inf) = 0; silu is x / (1 + exp(-x)),
+ * so silu(+Inf) = +Inf and silu(-Inf) = -Inf / Inf = NaN (as torch's silu kernels compute it);
+ * softmax ignores NaN in its max, but a NaN (or, through x - max, a +Inf) makes its row NaN. */
 static void ref_unary(const ref_node *r) {
     int64_t ne = sn_shape_numel(&r->n->shape);
     const float *x = r->x[0];
@@ -446,8 +450,31 @@ static void ref_anchors(const ref_node *r) {
 
 /* ---------------------------------------------------------------- the driver */
 
-sn_status sn_ir_ref_run(const sn_ir_graph *g, const float *const *inputs, float *const *outputs,
-                        char *err, size_t errlen) {
+/* The first non-finite value of v (n elements) into *nf, for node i. Returns 1 if one was found. */
+static int find_nonfinite(const float *v, int64_t n, int32_t i, sn_ir_ref_nonfinite *nf) {
+    int64_t first = -1, nan = 0, inf = 0;
+    for (int64_t e = 0; e < n; e++) {
+        if (isnan(v[e]))
+            nan++;
+        else if (isinf(v[e]))
+            inf++;
+        else
+            continue;
+        if (first < 0)
+            first = e;
+    }
+    if (first < 0)
+        return 0;
+    nf->node = i;
+    nf->index = first;
+    nf->value = v[first];
+    nf->nan = nan;
+    nf->inf = inf;
+    return 1;
+}
+
+static sn_status ref_run(const sn_ir_graph *g, const float *const *inputs, float *const *outputs,
+                         sn_ir_ref_nonfinite *nf, char *err, size_t errlen) {
     int32_t nn = g->nnodes;
     sn_status st = SN_OK;
     unsigned char *need = calloc((size_t)nn + 1, 1);
@@ -613,6 +640,8 @@ sn_status sn_ir_ref_run(const sn_ir_graph *g, const float *const *inputs, float 
                 for (int64_t e = 0; e < ne; e++)
                     y[e] = sn_ir_round_dtype(y[e], n->dtype);
         }
+        if (nf && nf->node < 0)
+            find_nonfinite(vals[i], ne, i, nf);
 
         for (int32_t k = 0; k < g->noutputs; k++)
             if (g->outputs[k] == i && outputs && outputs[k])
@@ -642,4 +671,17 @@ done:
     free(uses);
     free(vals);
     return st;
+}
+
+sn_status sn_ir_ref_run(const sn_ir_graph *g, const float *const *inputs, float *const *outputs,
+                        char *err, size_t errlen) {
+    return ref_run(g, inputs, outputs, NULL, err, errlen);
+}
+
+sn_status sn_ir_ref_run_checked(const sn_ir_graph *g, const float *const *inputs,
+                                float *const *outputs, sn_ir_ref_nonfinite *first, char *err,
+                                size_t errlen) {
+    memset(first, 0, sizeof *first);
+    first->node = -1;
+    return ref_run(g, inputs, outputs, first, err, errlen);
 }

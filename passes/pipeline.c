@@ -7,6 +7,7 @@
  */
 #include "passes/passes_int.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,12 +63,21 @@ static sn_status dump_to(const sn_ir_graph *g, const char *dir, int idx, const c
     snprintf(path, sizeof path, "%s/%02d-%s.ir", dir, idx, name);
     FILE *f = fopen(path, "w");
     if (!f) {
-        sn_errf(err, errlen, "cannot write %s", path);
+        sn_errf(err, errlen, "--dump: cannot write %s: %s", path, strerror(errno));
         return SN_ERR_IO;
     }
+    /* A full disk shows as a failed write inside sn_pass_dump (the stream's error flag), in
+     * the final flush, or in fclose: any of them fails the dump. */
+    errno = 0;
     sn_pass_dump(g, f);
-    if (fclose(f) != 0) {
-        sn_errf(err, errlen, "cannot write %s", path);
+    int bad = fflush(f) != 0 || ferror(f);
+    int e = errno;
+    if (fclose(f) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (bad) {
+        sn_errf(err, errlen, "--dump: cannot write %s: %s", path, strerror(e ? e : EIO));
         return SN_ERR_IO;
     }
     return SN_OK;

@@ -5,20 +5,31 @@
  *
  *     <dir>/<first two hex digits of the key>/<32 hex digits>.snk
  *
- * holding a 48-byte little-endian header followed by the payload:
+ * holding a 48-byte little-endian header followed by the body:
  *
- *     0  magic "SINTERKC"    16 key.lo          32 payload length
- *     8  format version      24 key.hi          40 XXH3-64 of the payload
+ *     0  magic "SINTERKC"    16 key.lo          32 body length (16 + payload length)
+ *     8  format version (2)  24 key.hi          40 XXH3-64 of the body
  *     12 header size (48)
+ *     48 body: key.lo, key.hi again — what the payload is — then the payload
  *
- * A writer writes a unique temp file (mkstemp) in the same shard directory, fsyncs it and
- * renames it over the final name: rename is atomic, so a reader sees either no entry or a
- * whole one — never a torn write, whatever number of processes write the same key at once
- * (they write identical bytes; the last rename wins). A reader still trusts nothing: an entry
- * whose magic, version, key, length or checksum does not match (a crash on a filesystem
- * without ordered rename, a disk error, a hand edit) is counted as corrupt, deleted (only when
- * the name still refers to the file that was read), and reported as a miss, so the caller
- * recompiles and overwrites it.
+ * The header's key says where the entry is filed, the body's what it holds: both must equal
+ * the key asked for, so a payload moved under another key's name (even with its header
+ * rewritten and its checksum recomputed) is caught. Version 1 entries (no key in the body)
+ * are stale: a plain miss, deleted and rewritten.
+ *
+ * A writer writes a unique temp file (mkstemp; the name carries the writer's pid) in the same
+ * shard directory, fsyncs it and renames it over the final name: rename is atomic, so a reader
+ * sees either no entry or a whole one — never a torn write, whatever number of processes write
+ * the same key at once (they write identical bytes; the last rename wins). A reader still
+ * trusts nothing: an entry whose magic, key, length or checksum does not match (a crash on a
+ * filesystem without ordered rename, a disk error, a hand edit) is counted as corrupt, deleted
+ * (only when the name still refers to the regular file that was read), and reported as a miss,
+ * so the caller recompiles and overwrites it. Entry paths are opened without blocking and
+ * fstat'ed before any read, which is bounded by the file's size and the format's maximum; a
+ * path that is not a regular file is never read, deleted or replaced.
+ *
+ * A writer killed between mkstemp and rename leaves its temp file: open removes those older
+ * than an hour, or older than a minute whose writer's pid is gone; clear removes them all.
  */
 #include "runtime/runtime_int.h"
 
@@ -26,18 +37,23 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
 #define CACHE_MAGIC "SINTERKC"
-#define CACHE_VERSION 1u
+#define CACHE_VERSION 2u
 #define CACHE_HDR 48
+#define CACHE_ID 16 /* the key at the head of the body */
 #define CACHE_EXT ".snk"
 #define CACHE_TMP ".tmp-"
+#define CACHE_TMP_STALE_S (60 * 60) /* a temp file this old has no live writer */
+#define CACHE_TMP_ORPHAN_S 60       /* … nor one this old whose writer's pid is gone */
 
 typedef struct map_slot {
     sn_rt_key key;
@@ -134,6 +150,25 @@ static void map_put(sn_rt_cache *c, sn_rt_key k, void *data, size_t len) {
     c->used++;
 }
 
+/* Linear probing: deleting shifts later members of the probe run back into the hole. */
+static void map_del(sn_rt_cache *c, sn_rt_key k) {
+    map_slot *s = map_find(c, k);
+    if (!s)
+        return;
+    free(s->data);
+    size_t mask = c->cap - 1, hole = (size_t)(s - c->slots);
+    for (size_t i = (hole + 1) & mask; c->slots[i].data; i = (i + 1) & mask) {
+        size_t home = (size_t)c->slots[i].key.lo & mask;
+        /* slot i may move to the hole when its home is not in (hole, i] (cyclically) */
+        if (((i - home) & mask) >= ((i - hole) & mask)) {
+            c->slots[hole] = c->slots[i];
+            hole = i;
+        }
+    }
+    c->slots[hole].data = NULL;
+    c->used--;
+}
+
 static void map_clear(sn_rt_cache *c) {
     for (size_t i = 0; i < c->cap; i++)
         free(c->slots[i].data);
@@ -147,51 +182,6 @@ static void *dup_bytes(const void *p, size_t n) {
     if (q && n)
         memcpy(q, p, n);
     return q;
-}
-
-/* ---------------------------------------------------------------- open / close */
-
-sn_rt_status sn_rt_cache_open(const char *dir, sn_rt_cache **out, char *err, size_t errlen) {
-    *out = NULL;
-    sn_rt_cache *c = calloc(1, sizeof *c);
-    if (!c)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM, "kernel cache: out of memory");
-    if (dir && *dir)
-        snprintf(c->dir, sizeof c->dir, "%s", dir);
-    else
-        sn_rt_default_cache_dir(c->dir, sizeof c->dir);
-    size_t n = strlen(c->dir);
-    while (n > 1 && c->dir[n - 1] == '/')
-        c->dir[--n] = '\0';
-    if (sn_rt_mkdirs(c->dir) != 0) {
-        int e = errno;
-        sn_rt_status st =
-            sn_rt_errf(err, errlen, SN_RT_ERR_IO, "kernel cache: cannot create directory %s: %s",
-                       c->dir, strerror(e));
-        free(c);
-        return st;
-    }
-    pthread_mutex_init(&c->mu, NULL);
-    *out = c;
-    return SN_RT_OK;
-}
-
-void sn_rt_cache_close(sn_rt_cache *c) {
-    if (!c)
-        return;
-    map_clear(c);
-    pthread_mutex_destroy(&c->mu);
-    free(c);
-}
-
-const char *sn_rt_cache_dir(const sn_rt_cache *c) { return c->dir; }
-
-sn_rt_cache_stats sn_rt_cache_stats_get(const sn_rt_cache *c) {
-    sn_rt_cache_stats s;
-    pthread_mutex_lock((pthread_mutex_t *)&c->mu);
-    s = c->st;
-    pthread_mutex_unlock((pthread_mutex_t *)&c->mu);
-    return s;
 }
 
 /* ---------------------------------------------------------------- entry files */
@@ -252,34 +242,52 @@ static int write_all(int fd, const void *buf, size_t n) {
     return 0;
 }
 
-typedef enum { ENTRY_OK, ENTRY_MISSING, ENTRY_BAD } entry_result;
+typedef enum {
+    ENTRY_OK,
+    ENTRY_MISSING,
+    ENTRY_BAD,    /* corrupt or another key's: deleted, counted corrupt */
+    ENTRY_STALE,  /* an older format version: deleted, a plain miss */
+    ENTRY_FOREIGN /* not a regular file: left alone, counted corrupt */
+} entry_result;
 
-/* Reads and verifies the entry file for k. On ENTRY_OK *data is a malloc'd payload. */
+/* Reads and verifies the entry file for k. On ENTRY_OK *data is a malloc'd payload. Never
+ * blocks on a FIFO or reads a device: the file is opened with O_NONBLOCK and fstat'ed before
+ * any read, and every read is bounded by the file's size and the format's maximum. */
 static entry_result entry_read(const char *path, sn_rt_key k, void **data, size_t *len,
                                struct stat *st) {
     *data = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
-        return ENTRY_MISSING;
+        return errno == ENOENT ? ENTRY_MISSING : ENTRY_FOREIGN;
     entry_result res = ENTRY_BAD;
     uint8_t *buf = NULL;
-    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode) || st->st_size < CACHE_HDR)
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        res = ENTRY_FOREIGN;
         goto done;
+    }
     uint8_t h[CACHE_HDR];
-    if (read_all(fd, h, CACHE_HDR) != 0)
+    if (st->st_size < CACHE_HDR || read_all(fd, h, CACHE_HDR) != 0 ||
+        memcmp(h, CACHE_MAGIC, 8) != 0)
         goto done;
-    if (memcmp(h, CACHE_MAGIC, 8) != 0 || get_u32(h + 8) != CACHE_VERSION ||
-        get_u32(h + 12) != CACHE_HDR || get_u64(h + 16) != k.lo || get_u64(h + 24) != k.hi)
+    if (get_u32(h + 8) != CACHE_VERSION) {
+        res = get_u32(h + 8) < CACHE_VERSION ? ENTRY_STALE : ENTRY_BAD;
         goto done;
-    uint64_t plen = get_u64(h + 32);
-    if (plen != (uint64_t)st->st_size - CACHE_HDR)
+    }
+    uint64_t blen = get_u64(h + 32);
+    if (get_u32(h + 12) != CACHE_HDR || get_u64(h + 16) != k.lo || get_u64(h + 24) != k.hi ||
+        blen < CACHE_ID || blen - CACHE_ID > SN_RT_CACHE_MAX_PAYLOAD ||
+        blen != (uint64_t)st->st_size - CACHE_HDR)
         goto done;
-    buf = malloc(plen ? plen : 1);
-    if (!buf || read_all(fd, buf, plen) != 0)
+    buf = malloc(blen);
+    if (!buf || read_all(fd, buf, blen) != 0)
         goto done;
-    if (XXH3_64bits(buf, plen) != get_u64(h + 40))
+    if (XXH3_64bits(buf, blen) != get_u64(h + 40))
         goto done;
+    if (get_u64(buf) != k.lo || get_u64(buf + 8) != k.hi)
+        goto done; /* another key's payload under this key's header */
+    size_t plen = blen - CACHE_ID;
+    memmove(buf, buf + CACHE_ID, plen);
     *data = buf;
     *len = plen;
     buf = NULL;
@@ -288,6 +296,15 @@ done:
     free(buf);
     close(fd);
     return res;
+}
+
+/* Deletes path when it is (still) a regular file — the one described by was, when given —
+ * so a concurrent writer's fresh entry, and anything that is not a file, survive. */
+static void unlink_regular(const char *path, const struct stat *was) {
+    struct stat now;
+    if (lstat(path, &now) == 0 && S_ISREG(now.st_mode) &&
+        (!was || (now.st_ino == was->st_ino && now.st_dev == was->st_dev)))
+        unlink(path);
 }
 
 sn_rt_status sn_rt_cache_get(sn_rt_cache *c, sn_rt_key k, void **data, size_t *len) {
@@ -315,16 +332,12 @@ sn_rt_status sn_rt_cache_get(sn_rt_cache *c, sn_rt_key k, void **data, size_t *l
     size_t n;
     struct stat fst;
     entry_result r = entry_read(path, k, &buf, &n, &fst);
-    if (r == ENTRY_BAD) {
-        /* Delete it unless another process has already replaced it with a fresh entry. */
-        struct stat now;
-        if (stat(path, &now) == 0 && now.st_ino == fst.st_ino && now.st_dev == fst.st_dev)
-            unlink(path);
-    }
+    if (r == ENTRY_BAD || r == ENTRY_STALE)
+        unlink_regular(path, &fst);
     pthread_mutex_lock(&c->mu);
     if (r != ENTRY_OK) {
         c->st.misses++;
-        if (r == ENTRY_BAD)
+        if (r == ENTRY_BAD || r == ENTRY_FOREIGN)
             c->st.corrupt++;
         pthread_mutex_unlock(&c->mu);
         return SN_RT_ERR_IO;
@@ -339,8 +352,21 @@ sn_rt_status sn_rt_cache_get(sn_rt_cache *c, sn_rt_key k, void **data, size_t *l
     return SN_RT_OK;
 }
 
+void sn_rt_cache_evict(sn_rt_cache *c, sn_rt_key k) {
+    pthread_mutex_lock(&c->mu);
+    map_del(c, k);
+    c->st.corrupt++;
+    pthread_mutex_unlock(&c->mu);
+    char shard[4200], path[4300];
+    entry_path(c, k, shard, sizeof shard, path, sizeof path);
+    unlink_regular(path, NULL);
+}
+
 sn_rt_status sn_rt_cache_put(sn_rt_cache *c, sn_rt_key k, const void *data, size_t len, char *err,
                              size_t errlen) {
+    if (len > SN_RT_CACHE_MAX_PAYLOAD)
+        return sn_rt_errf(err, errlen, SN_RT_ERR_INVALID,
+                          "kernel cache: a %zu-byte payload is over the format's maximum", len);
     void *copy = dup_bytes(data, len);
     if (!copy)
         return sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM, "kernel cache: out of memory");
@@ -350,26 +376,46 @@ sn_rt_status sn_rt_cache_put(sn_rt_cache *c, sn_rt_key k, const void *data, size
 
     char shard[4200], path[4300], tmp[4400];
     entry_path(c, k, shard, sizeof shard, path, sizeof path);
+    struct stat pst;
+    if (lstat(path, &pst) == 0 && !S_ISREG(pst.st_mode))
+        return sn_rt_errf(err, errlen, SN_RT_ERR_IO,
+                          "kernel cache: %s is not a regular file; left in place, the kernel "
+                          "is not cached",
+                          path);
     if (sn_rt_mkdirs(shard) != 0)
         return sn_rt_errf(err, errlen, SN_RT_ERR_IO, "kernel cache: cannot create %s: %s", shard,
                           strerror(errno));
     char hex[33];
     sn_rt_key_hex(k, hex);
-    snprintf(tmp, sizeof tmp, "%s/" CACHE_TMP "%s-XXXXXX", shard, hex);
+    snprintf(tmp, sizeof tmp, "%s/" CACHE_TMP "%s-%ld-XXXXXX", shard, hex, (long)getpid());
     int fd = mkstemp(tmp);
     if (fd < 0)
         return sn_rt_errf(err, errlen, SN_RT_ERR_IO, "kernel cache: cannot create %s: %s", tmp,
                           strerror(errno));
-    uint8_t h[CACHE_HDR];
+    uint8_t h[CACHE_HDR], id[CACHE_ID];
+    put_u64(id, k.lo);
+    put_u64(id + 8, k.hi);
+    XXH3_state_t *xs = XXH3_createState();
+    if (!xs) {
+        close(fd);
+        unlink(tmp);
+        return sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM, "kernel cache: out of memory");
+    }
+    XXH3_64bits_reset(xs);
+    XXH3_64bits_update(xs, id, sizeof id);
+    if (len)
+        XXH3_64bits_update(xs, data, len);
     memcpy(h, CACHE_MAGIC, 8);
     put_u32(h + 8, CACHE_VERSION);
     put_u32(h + 12, CACHE_HDR);
     put_u64(h + 16, k.lo);
     put_u64(h + 24, k.hi);
-    put_u64(h + 32, (uint64_t)len);
-    put_u64(h + 40, XXH3_64bits(data, len));
+    put_u64(h + 32, (uint64_t)(CACHE_ID + len));
+    put_u64(h + 40, XXH3_64bits_digest(xs));
+    XXH3_freeState(xs);
     const char *what = "write";
-    int ok = write_all(fd, h, sizeof h) == 0 && write_all(fd, data, len) == 0;
+    int ok = write_all(fd, h, sizeof h) == 0 && write_all(fd, id, sizeof id) == 0 &&
+             write_all(fd, data, len) == 0;
     if (ok && (what = "fsync", fsync(fd) != 0))
         ok = 0;
     int e = errno;
@@ -391,7 +437,7 @@ sn_rt_status sn_rt_cache_put(sn_rt_cache *c, sn_rt_key k, const void *data, size
     return SN_RT_OK;
 }
 
-/* ---------------------------------------------------------------- scan / clear */
+/* ---------------------------------------------------------------- walking the directory */
 
 static int is_shard_name(const char *s) {
     for (int i = 0; i < 2; i++)
@@ -405,21 +451,25 @@ static int has_suffix(const char *s, const char *suf) {
     return n >= m && strcmp(s + n - m, suf) == 0;
 }
 
-/* Calls fn on every entry (and, with temps, every temp file) of the cache directory. Only
- * names Sinter writes are touched, so a cache dir pointed at the wrong place loses nothing. */
-static sn_rt_status walk(sn_rt_cache *c, int temps, int rm_shards,
-                         void (*fn)(const char *path, const struct stat *st, void *ctx), void *ctx,
-                         char *err, size_t errlen) {
-    DIR *d = opendir(c->dir);
+enum { WALK_ENTRIES = 1, WALK_TEMPS = 2, WALK_RM_SHARDS = 4 };
+
+/* Calls fn on every regular file that is an entry (WALK_ENTRIES) or a writer's temp file
+ * (WALK_TEMPS) of the cache directory; name is the file's own name. Only names Sinter writes
+ * are touched, so a cache dir pointed at the wrong place loses nothing. */
+static sn_rt_status walk(const char *dir, int what,
+                         void (*fn)(const char *path, const char *name, const struct stat *st,
+                                    void *ctx),
+                         void *ctx, char *err, size_t errlen) {
+    DIR *d = opendir(dir);
     if (!d)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_IO, "kernel cache: cannot read %s: %s", c->dir,
+        return sn_rt_errf(err, errlen, SN_RT_ERR_IO, "kernel cache: cannot read %s: %s", dir,
                           strerror(errno));
     struct dirent *de;
     while ((de = readdir(d))) {
         if (!is_shard_name(de->d_name))
             continue;
         char shard[4400];
-        snprintf(shard, sizeof shard, "%s/%s", c->dir, de->d_name);
+        snprintf(shard, sizeof shard, "%s/%s", dir, de->d_name);
         DIR *sd = opendir(shard);
         if (!sd)
             continue;
@@ -427,43 +477,119 @@ static sn_rt_status walk(sn_rt_cache *c, int temps, int rm_shards,
         while ((fe = readdir(sd))) {
             int entry = has_suffix(fe->d_name, CACHE_EXT) && fe->d_name[0] != '.';
             int tmp = strncmp(fe->d_name, CACHE_TMP, strlen(CACHE_TMP)) == 0;
-            if (!entry && !(temps && tmp))
+            if (!(entry && (what & WALK_ENTRIES)) && !(tmp && (what & WALK_TEMPS)))
                 continue;
             char path[4700];
             snprintf(path, sizeof path, "%s/%s", shard, fe->d_name);
             struct stat st;
             if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
-                fn(path, &st, ctx);
+                fn(path, fe->d_name, &st, ctx);
         }
         closedir(sd);
-        if (rm_shards)
+        if (what & WALK_RM_SHARDS)
             rmdir(shard); /* fails harmlessly when not empty */
     }
     closedir(d);
     return SN_RT_OK;
 }
 
-static void scan_one(const char *path, const struct stat *st, void *ctx) {
+/* A temp file is stale when no writer can still rename it: older than an hour, or older than
+ * a minute with its writer's pid (".tmp-<key>-<pid>-XXXXXX") gone. The minute covers a pid of
+ * another pid namespace sharing the directory, whose writer looks gone from here. */
+static int temp_is_stale(const char *name, const struct stat *st, time_t now) {
+    double age = difftime(now, st->st_mtime);
+    if (age > CACHE_TMP_STALE_S)
+        return 1;
+    const char *p = name + strlen(CACHE_TMP);
+    if (strlen(p) < 34 || p[32] != '-')
+        return 0;
+    char *end;
+    long pid = strtol(p + 33, &end, 10);
+    if (end == p + 33 || *end != '-' || pid <= 0)
+        return 0;
+    return age > CACHE_TMP_ORPHAN_S && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+static void sweep_one(const char *path, const char *name, const struct stat *st, void *ctx) {
+    if (temp_is_stale(name, st, time(NULL)) && unlink(path) == 0)
+        ++*(int64_t *)ctx;
+}
+
+/* ---------------------------------------------------------------- open / close */
+
+sn_rt_status sn_rt_cache_open(const char *dir, sn_rt_cache **out, char *err, size_t errlen) {
+    *out = NULL;
+    sn_rt_cache *c = calloc(1, sizeof *c);
+    if (!c)
+        return sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM, "kernel cache: out of memory");
+    if (dir && *dir)
+        snprintf(c->dir, sizeof c->dir, "%s", dir);
+    else
+        sn_rt_default_cache_dir(c->dir, sizeof c->dir);
+    size_t n = strlen(c->dir);
+    while (n > 1 && c->dir[n - 1] == '/')
+        c->dir[--n] = '\0';
+    if (sn_rt_mkdirs(c->dir) != 0) {
+        int e = errno;
+        sn_rt_status st =
+            sn_rt_errf(err, errlen, SN_RT_ERR_IO, "kernel cache: cannot create directory %s: %s",
+                       c->dir, strerror(e));
+        free(c);
+        return st;
+    }
+    pthread_mutex_init(&c->mu, NULL);
+    walk(c->dir, WALK_TEMPS, sweep_one, &c->st.temps_removed, NULL, 0);
+    *out = c;
+    return SN_RT_OK;
+}
+
+void sn_rt_cache_close(sn_rt_cache *c) {
+    if (!c)
+        return;
+    map_clear(c);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+const char *sn_rt_cache_dir(const sn_rt_cache *c) { return c->dir; }
+
+sn_rt_cache_stats sn_rt_cache_stats_get(const sn_rt_cache *c) {
+    sn_rt_cache_stats s;
+    pthread_mutex_lock((pthread_mutex_t *)&c->mu);
+    s = c->st;
+    pthread_mutex_unlock((pthread_mutex_t *)&c->mu);
+    return s;
+}
+
+/* ---------------------------------------------------------------- scan / clear */
+
+static void scan_one(const char *path, const char *name, const struct stat *st, void *ctx) {
     (void)path;
     sn_rt_cache_stats *s = ctx;
+    if (name[0] == '.') {
+        s->temps++;
+        return;
+    }
     s->entries++;
     s->bytes += (int64_t)st->st_size;
 }
 
 sn_rt_status sn_rt_cache_scan(sn_rt_cache *c, sn_rt_cache_stats *st) {
     sn_rt_cache_stats s = sn_rt_cache_stats_get(c);
-    s.entries = s.bytes = 0;
-    sn_rt_status r = walk(c, 0, 0, scan_one, &s, NULL, 0);
+    s.entries = s.bytes = s.temps = 0;
+    sn_rt_status r = walk(c->dir, WALK_ENTRIES | WALK_TEMPS, scan_one, &s, NULL, 0);
     pthread_mutex_lock(&c->mu);
     c->st.entries = s.entries;
     c->st.bytes = s.bytes;
+    c->st.temps = s.temps;
     pthread_mutex_unlock(&c->mu);
     if (st)
         *st = s;
     return r;
 }
 
-static void clear_one(const char *path, const struct stat *st, void *ctx) {
+static void clear_one(const char *path, const char *name, const struct stat *st, void *ctx) {
+    (void)name;
     (void)st;
     if (unlink(path) != 0 && errno != ENOENT)
         ++*(int *)ctx;
@@ -472,10 +598,11 @@ static void clear_one(const char *path, const struct stat *st, void *ctx) {
 sn_rt_status sn_rt_cache_clear(sn_rt_cache *c, char *err, size_t errlen) {
     pthread_mutex_lock(&c->mu);
     map_clear(c);
-    c->st.entries = c->st.bytes = 0;
+    c->st.entries = c->st.bytes = c->st.temps = 0;
     pthread_mutex_unlock(&c->mu);
     int failed = 0;
-    sn_rt_status r = walk(c, 1, 1, clear_one, &failed, err, errlen);
+    sn_rt_status r =
+        walk(c->dir, WALK_ENTRIES | WALK_TEMPS | WALK_RM_SHARDS, clear_one, &failed, err, errlen);
     if (r == SN_RT_OK && failed)
         return sn_rt_errf(err, errlen, SN_RT_ERR_IO,
                           "kernel cache: %d entries in %s could not be deleted", failed, c->dir);

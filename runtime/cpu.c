@@ -284,6 +284,25 @@ static void cpu_close(sn_rt_device *d) {
     free(cd);
 }
 
+/* A scratch JIT per check: linking is what fails on a bad object, and a plan's JIT must not
+ * hold an image that never runs. */
+static sn_rt_status cpu_image_check(sn_rt_device *d, const void *image, size_t len,
+                                    const char *entry, char *err, size_t errlen) {
+    (void)d;
+    sn_rt_jit *j = NULL;
+    sn_rt_status st = sn_rt_jit_new(&j, err, errlen);
+    if (st == SN_RT_ERR_UNSUPPORTED)
+        return SN_RT_OK; /* no LLVM: nothing could load it, plan_new says why */
+    int module = -1;
+    void *addr = NULL;
+    if (st == SN_RT_OK)
+        st = sn_rt_jit_add_object(j, image, len, &module, err, errlen);
+    if (st == SN_RT_OK)
+        st = sn_rt_jit_lookup(j, module, entry, &addr, err, errlen);
+    sn_rt_jit_free(j);
+    return st;
+}
+
 static const sn_rt_backend cpu_backend = {
     .name = "cpu",
     .close = cpu_close,
@@ -293,6 +312,7 @@ static const sn_rt_backend cpu_backend = {
     .execute = cpu_execute,
     .get_outputs = cpu_get_outputs,
     .time = NULL, /* wall clock (device.c) */
+    .image_check = cpu_image_check,
 };
 
 sn_rt_status sn_rt_cpu_open(int threads, sn_rt_device *d, char *err, size_t errlen) {

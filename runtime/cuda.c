@@ -623,6 +623,33 @@ static void cu_close(sn_rt_device *d) {
     free(cd);
 }
 
+static sn_rt_status cu_image_check(sn_rt_device *d, const void *image, size_t len,
+                                   const char *entry, char *err, size_t errlen) {
+    cu_device *cd = d->impl;
+    sn_rt_status st = SN_RT_OK;
+    sn_cu_module mod = NULL;
+    sn_cu_function fn = NULL;
+    /* PTX must be NUL-terminated text (runtime.h: sn_rt_nvrtc_compile); a CUBIN is an ELF. */
+    const unsigned char *b = image;
+    if (len < 4 || (memcmp(b,
+                           "\x7f"
+                           "ELF",
+                           4) != 0 &&
+                    b[len - 1] != 0))
+        return sn_rt_errf(err, errlen, SN_RT_ERR_DEVICE,
+                          "kernel image of %zu bytes is neither a CUBIN nor NUL-terminated PTX",
+                          len);
+    SN_CU_CHECK(CtxSetCurrent, (cd->ctx));
+    SN_CU_CHECK(ModuleLoadData, (&mod, image));
+    SN_CU_CHECK(ModuleGetFunction, (&fn, mod, entry));
+    int maxthreads = 0; /* loads the function now, as plan_new does (CUDA's lazy loading) */
+    SN_CU_CHECK(FuncGetAttribute, (&maxthreads, SN_CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, fn));
+fail:
+    if (mod)
+        sn_cu.ModuleUnload(mod);
+    return st;
+}
+
 static const sn_rt_backend cuda_backend = {
     .name = "cuda",
     .close = cu_close,
@@ -632,6 +659,7 @@ static const sn_rt_backend cuda_backend = {
     .execute = cu_execute,
     .get_outputs = cu_get_outputs,
     .time = cu_time,
+    .image_check = cu_image_check,
 };
 
 sn_rt_status sn_rt_cuda_open(int ordinal, sn_rt_device *d, char *err, size_t errlen) {

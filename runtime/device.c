@@ -62,6 +62,13 @@ const char *sn_rt_device_name(const sn_rt_device *d) { return d->name; }
 
 int sn_rt_device_sm(const sn_rt_device *d) { return d->sm; }
 
+sn_rt_status sn_rt_image_check(sn_rt_device *d, const void *image, size_t len, const char *entry,
+                               char *err, size_t errlen) {
+    if (!image || !len || !entry || !*entry)
+        return sn_rt_errf(err, errlen, SN_RT_ERR_INVALID, "empty image or entry name");
+    return d->be->image_check ? d->be->image_check(d, image, len, entry, err, errlen) : SN_RT_OK;
+}
+
 /* ---------------------------------------------------------------- plan validation */
 
 static int64_t buf_size(const sn_rt_plan_desc *desc, sn_rt_argref a) {

@@ -37,9 +37,14 @@ typedef enum sn_rt_status {
  * source or spec, compiler identity and version, target, options, Sinter's version).
  * Two levels: an in-process map and a directory ($SINTER_CACHE_DIR, else
  * $XDG_CACHE_HOME/sinter, else ~/.cache/sinter). Entries are written atomically (temp file
- * + rename) and carry their key and a checksum of the payload, so a torn or corrupt entry is
- * detected, counted, deleted and reported as a miss — never loaded. Concurrent processes
- * sharing the directory are safe (rename is atomic; readers verify). */
+ * + rename) and carry their key twice — in the header, naming where the entry is filed, and
+ * at the head of the checksummed body, naming what the payload is — so a torn or corrupt
+ * entry, or one holding another key's payload, is detected, counted, deleted and reported as
+ * a miss — never loaded. An entry of an older format is a plain miss (deleted, not counted
+ * corrupt). A cache path that is not a regular file (a FIFO, a device, a symlink) is never
+ * opened for blocking reads, never deleted and never replaced: it counts as corrupt, and the
+ * kernel is recompiled and not stored. Concurrent processes sharing the directory are safe
+ * (rename is atomic; readers verify). */
 typedef struct sn_rt_key {
     uint64_t lo, hi;
 } sn_rt_key;
@@ -50,23 +55,31 @@ void sn_rt_key_hex(sn_rt_key k, char out[33]);
 typedef struct sn_rt_cache sn_rt_cache;
 
 typedef struct sn_rt_cache_stats {
-    int64_t hits, misses, corrupt; /* this process */
+    int64_t hits, misses, corrupt; /* this process (corrupt includes evicted entries) */
+    int64_t temps_removed;         /* stale temp files of crashed writers removed by open */
     int64_t entries, bytes;        /* on disk (sn_rt_cache_scan) */
+    int64_t temps;                 /* temp files on disk (sn_rt_cache_scan): writes in flight */
 } sn_rt_cache_stats;
 
-/* dir NULL = the default directory. Creates it if needed. */
+/* dir NULL = the default directory. Creates it if needed, and removes stale temp files that
+ * writers killed mid-write left behind: older than an hour, or older than a minute when the
+ * writer whose pid the name carries is gone. */
 sn_rt_status sn_rt_cache_open(const char *dir, sn_rt_cache **out, char *err, size_t errlen);
 void sn_rt_cache_close(sn_rt_cache *c);
 const char *sn_rt_cache_dir(const sn_rt_cache *c);
 /* On a hit returns SN_RT_OK with a malloc'd copy in *data; on a miss SN_RT_ERR_IO with
- * *data NULL (a corrupt entry is a miss). */
+ * *data NULL (a corrupt entry is a miss). Payloads are at most SN_RT_CACHE_MAX_PAYLOAD. */
+#define SN_RT_CACHE_MAX_PAYLOAD ((size_t)1 << 30)
 sn_rt_status sn_rt_cache_get(sn_rt_cache *c, sn_rt_key k, void **data, size_t *len);
 sn_rt_status sn_rt_cache_put(sn_rt_cache *c, sn_rt_key k, const void *data, size_t len, char *err,
                              size_t errlen);
+/* Drops k's entry from the map and the directory and counts it corrupt: for a caller whose
+ * hit turned out unusable (sn_rt_image_check failed), before it recompiles and puts again. */
+void sn_rt_cache_evict(sn_rt_cache *c, sn_rt_key k);
 sn_rt_cache_stats sn_rt_cache_stats_get(const sn_rt_cache *c);
 /* Entries are files <dir>/<2 hex digits>/<32 hex digits>.snk. scan counts them (entries,
- * bytes) into *st and the handle's stats; clear deletes every entry and stray temp file of
- * crashed writers (nothing else in the directory) and empties the in-process map. */
+ * bytes) and the temp files beside them into *st and the handle's stats; clear deletes every
+ * entry and every temp file (nothing else in the directory) and empties the in-process map. */
 sn_rt_status sn_rt_cache_scan(sn_rt_cache *c, sn_rt_cache_stats *st);
 sn_rt_status sn_rt_cache_clear(sn_rt_cache *c, char *err, size_t errlen);
 
@@ -88,6 +101,13 @@ sn_rt_kind sn_rt_device_kind(const sn_rt_device *d);
 const char *sn_rt_device_name(const sn_rt_device *d);
 /* CUDA: compute capability × 10 (90); CPU: 0. */
 int sn_rt_device_sm(const sn_rt_device *d);
+/* Loads one kernel image on d as a plan would (CPU: links the object in a scratch JIT; CUDA:
+ * cuModuleLoadData) and resolves entry, then throws it away. SN_RT_OK when a plan could use
+ * it; else the loader's message — for a cache hit to be trusted before a plan is built: a
+ * garbage object or a missing symbol is evicted and recompiled instead of failing every
+ * later run. A CPU device of a build without LLVM checks nothing. */
+sn_rt_status sn_rt_image_check(sn_rt_device *d, const void *image, size_t len, const char *entry,
+                               char *err, size_t errlen);
 /* 1 when libcuda loads and reports at least one device. Never fails loudly; the answer is
  * computed once. $SINTER_LIBCUDA, when set, names the driver library instead of libcuda.so.1
  * (tests point it at the toolkit stub). */

@@ -71,7 +71,8 @@ void sn_rt_pool_run(sn_rt_pool *p, sn_rt_task_fn fn, void **args, int64_t tasks)
  *
  * A device is a backend function table plus backend state (ggml-backend style). Required
  * slots: close, plan_new, plan_free, set_inputs, execute, get_outputs. Optional slots (NULL =
- * the generic fallback in device.c): time (NULL = wall clock around execute). */
+ * the generic fallback in device.c): time (NULL = wall clock around execute), image_check
+ * (NULL = every image passes). */
 typedef struct sn_rt_backend {
     const char *name;
     void (*close)(sn_rt_device *d);
@@ -83,6 +84,9 @@ typedef struct sn_rt_backend {
     sn_rt_status (*get_outputs)(sn_rt_plan *p, void *const *outputs, char *err, size_t errlen);
     /* optional */
     sn_rt_status (*time)(sn_rt_plan *p, int iters, double *seconds, char *err, size_t errlen);
+    /* Loads one image as plan_new would, resolves entry, unloads it (sn_rt_image_check). */
+    sn_rt_status (*image_check)(sn_rt_device *d, const void *image, size_t len, const char *entry,
+                                char *err, size_t errlen);
 } sn_rt_backend;
 
 struct sn_rt_device {

@@ -2,7 +2,7 @@
 # Every bad input must give "error:" on stderr, a non-zero exit below 128 (no signal, no
 # sanitizer abort), and leave an existing output file exactly as it was.
 set -u
-SINTER=$1; SRC=$2
+SINTER=$1; SRC=$(cd "$2" && pwd)
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 fails=0; passes=0
 py() { python3 - "$@"; }
@@ -20,11 +20,12 @@ expect_error() {
   if grep -q "AddressSanitizer\|runtime error:\|LeakSanitizer" "$T/stderr"; then
     ok=0; echo "FAIL $name: sanitizer report"; fi
   if [ "$(cat "$T/out.npy")" != keep ]; then ok=0; echo "FAIL $name: output file was touched"; fi
+  if grep -q $'\e' "$T/stderr"; then ok=0; echo "FAIL $name: a raw escape character reached stderr"; fi
   if [ $ok = 1 ]; then passes=$((passes+1)); else fails=$((fails+1)); sed 's/^/    /' "$T/stderr" | head -8; fi
 }
 
 # A valid small input and valid weights to vary one thing at a time.
-py "$T" <<'PY'
+py "$T" "$SRC" <<'PY'
 import sys, struct, json
 d = sys.argv[1]
 def npy(path, shape, descr='<f4', data=None, truncate=0, fortran=False):
@@ -68,6 +69,17 @@ st(d + '/hugelen.safetensors', [], hdr_override=b'{}')
 raw = bytearray(open(d + '/hugelen.safetensors', 'rb').read()); raw[0:8] = struct.pack('<Q', 1 << 62)
 open(d + '/hugelen.safetensors', 'wb').write(raw)
 open(d + '/garbage.safetensors', 'wb').write(b'\x07' * 37)
+npy(d + '/b0.npy', (0, 3, 32, 32))
+npy(d + '/b0big.npy', (0, 3, 640, 640))
+npy(d + '/b5000.npy', (5000, 3, 32, 32))
+def nonfinite(path, value):
+    raw = bytearray(open(d + '/x64.npy', 'rb').read())
+    off = len(raw) - 4 * (3 * 64 * 64) + 4 * (64 * 64 + 5 * 64 + 7)
+    raw[off:off + 4] = struct.pack('<f', value)
+    open(path, 'wb').write(bytes(raw))
+nonfinite(d + '/xnan.npy', float('nan'))
+nonfinite(d + '/xinf.npy', float('inf'))
+open(d + '/big.sn', 'w').write('use "%s/models/blocks.sn"\nmodel big {\n    nc = 80\n    scales { n = [1.0, 1.0, 16777216] }\n    layers {\n        0: -1 1 Conv(16777216, 3, 2)\n        1: -1 1 Conv(64, 3, 2)\n        2: -1 1 Conv(64, 3, 2)\n        3: -1 1 Conv(64, 3, 2)\n        4: -1 1 Conv(64, 3, 2)\n        5: [2, 3, 4] 1 Detect(nc)\n    }\n}\n' % sys.argv[2])
 open(d + '/bad.sn', 'w').write('model broken {\n    nc = 80\n    layers {\n        0: -1 1 Conv(64, 3, 2\n    }\n}\n')
 open(d + '/unknown.sn', 'w').write('model unknown {\n    nc = 80\n    scales { n = [0.33, 0.25, 1024] }\n    layers {\n        0: -1 1 NoSuchBlock(64)\n    }\n}\n')
 PY
@@ -97,6 +109,35 @@ expect_error bad-option "--frobnicate" -- $R --input "$T/x64.npy" --frobnicate
 expect_error bad-imgsz "--imgsz" -- info yolov8n --imgsz 100
 expect_error bad-nc "--nc" -- info yolov8n --nc zero
 expect_error out-dir-missing "" -- run yolov8n --input "$T/x64.npy" --output "$T/no/such/dir/out.npy"
+# Batch 0 read past the heap (ASan) and wrote garbage; every backend must refuse it.
+for be in ref cpu; do
+  expect_error batch0-$be "holds no image" -- $R --input "$T/b0.npy" --backend $be
+done
+expect_error batch0-640 "holds no image" -- $R --input "$T/b0big.npy" --backend cpu
+expect_error batch-over-limit "batch 5000" -- $R --input "$T/b5000.npy" --backend ref
+# A repeated option is refused, not "the last one wins".
+expect_error repeated-backend "--backend given twice" -- $R --input "$T/x64.npy" --backend ref --backend cpu
+expect_error repeated-weights "--weights given twice" -- $R --input "$T/x64.npy" --weights random:1 --weights random:2
+# Models that cannot fit are refused from their shapes, at once, naming the largest layer.
+for cmd in compile run weights bench; do
+  args="--input $T/x64.npy --output $T/out.npy"
+  [ $cmd = compile ] || [ $cmd = bench ] && args=""
+  [ $cmd = weights ] && args="--output $T/out.npy"
+  start=$(date +%s%N)
+  expect_error huge-model-$cmd "largest layer is batchnorm model.0.bn" -- $cmd "$T/big.sn" $args
+  ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  if [ $ms -gt 1000 ]; then echo "FAIL huge-model-$cmd: refused after $ms ms"; fails=$((fails+1)); fi
+done
+expect_error huge-batch-imgsz "needs at least" -- compile yolov8n --imgsz 16384 --batch 4096
+SINTER_MEMORY_LIMIT=1M expect_error memory-limit-env "SINTER_MEMORY_LIMIT" -- compile yolov8n --imgsz 64
+SINTER_MEMORY_LIMIT=lots expect_error memory-limit-bad "SINTER_MEMORY_LIMIT='lots'" -- compile yolov8n --imgsz 64
+# --check-finite names what brought in or produced the first NaN/Inf.
+expect_error check-finite-nan-input "the input $T/xnan.npy [1,3,64,64] holds 1 NaN" -- $R --input "$T/xnan.npy" --check-finite
+expect_error check-finite-inf-input "holds 0 NaN and 1 Inf" -- $R --input "$T/xinf.npy" --backend cpu --check-finite
+# User text echoed in a message is escaped: a terminal never receives a raw control character.
+expect_error escaped-option 'unknown option '"'"'--frob\x1b[2J'"'" -- $R --input "$T/x64.npy" $'--frob\e[2J'
+expect_error escaped-input-path 'no\x1b]0;title\x07such.npy' -- $R --input "$T/"$'no\e]0;title\asuch.npy'
+expect_error escaped-command "unknown command 'ru\x1b[1mn'" -- $'ru\e[1mn' yolov8n
 # Weights of another model: yolo11n's real weights into yolov8n.
 if "$SINTER" weights yolo11n --output "$T/y11.safetensors" 2>"$T/stderr"; then
   expect_error yolo11-weights-into-v8 "model.2.m.0.cv1.conv.weight" -- $R --input "$T/x64.npy" --weights "$T/y11.safetensors"
@@ -122,6 +163,31 @@ for f in "$SRC"/tests/lang/bad/*.sn; do
   expect_error "corpus-$(basename "$f")" "$want" -- run "$f" ${scale:+--scale "$scale"} --input "$T/x64.npy" --output "$T/out.npy"
 done
 
+# A negative BatchNorm running_var: check-finite names the batchnorm that produced the NaN.
+if "$SINTER" weights yolov8n --output "$T/w.safetensors" 2>"$T/stderr"; then
+  py "$T" <<'PY'
+import sys, struct, json
+d = sys.argv[1]
+raw = open(d + '/w.safetensors', 'rb').read()
+n = struct.unpack('<Q', raw[:8])[0]
+h = json.loads(raw[8:8 + n])
+a, b = h['model.2.cv1.bn.running_var']['data_offsets']
+body = bytearray(raw[8 + n:])
+body[a + 12:a + 16] = struct.pack('<f', -1.0)
+open(d + '/wneg.safetensors', 'wb').write(raw[:8 + n] + bytes(body))
+PY
+  expect_error check-finite-negative-var "batchnorm model.2.cv1.bn" -- $R --input "$T/x64.npy" --weights "$T/wneg.safetensors" --check-finite
+else
+  echo "FAIL: sinter weights yolov8n failed"; cat "$T/stderr"; fails=$((fails+1))
+fi
+# Without --check-finite a non-finite output is written, with a warning (ref: NaN propagates).
+if "$SINTER" run yolov8n --input "$T/xnan.npy" --output "$T/nan.npy" --backend ref 2>"$T/stderr" &&
+   grep -q "warning: the output holds 7056 NaN" "$T/stderr"; then
+  passes=$((passes+1))
+else
+  echo "FAIL nan-output-warning"; cat "$T/stderr"; fails=$((fails+1))
+fi
+
 # A good run writes the output.
 rm -f "$T/good.npy"
 if "$SINTER" run yolov8n --input "$T/x64.npy" --output "$T/good.npy" --backend ref 2>"$T/stderr" && [ -s "$T/good.npy" ]; then
@@ -129,5 +195,5 @@ if "$SINTER" run yolov8n --input "$T/x64.npy" --output "$T/good.npy" --backend r
 else
   echo "FAIL good-run"; cat "$T/stderr"; fails=$((fails+1))
 fi
-echo "$passes passed, $fails failed"
+echo "$((passes + fails)) cases: $passes passed, $fails failed"
 [ $fails -eq 0 ]

@@ -71,6 +71,50 @@ void cgt_random_params(sn_ir_graph *g) {
     }
 }
 
+int32_t cgt_add_node(sn_ir_graph *g, sn_op op, const int32_t *in, int nin, const int64_t *ia,
+                     int nia, const double *fa, int nfa) {
+    char err[256] = "";
+    int32_t n = sn_ir_add(g, op, in, nin, ia, nia, fa, nfa, NULL, SN_DTYPE_F32, err, sizeof err);
+    if (n < 0) {
+        fprintf(stderr, "sn_ir_add(%s): %s\n", sn_ir_op_info[op].name, err);
+        exit(2);
+    }
+    return n;
+}
+
+int32_t cgt_input(sn_ir_graph *g, sn_shape s) {
+    static int k;
+    char name[32];
+    snprintf(name, sizeof name, "x%d", k++);
+    return sn_ir_input(g, name, &s);
+}
+
+int32_t cgt_param(sn_ir_graph *g, sn_shape s, sn_ir_init init) {
+    static int k;
+    char name[32];
+    snprintf(name, sizeof name, "p%d", k++);
+    return sn_ir_param(g, name, &s, init);
+}
+
+int32_t cgt_un(sn_ir_graph *g, sn_op op, int32_t x) {
+    return cgt_add_node(g, op, &x, 1, NULL, 0, NULL, 0);
+}
+
+int32_t cgt_bin(sn_ir_graph *g, sn_op op, int32_t a, int32_t b) {
+    int32_t in[2] = {a, b};
+    return cgt_add_node(g, op, in, 2, NULL, 0, NULL, 0);
+}
+
+int32_t cgt_bn(sn_ir_graph *g, int32_t x, int32_t *p) {
+    sn_shape c = cgt_shape(1, &g->nodes[x].shape.d[1]);
+    int32_t in[5] = {x, cgt_param(g, c, SN_IR_INIT_BN_WEIGHT), cgt_param(g, c, SN_IR_INIT_BN_BIAS),
+                     cgt_param(g, c, SN_IR_INIT_BN_MEAN), cgt_param(g, c, SN_IR_INIT_BN_VAR)};
+    if (p)
+        memcpy(p, in + 1, 4 * sizeof *p);
+    double eps = 1e-3;
+    return cgt_add_node(g, SN_OP_BATCHNORM, in, 5, NULL, 0, &eps, 1);
+}
+
 /* ---------------------------------------------------------------- the hand planner */
 
 static int is_leaf_op(sn_op op) {
@@ -332,12 +376,69 @@ static double rel_l2(const float *got, const float *ref, int64_t n) {
     return den > 0 ? sqrt(num / den) : sqrt(num);
 }
 
+static const char *fclass(float v) { return isnan(v) ? "NaN" : isinf(v) ? "Inf" : "finite"; }
+
+/* By class: each element ref gives as NaN, +Inf or -Inf must be the same (a sign of Inf
+ * included), the finite ones by relative L2 over them. Counts ref's non-finite elements into
+ * *nf. */
+static double class_l2(const float *got, const float *ref, int64_t n, const char *what, int out,
+                       int64_t *nf) {
+    double num = 0, den = 0;
+    int64_t bad = 0, first = -1;
+    for (int64_t i = 0; i < n; i++) {
+        int same = isnan(ref[i])   ? isnan(got[i])
+                   : isinf(ref[i]) ? got[i] == ref[i]
+                                   : isfinite(got[i]);
+        if (!isfinite(ref[i]))
+            (*nf)++;
+        if (!same) {
+            if (first < 0)
+                first = i;
+            bad++;
+            continue;
+        }
+        if (isfinite(ref[i])) {
+            double d = (double)got[i] - (double)ref[i];
+            num += d * d;
+            den += (double)ref[i] * ref[i];
+        }
+    }
+    if (bad) {
+        fprintf(stderr,
+                "%s: output %d: %lld of %lld elements differ in class from ref, first %lld: got %g "
+                "(%s) want %g (%s)\n",
+                what, out, (long long)bad, (long long)n, (long long)first, got[first],
+                fclass(got[first]), ref[first], fclass(ref[first]));
+        return INFINITY;
+    }
+    return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+static double run_compare(sn_ir_graph *g, const sn_ir_graph *refg, const char *what, int splits,
+                          double tol, cgt_edit_fn edit, int64_t *nonfinite);
+
 double cgt_run_compare(sn_ir_graph *g, const char *what, int splits, double tol) {
-    return cgt_run_compare_ref(g, g, what, splits, tol);
+    return run_compare(g, g, what, splits, tol, NULL, NULL);
 }
 
 double cgt_run_compare_ref(sn_ir_graph *g, const sn_ir_graph *refg, const char *what, int splits,
                            double tol) {
+    return run_compare(g, refg, what, splits, tol, NULL, NULL);
+}
+
+double cgt_run_compare_nonfinite(sn_ir_graph *g, const sn_ir_graph *refg, const char *what,
+                                 int splits, double tol, cgt_edit_fn edit, int64_t *nonfinite) {
+    int64_t nf = 0;
+    double r = run_compare(g, refg, what, splits, tol, edit, &nf);
+    if (nonfinite)
+        *nonfinite = nf;
+    return r;
+}
+
+/* nonfinite: NULL for the plain comparison (any NaN/Inf fails), else compare by class and
+ * count ref's non-finite elements there. */
+static double run_compare(sn_ir_graph *g, const sn_ir_graph *refg, const char *what, int splits,
+                          double tol, cgt_edit_fn edit, int64_t *nonfinite) {
     char err[1024] = "";
     sn_cg_program *p = NULL;
     sn_status st = sn_cg_lower(g, cgt_target(), &p, err, sizeof err);
@@ -352,6 +453,8 @@ double cgt_run_compare_ref(sn_ir_graph *g, const sn_ir_graph *refg, const char *
     for (int i = 0; i < p->ninputs; i++) {
         in[i] = malloc((size_t)p->input_bytes[i]);
         cgt_fill(in[i], p->input_bytes[i] / 4, -1.0f, 1.0f);
+        if (edit)
+            edit(i, in[i], p->input_bytes[i] / 4);
     }
     for (int i = 0; i < p->noutputs; i++) {
         out[i] = malloc((size_t)p->output_bytes[i]);
@@ -438,7 +541,9 @@ double cgt_run_compare_ref(sn_ir_graph *g, const sn_ir_graph *refg, const char *
             worst = INFINITY;
         } else {
             for (int i = 0; i < p->noutputs; i++) {
-                double e = rel_l2(out[i], ref[i], p->output_bytes[i] / 4);
+                int64_t n = p->output_bytes[i] / 4;
+                double e = nonfinite ? class_l2(out[i], ref[i], n, what, i, nonfinite)
+                                     : rel_l2(out[i], ref[i], n);
                 if (e > worst)
                     worst = e;
             }

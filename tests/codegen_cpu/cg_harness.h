@@ -34,6 +34,17 @@ sn_shape cgt_shape(int nd, const int64_t *d);
 #define CGT_SHAPE(...)                                                                             \
     cgt_shape((int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__})
 
+/* Graph builders for the op cases (exit(2) when sn_ir_add refuses). */
+int32_t cgt_add_node(sn_ir_graph *g, sn_op op, const int32_t *in, int nin, const int64_t *ia,
+                     int nia, const double *fa, int nfa);
+int32_t cgt_input(sn_ir_graph *g, sn_shape s); /* named x0, x1, … */
+int32_t cgt_param(sn_ir_graph *g, sn_shape s, sn_ir_init init);
+int32_t cgt_un(sn_ir_graph *g, sn_op op, int32_t x);
+int32_t cgt_bin(sn_ir_graph *g, sn_op op, int32_t a, int32_t b);
+/* BATCHNORM (eps 1e-3) of x over its dim 1 with fresh PARAMs; p (may be NULL) gets weight,
+ * bias, running_mean, running_var. */
+int32_t cgt_bn(sn_ir_graph *g, int32_t x, int32_t *p);
+
 /* Hand memory plan: every live compute node in its own group (unless group already >= 0),
  * graph inputs/outputs contiguous NCHW in INPUT/OUTPUT buffers, leaves in CONST buffers,
  * everything else its own ARENA buffer, NHWC strides for 4-D values when nhwc. Group-internal
@@ -48,6 +59,15 @@ double cgt_run_compare(sn_ir_graph *g, const char *what, int splits, double tol)
 /* The same, with the reference computed on refg (e.g. the graph before the passes). */
 double cgt_run_compare_ref(sn_ir_graph *g, const sn_ir_graph *refg, const char *what, int splits,
                            double tol);
+
+/* NaN/Inf cases: an edit of input `i` (n floats) after the random fill, e.g. a NaN pixel. */
+typedef void (*cgt_edit_fn)(int i, float *x, int64_t n);
+/* cgt_run_compare_ref with the inputs edited by `edit` (may be NULL) and the outputs compared
+ * by class: every element ref gives as NaN, +Inf or -Inf must be exactly that (a wrong class
+ * counts as +inf error), the finite ones by relative L2 <= tol. *nonfinite (may be NULL) gets
+ * how many output elements ref gives as NaN/Inf, so a case can check that it tests one. */
+double cgt_run_compare_nonfinite(sn_ir_graph *g, const sn_ir_graph *refg, const char *what,
+                                 int splits, double tol, cgt_edit_fn edit, int64_t *nonfinite);
 
 /* The host CPU target (cached). */
 const sn_cg_target *cgt_target(void);

@@ -213,6 +213,8 @@ template <int N, class T> inline void sn_stv(T *p, const float *v) {
 }
 inline float sn_rnd_h(float f) { return emu_h2f(emu_f2h(f)); }
 inline float sn_rnd_bf(float f) { return emu_bf2f(emu_f2bf(f)); }
+inline float sn_relu(float x) { return x < 0.0f ? 0.0f : x; }
+inline float sn_max(float a, float b) { return (a > b || a != a) ? a : b; }
 inline float sn_silu(float x) { return x / (1.0f + std::exp(-x)); }
 inline float sn_sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 /* expf, fmaf, fmaxf, powf, sqrtf, truncf: the C library's, from <cmath>'s global names */

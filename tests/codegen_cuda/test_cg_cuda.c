@@ -13,6 +13,9 @@
  *                                 fiber; ldmatrix/mma/shfl emulated from the PTX ISA's
  *                                 fragment tables) against the ref evaluator: the kernels'
  *                                 numbers checked without a GPU. Needs a C++ compiler.
+ *   test_cg_cuda nonfinite [case] the cases and yolov8n@64 on the emulator with NaN/±Inf
+ *                                 inputs, a NaN weight, a negative BN var: equal to ref by
+ *                                 class (run_nonfinite).
  *   test_cg_cuda gpu              the cases run on the GPU against the ref evaluator
  *                                 (relative L2 per dtype); exit 77 without a GPU.
  *
@@ -915,6 +918,152 @@ static int run_emu(const char *only) {
     return failures ? 1 : 0;
 }
 
+/* ---------------------------------------------------------------- NaN / Inf (emu.h)
+ *
+ * test_cg_cuda nonfinite [case]: each case (and yolov8n at 64x64) with a NaN, a +Inf and a
+ * -Inf planted in its input (the first, a middle and the last element), and with a NaN conv
+ * weight and a negative BN running_var, fused in f32 and f16 and eager in f32, on the
+ * emulator: every output element ref gives as NaN, +Inf or -Inf must be exactly that, the
+ * finite ones within the dtype's tolerance. Each run must see a non-finite ref output (a NaN
+ * always reaches one), so no case passes vacuously. */
+
+/* -1 when a, b differ in class somewhere (prints the first), else the rel L2 of the finite
+ * elements; *nf counts ref's non-finite ones. */
+static double class_l2(const float *a, const float *ref, int64_t n, int64_t *nf) {
+    double num = 0, den = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int same = isnan(ref[i]) ? isnan(a[i]) : isinf(ref[i]) ? a[i] == ref[i] : isfinite(a[i]);
+        if (!same) {
+            fprintf(stderr, "  element %lld of %lld: got %g want %g\n", (long long)i, (long long)n,
+                    a[i], ref[i]);
+            return -1;
+        }
+        if (!isfinite(ref[i])) {
+            (*nf)++;
+            continue;
+        }
+        num += ((double)a[i] - ref[i]) * ((double)a[i] - ref[i]);
+        den += (double)ref[i] * ref[i];
+    }
+    return sqrt(num / (den > 1e-30 ? den : 1e-30));
+}
+
+/* The last node of op `op` (so that nothing after it spreads its NaNs over the borders) with
+ * a PARAM input `slot`: element k of it set to v (k = -1: the first element of its second
+ * row, tap 0 of output channel 1 for a conv weight). 0 if there is none. */
+static int plant_param(sn_ir_graph *g, sn_op op, int slot, int64_t k, float v) {
+    for (int32_t i = g->nnodes - 1; i >= 0; i--) {
+        const sn_ir_node *n = &g->nodes[i];
+        if (n->op != op || n->nin <= slot)
+            continue;
+        int32_t p = n->in[slot];
+        const sn_shape *ps = &g->nodes[p].shape;
+        if (k < 0)
+            k = ps->d[0] > 1 ? sn_shape_numel(ps) / ps->d[0] : 0;
+        if (g->nodes[p].op != SN_OP_PARAM || sn_shape_numel(ps) <= k)
+            continue;
+        sn_ir_node_data(g, p)[k] = v;
+        return 1;
+    }
+    return 0;
+}
+
+/* Lowers g (dtype, eager), builds it once and runs it on each input in ins[0..nruns), against
+ * ref on the same input. */
+static void nonfinite_runs(const sn_ir_graph *g, const char *cname, const char *what, int di,
+                           int eager, float *const *ins, int nruns) {
+    sn_cg_program *p = lower_for(g, 90, dtypes[di], eager, NULL);
+    CHECK(p, "%s %s: lowering failed", cname, what);
+    if (!p)
+        return;
+    char tag[96];
+    snprintf(tag, sizeof tag, "nf_%s_%s_%d", cname, sn_dtype_name(dtypes[di]), eager);
+    void *h = emu_build(p, tag);
+    CHECK(h, "%s: emu build failed", tag);
+    for (int r = 0; h && r < nruns; r++) {
+        float *ref[8] = {0}, *got[8] = {0};
+        for (int o = 0; o < g->noutputs && o < 8; o++) {
+            size_t n = (size_t)sn_shape_numel(&g->nodes[g->outputs[o]].shape);
+            ref[o] = malloc(sizeof(float) * n);
+            got[o] = malloc(sizeof(float) * n);
+        }
+        const float *in1[1] = {ins[r]};
+        int before = failures;
+        int ok = sn_ir_ref_run(g, in1, ref, errbuf, sizeof errbuf) == SN_OK;
+        CHECK(ok, "%s: ref: %s", tag, errbuf);
+        ok = ok && emu_run(p, h, in1, got);
+        CHECK(ok, "%s %s: emulated run failed", tag, what);
+        int64_t nf = 0;
+        for (int o = 0; ok && o < g->noutputs; o++) {
+            double e =
+                class_l2(got[o], ref[o], sn_shape_numel(&g->nodes[g->outputs[o]].shape), &nf);
+            printf("%-10s %-4s %-5s %-22s out%d rel_l2 %.3g (finite part), %lld non-finite\n",
+                   cname, sn_dtype_name(dtypes[di]), eager ? "eager" : "fused", what, o, e,
+                   (long long)nf);
+            CHECK(e >= 0 && e <= tolerance[di] * 5.0, "%s %s output %d: %s", tag, what, o,
+                  e < 0 ? "NaN/Inf class differs from ref" : "finite values differ");
+        }
+        CHECK(!ok || failures > before || nf > 0,
+              "%s %s: ref has no NaN/Inf output: the case tests nothing", tag, what);
+        for (int o = 0; o < 8; o++) {
+            free(ref[o]);
+            free(got[o]);
+        }
+    }
+    if (h)
+        dlclose(h);
+    sn_cg_program_free(p);
+}
+
+static int run_nonfinite(const char *only) {
+    static const float vals[3] = {NAN, INFINITY, -INFINITY};
+    for (size_t c = 0; c <= sizeof cases / sizeof cases[0]; c++) {
+        int zoo = c == sizeof cases / sizeof cases[0];
+        const char *cname = zoo ? "yolov8n" : cases[c].name;
+        if (only && strcmp(only, cname))
+            continue;
+        sn_ir_graph *g = zoo ? load_zoo_sized("yolov8n", 64) : cases[c].build();
+        sn_fe_weights_random(g, 7);
+        int64_t nin = sn_shape_numel(&g->nodes[g->inputs[0]].shape);
+        float *ins[3];
+        for (int v = 0; v < 3; v++) {
+            ins[v] = malloc(sizeof(float) * (size_t)nin);
+            random_input(ins[v], nin);
+            ins[v][0] = ins[v][nin / 2 + 1 < nin ? nin / 2 + 1 : 0] = ins[v][nin - 1] = vals[v];
+        }
+        /* planted inputs: f32 fused and eager, f16 fused. SN_TEST_QUICK (the default test run)
+         * runs the whole model f32 fused only: each emulated program is a C++ compile. */
+        nonfinite_runs(g, cname, "NaN/+Inf/-Inf input", 0, 0, ins, 3);
+        const char *quick = getenv("SN_TEST_QUICK");
+        if (zoo && quick && *quick && strcmp(quick, "0")) {
+            for (int v = 0; v < 3; v++)
+                free(ins[v]);
+            sn_ir_graph_free(g);
+            continue;
+        }
+        nonfinite_runs(g, cname, "NaN/+Inf/-Inf input", 0, 1, ins, 3);
+        nonfinite_runs(g, cname, "NaN/+Inf/-Inf input", 1, 0, ins, 3);
+        random_input(ins[0], nin);
+        /* a NaN in the last conv's weight (tap 0 of output channel 1: it meets the top/left
+         * padding, where ref leaves it out) and a negative running_var: f32 (FMA conv) and f16 (MMA
+         * conv) fused */
+        for (int w = 0; w < 2; w++) {
+            sn_ir_graph *gw = sn_ir_graph_clone(g);
+            int planted = w == 0 ? plant_param(gw, SN_OP_CONV2D, 1, -1, NAN)
+                                 : plant_param(gw, SN_OP_BATCHNORM, 4, 1, -0.5f);
+            if (planted)
+                for (int di = 0; di < 2; di++)
+                    nonfinite_runs(gw, cname, w ? "running_var < 0" : "NaN conv weight", di, 0, ins,
+                                   1);
+            sn_ir_graph_free(gw);
+        }
+        for (int v = 0; v < 3; v++)
+            free(ins[v]);
+        sn_ir_graph_free(g);
+    }
+    return failures ? 1 : 0;
+}
+
 /* ---------------------------------------------------------------- on the GPU */
 
 static double rel_l2(const float *a, const float *ref, int64_t n) {
@@ -1094,6 +1243,8 @@ int main(int argc, char **argv) {
         return run_gpu();
     if (strcmp(mode, "emu") == 0)
         return run_emu(argc > 2 ? argv[2] : NULL);
+    if (strcmp(mode, "nonfinite") == 0)
+        return run_nonfinite(argc > 2 ? argv[2] : NULL);
     if (strcmp(mode, "dump") == 0 && argc >= 5) {
         sn_dtype dt;
         if (sn_dtype_parse(argv[4], &dt))

@@ -1,5 +1,5 @@
 /* Replays fuzz inputs without libFuzzer: `fuzz_replay TARGET PATH…` runs TARGET's harness
- * (safetensors, npy, lang) on each file, or on every file in each directory. This is how CI
+ * (safetensors, npy, lang, run) on each file, or on every file in each directory. This is how CI
  * runs the seed corpora as a regression test (ctest fuzz_corpus_replay), and how a crash file
  * from a fuzzing run is reproduced under a debugger. */
 #include <dirent.h>
@@ -11,8 +11,9 @@
 
 int sn_fuzz_safetensors(const uint8_t *data, size_t size);
 int sn_fuzz_npy(const uint8_t *data, size_t size);
-#ifdef SN_FUZZ_HAVE_LANG
 int sn_fuzz_lang(const uint8_t *data, size_t size);
+#ifdef SN_FUZZ_HAVE_RUN
+int sn_fuzz_run(const uint8_t *data, size_t size);
 #endif
 
 typedef int (*harness)(const uint8_t *, size_t);
@@ -52,7 +53,7 @@ static int run_file(harness h, const char *path) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s safetensors|npy|lang PATH...\n", argv[0]);
+        fprintf(stderr, "usage: %s safetensors|npy|lang|run PATH...\n", argv[0]);
         return 2;
     }
     harness h = NULL;
@@ -60,9 +61,11 @@ int main(int argc, char **argv) {
         h = sn_fuzz_safetensors;
     else if (!strcmp(argv[1], "npy"))
         h = sn_fuzz_npy;
-#ifdef SN_FUZZ_HAVE_LANG
     else if (!strcmp(argv[1], "lang"))
         h = sn_fuzz_lang;
+#ifdef SN_FUZZ_HAVE_RUN
+    else if (!strcmp(argv[1], "run"))
+        h = sn_fuzz_run;
 #endif
     if (!h) {
         fprintf(stderr, "%s: unknown or unavailable target '%s'\n", argv[0], argv[1]);

@@ -1,12 +1,17 @@
 /* tests/runtime/test_rt_cache.c — the kernel cache: keys, round trips, corrupt and torn
- * entries (detected, deleted, counted, recompiled), scan/clear, the directory defaults, and
- * two processes hammering one directory. */
+ * entries (detected, deleted, counted, recompiled), well-formed entries holding another key's
+ * payload, eviction, entries that are not regular files (a FIFO must not block), old-format
+ * entries, stale temp files of killed writers, scan/clear, the directory defaults, and two
+ * processes hammering one directory. */
+#include "cache_forge.h"
 #include "check.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static char err[1024];
@@ -195,6 +200,211 @@ static void other_entry(const char *path, sn_rt_key k) {
         fclose(out);
 }
 
+/* Two entries trade payloads, each header resealed (valid magic, key, length, checksum): both
+ * are caught as corrupt, deleted, and recompiled. */
+static void test_swapped_pair(const char *dir) {
+    char pa[8192], pb[8192];
+    entry_file(dir, key_for(2), pa, sizeof pa);
+    entry_file(dir, key_for(4), pb, sizeof pb);
+    CHECK(forge_swap(pa, pb) == 0);
+    sn_rt_cache *c;
+    CHECK_OK(sn_rt_cache_open(dir, &c, err, sizeof err));
+    if (!c)
+        return;
+    for (int j = 2; j <= 4; j += 2) {
+        void *d = (void *)1;
+        size_t n = 1;
+        CHECKF(sn_rt_cache_get(c, key_for(j), &d, &n) == SN_RT_ERR_IO && d == NULL,
+               "key %d: another key's payload was loaded (%zu bytes)", j, n);
+        free(d);
+    }
+    sn_rt_cache_stats s = sn_rt_cache_stats_get(c);
+    CHECKF(s.corrupt == 2 && s.misses == 2 && s.hits == 0, "corrupt %lld misses %lld",
+           (long long)s.corrupt, (long long)s.misses);
+    struct stat st;
+    CHECK(stat(pa, &st) != 0 && stat(pb, &st) != 0);
+    for (int j = 2; j <= 4; j += 2) { /* recompiled */
+        unsigned char *p;
+        size_t len = payload(j, &p);
+        CHECK_OK(sn_rt_cache_put(c, key_for(j), p, len, err, sizeof err));
+        free(p);
+    }
+    sn_rt_cache_close(c);
+    CHECK_OK(sn_rt_cache_open(dir, &c, err, sizeof err));
+    expect_payloads(c);
+    CHECK(sn_rt_cache_stats_get(c).corrupt == 0);
+    sn_rt_cache_close(c);
+}
+
+/* An entry of the previous format version is a plain miss: deleted, not counted corrupt. */
+static void test_old_version(const char *dir) {
+    char path[8192];
+    entry_file(dir, key_for(1), path, sizeof path);
+    unsigned char v = 1; /* version 1: the format before the key in the body */
+    int fd = open(path, O_RDWR);
+    CHECK(fd >= 0 && pwrite(fd, &v, 1, 8) == 1);
+    close(fd);
+    sn_rt_cache *c;
+    CHECK_OK(sn_rt_cache_open(dir, &c, err, sizeof err));
+    if (!c)
+        return;
+    void *d;
+    size_t n;
+    CHECK(sn_rt_cache_get(c, key_for(1), &d, &n) == SN_RT_ERR_IO);
+    sn_rt_cache_stats s = sn_rt_cache_stats_get(c);
+    CHECKF(s.corrupt == 0 && s.misses == 1, "corrupt %lld misses %lld", (long long)s.corrupt,
+           (long long)s.misses);
+    struct stat st;
+    CHECK(stat(path, &st) != 0);
+    unsigned char *p;
+    size_t len = payload(1, &p);
+    CHECK_OK(sn_rt_cache_put(c, key_for(1), p, len, err, sizeof err));
+    free(p);
+    sn_rt_cache_close(c);
+}
+
+/* evict drops an entry from the map and the directory and counts it; the map keeps serving
+ * every other key (deletion from its open addressing). */
+static void test_evict(const char *dir) {
+    sn_rt_cache *c;
+    CHECK_OK(sn_rt_cache_open(dir, &c, err, sizeof err));
+    if (!c)
+        return;
+    for (int j = 300; j < 400; j++)
+        CHECK_OK(sn_rt_cache_put(c, key_for(j), &j, sizeof j, err, sizeof err));
+    for (int j = 300; j < 400; j += 3)
+        sn_rt_cache_evict(c, key_for(j));
+    CHECK(sn_rt_cache_stats_get(c).corrupt == 34);
+    for (int j = 300; j < 400; j++) {
+        void *d = NULL;
+        size_t n = 0;
+        sn_rt_status st = sn_rt_cache_get(c, key_for(j), &d, &n);
+        char path[8192];
+        entry_file(dir, key_for(j), path, sizeof path);
+        struct stat fst;
+        if (j % 3 == 0)
+            CHECKF(st == SN_RT_ERR_IO && stat(path, &fst) != 0, "key %d not evicted", j);
+        else
+            CHECKF(st == SN_RT_OK && n == sizeof j && !memcmp(d, &j, sizeof j), "key %d lost", j);
+        free(d);
+    }
+    sn_rt_cache_close(c);
+}
+
+/* A FIFO (and a symlink to a device) where an entry belongs: get misses at once (open must
+ * not block), counts it corrupt, and neither get nor put deletes or replaces it. Runs in a
+ * child that gets one second. */
+static int fifo_child(const char *fifo, const char *link, sn_rt_key kf, sn_rt_key kl,
+                      const char *dir) {
+    int before = check_failures;
+    sn_rt_cache *c;
+    CHECK_OK(sn_rt_cache_open(dir, &c, err, sizeof err));
+    if (!c)
+        return 1;
+    void *d;
+    size_t n;
+    CHECK(sn_rt_cache_get(c, kf, &d, &n) == SN_RT_ERR_IO);
+    CHECK(sn_rt_cache_get(c, kl, &d, &n) == SN_RT_ERR_IO);
+    CHECK(sn_rt_cache_stats_get(c).corrupt == 2);
+    CHECK(sn_rt_cache_put(c, kf, "x", 1, err, sizeof err) == SN_RT_ERR_IO &&
+          has_substr(err, "not a regular file"));
+    struct stat st;
+    CHECK(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode));
+    CHECK(lstat(link, &st) == 0 && S_ISLNK(st.st_mode));
+    sn_rt_cache_close(c);
+    return check_failures != before;
+}
+
+static void test_fifo(const char *dir) {
+    char fifo[8192], link[8192], hex[33], shard[8192];
+    sn_rt_key kf = key_for(200), kl = key_for(201);
+    entry_file(dir, kf, fifo, sizeof fifo);
+    entry_file(dir, kl, link, sizeof link);
+    sn_rt_key_hex(kf, hex);
+    snprintf(shard, sizeof shard, "%s/%.2s", dir, hex);
+    mkdir(shard, 0777);
+    sn_rt_key_hex(kl, hex);
+    snprintf(shard, sizeof shard, "%s/%.2s", dir, hex);
+    mkdir(shard, 0777);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    CHECK(symlink("/dev/zero", link) == 0);
+    pid_t kid = fork();
+    CHECK(kid >= 0);
+    if (kid == 0)
+        _exit(fifo_child(fifo, link, kf, kl, dir));
+    int status = 0, done = 0;
+    struct timespec nap = {0, 10 * 1000 * 1000};
+    for (int i = 0; i < 100 && !done; i++) { /* one second */
+        done = waitpid(kid, &status, WNOHANG) == kid;
+        if (!done)
+            nanosleep(&nap, NULL);
+    }
+    if (!done) {
+        kill(kid, SIGKILL);
+        waitpid(kid, &status, 0);
+    }
+    CHECKF(done, "a FIFO entry blocked the cache for over a second");
+    CHECKF(!done || (WIFEXITED(status) && WEXITSTATUS(status) == 0), "FIFO checks failed");
+    unlink(fifo);
+    unlink(link);
+}
+
+/* Temp files of writers killed mid-write: open removes the stale ones (an hour old, or a
+ * minute old with the writer's pid gone) and keeps those a live writer may still rename; scan
+ * counts what is left, clear removes them. */
+static void test_stale_temps(const char *dir) {
+    pid_t dead = fork();
+    if (dead == 0)
+        _exit(0);
+    CHECK(dead > 0 && waitpid(dead, NULL, 0) == dead);
+    char hex[33], shard[8192];
+    sn_rt_key_hex(key_for(0), hex);
+    snprintf(shard, sizeof shard, "%s/%.2s", dir, hex);
+    mkdir(shard, 0777);
+    struct {
+        long pid;  /* 0: a name without a pid */
+        int age_s; /* mtime this long ago */
+        int stale;
+    } t[] = {{0, 2 * 3600, 1},
+             {(long)dead, 300, 1},
+             {(long)getpid(), 300, 0},
+             {0, 300, 0},
+             {(long)dead, 0, 0}};
+    enum { NT = sizeof t / sizeof t[0] };
+    char path[NT][8400];
+    for (int i = 0; i < NT; i++) {
+        if (t[i].pid)
+            snprintf(path[i], sizeof path[i], "%s/.tmp-%s-%ld-abc%03d", shard, hex, t[i].pid, i);
+        else
+            snprintf(path[i], sizeof path[i], "%s/.tmp-%s-abc%03d", shard, hex, i);
+        FILE *f = fopen(path[i], "w");
+        CHECK(f != NULL);
+        if (f) {
+            fputs("torn", f);
+            fclose(f);
+        }
+        struct timespec ts[2] = {{time(NULL) - t[i].age_s, 0}, {time(NULL) - t[i].age_s, 0}};
+        CHECK(utimensat(AT_FDCWD, path[i], ts, 0) == 0);
+    }
+    sn_rt_cache *c;
+    CHECK_OK(sn_rt_cache_open(dir, &c, err, sizeof err));
+    if (!c)
+        return;
+    int kept = 0;
+    for (int i = 0; i < NT; i++) {
+        struct stat st;
+        int exists = stat(path[i], &st) == 0;
+        kept += exists;
+        CHECKF(exists == !t[i].stale, "temp %d (pid %ld, %d s old): %s", i, t[i].pid, t[i].age_s,
+               exists ? "stale, not removed" : "removed while its writer may live");
+    }
+    sn_rt_cache_stats s;
+    CHECK_OK(sn_rt_cache_scan(c, &s));
+    CHECKF(s.temps_removed == 2 && s.temps == kept, "removed %lld, left %lld",
+           (long long)s.temps_removed, (long long)s.temps);
+    sn_rt_cache_close(c);
+}
+
 static void test_scan_clear(const char *dir) {
     sn_rt_cache *c;
     CHECK_OK(sn_rt_cache_open(dir, &c, err, sizeof err));
@@ -341,8 +551,9 @@ static void test_two_processes(const char *dir) {
 
 int main(void) {
     char *base = make_temp_dir("cache");
-    char dir[4200], race[4200];
+    char dir[4200], race[4200], ev[4200];
     snprintf(dir, sizeof dir, "%s/kc", base);
+    snprintf(ev, sizeof ev, "%s/evict", base);
     snprintf(race, sizeof race, "%s/race", base);
     test_keys();
     test_round_trip(dir);
@@ -352,6 +563,11 @@ int main(void) {
     damage_and_recover(dir, 3, "flipped magic", flip_magic);
     damage_and_recover(dir, 5, "flipped length", flip_length);
     damage_and_recover(dir, 100, "another key's entry", other_entry);
+    test_swapped_pair(dir);
+    test_old_version(dir);
+    test_evict(ev);
+    test_fifo(dir);
+    test_stale_temps(dir);
     test_scan_clear(dir);
     test_default_dir(base);
     test_two_processes(race);
