@@ -1,5 +1,5 @@
 /* cli/bench.c — `sinter bench`: eager and fused side by side, interleaved, after warm-up. */
-#include "cli/driver.h"
+#include "cli/cli.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,14 +31,14 @@ static double pct(double *v, int n, double p) {
 
 typedef struct variant {
     sn_fe_model *m;
-    sn_drv_compiled c;
+    sn_eng_compiled c;
     double cold_s, warm_s;
     double *t;
 } variant;
 
 /* Builds one variant: cold into an empty cache dir, then warm (disk cache) again. Returns 0,
  * -1 with a message in err, or -2 when the failure was already reported. */
-static int build(const sn_cli_opts *o, const char *backend, int eager, const char *cache_dir,
+static int build(const sn_cli_opts *o, const sn_eng_build *base, int eager, const char *cache_dir,
                  sn_rt_device *dev, variant *v, char *err, size_t errlen) {
     for (int pass = 0; pass < 2; pass++) {
         sn_fe_model *m = NULL;
@@ -53,20 +53,20 @@ static int build(const sn_cli_opts *o, const char *backend, int eager, const cha
             sn_fe_model_free(m);
             return -1;
         }
-        sn_drv_build b = sn_drv_build_of(o, backend);
+        sn_eng_build b = *base;
         b.eager = eager;
         b.cache_dir = cache_dir;
-        sn_drv_compiled c;
+        sn_eng_compiled c;
         double t0 = sn_rt_now();
-        if (sn_drv_compile(m->graph, &b, dev, &c, err, errlen) != SN_OK) {
-            sn_drv_compiled_free(&c); /* a failed compile may hold a program */
+        if (sn_eng_compile(m->graph, &b, dev, &c, err, errlen) != SN_OK) {
+            sn_eng_compiled_free(&c); /* a failed compile may hold a program */
             sn_fe_model_free(m);
             return -1;
         }
         double dt = sn_rt_now() - t0;
         if (pass == 0) {
             v->cold_s = dt;
-            sn_drv_compiled_free(&c);
+            sn_eng_compiled_free(&c);
             sn_fe_model_free(m);
         } else {
             v->warm_s = dt;
@@ -90,16 +90,14 @@ int sn_cmd_bench(int argc, char **argv) {
         fprintf(stderr, "sinter bench: error: no MODEL given\n%s", bench_help);
         return 2;
     }
-    const char *backend = o.backend ? o.backend : sn_cli_best_backend();
-    if (strcmp(backend, "cpu") && strcmp(backend, "cuda")) {
-        fprintf(stderr, "sinter bench: error: --backend must be cpu or cuda, got '%s'\n",
-                sn_cli_show(backend));
+    sn_eng_build base;
+    if (sn_cli_build(&o, "bench", 0, &base))
         return 2;
-    }
+    const char *backend = base.backend->name;
     int iters = o.iters > 0 ? o.iters : 20;
     char err[4096];
     sn_rt_device *dev = NULL;
-    if (sn_rt_device_open(backend, o.threads, &dev, err, sizeof err) != SN_RT_OK) {
+    if (sn_rt_device_open(base.backend->device, o.threads, &dev, err, sizeof err) != SN_OK) {
         fprintf(stderr, "sinter bench: error: %s\n", err);
         return 1;
     }
@@ -115,7 +113,7 @@ int sn_cmd_bench(int argc, char **argv) {
     int rc = 1;
     float *x = NULL, *y = NULL;
     for (int k = 0; k < 2; k++) {
-        int r = build(&o, backend, k == 0, cache_dir, dev, &v[k], err, sizeof err);
+        int r = build(&o, &base, k == 0, cache_dir, dev, &v[k], err, sizeof err);
         if (r == -1)
             fprintf(stderr, "sinter bench: error: %s\n", err);
         if (r)
@@ -149,13 +147,13 @@ int sn_cmd_bench(int argc, char **argv) {
             }
             /* The input stays on the device, as in PyTorch benchmarks; one full run with
              * copies first checks the plan end to end. */
-            if (sn_rt_plan_run(v[k].c.plan, ins, outs, err, sizeof err) != SN_RT_OK ||
-                sn_rt_plan_set_inputs(v[k].c.plan, ins, err, sizeof err) != SN_RT_OK) {
+            if (sn_rt_plan_run(v[k].c.plan, ins, outs, err, sizeof err) != SN_OK ||
+                sn_rt_plan_set_inputs(v[k].c.plan, ins, err, sizeof err) != SN_OK) {
                 fprintf(stderr, "sinter bench: error: %s\n", err);
                 goto done;
             }
             for (int w = 0; w < 3; w++)
-                if (sn_rt_plan_execute(v[k].c.plan, err, sizeof err) != SN_RT_OK) {
+                if (sn_rt_plan_execute(v[k].c.plan, err, sizeof err) != SN_OK) {
                     fprintf(stderr, "sinter bench: error: %s\n", err);
                     goto done;
                 }
@@ -163,7 +161,7 @@ int sn_cmd_bench(int argc, char **argv) {
         for (int it = 0; it < iters; it++)
             for (int k = 0; k < 2; k++) {
                 double t0 = sn_rt_now();
-                if (sn_rt_plan_execute(v[k].c.plan, err, sizeof err) != SN_RT_OK) {
+                if (sn_rt_plan_execute(v[k].c.plan, err, sizeof err) != SN_OK) {
                     fprintf(stderr, "sinter bench: error: %s\n", err);
                     goto done;
                 }
@@ -206,7 +204,7 @@ int sn_cmd_bench(int argc, char **argv) {
     rc = 0;
 done:
     for (int k = 0; k < 2; k++) {
-        sn_drv_compiled_free(&v[k].c);
+        sn_eng_compiled_free(&v[k].c);
         sn_fe_model_free(v[k].m);
         free(v[k].t);
     }
@@ -217,7 +215,7 @@ done:
         /* remove the temporary cache */
         sn_rt_cache *c = NULL;
         char e2[256];
-        if (sn_rt_cache_open(cache_dir, &c, e2, sizeof e2) == SN_RT_OK) {
+        if (sn_rt_cache_open(cache_dir, &c, e2, sizeof e2) == SN_OK) {
             sn_rt_cache_clear(c, e2, sizeof e2);
             sn_rt_cache_close(c);
         }

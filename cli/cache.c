@@ -30,7 +30,7 @@ int sn_cmd_cache(int argc, char **argv) {
     }
     char err[1024];
     sn_rt_cache *c = NULL;
-    if (sn_rt_cache_open(NULL, &c, err, sizeof err) != SN_RT_OK) {
+    if (sn_rt_cache_open(NULL, &c, err, sizeof err) != SN_OK) {
         fprintf(stderr, "sinter cache: error: %s\n", err);
         return 1;
     }
@@ -39,7 +39,7 @@ int sn_cmd_cache(int argc, char **argv) {
         printf("%s\n", sn_rt_cache_dir(c));
     } else if (!strcmp(what, "stats")) {
         sn_rt_cache_stats st;
-        if (sn_rt_cache_scan(c, &st) != SN_RT_OK) {
+        if (sn_rt_cache_scan(c, &st) != SN_OK) {
             fprintf(stderr, "sinter cache: error: cannot read %s\n", sn_rt_cache_dir(c));
             rc = 1;
         } else {
@@ -54,7 +54,7 @@ int sn_cmd_cache(int argc, char **argv) {
             printf("\n");
         }
     } else {
-        if (sn_rt_cache_clear(c, err, sizeof err) != SN_RT_OK) {
+        if (sn_rt_cache_clear(c, err, sizeof err) != SN_OK) {
             fprintf(stderr, "sinter cache: error: %s\n", err);
             rc = 1;
         } else {

@@ -2,6 +2,7 @@
 #ifndef SN_CLI_H
 #define SN_CLI_H
 
+#include "engine/engine.h"
 #include "frontend/frontend.h"
 
 /* Common options of the model-taking commands. */
@@ -48,6 +49,11 @@ const char *sn_cli_show(const char *s);
 const char *sn_cli_commas(int64_t v, char *buf, size_t n);
 /* "cuda" when a GPU is present, else "cpu": the default --backend. */
 const char *sn_cli_best_backend(void);
+/* The build the options ask for: --backend (a row of the backend table; "ref" too when
+ * allow_ref, which leaves b->backend NULL), --eager, --dtype (default f32; refused when the
+ * backend does not offer it), --arch, --threads, --dump. Prints the error and returns 2 on a
+ * bad choice, else 0. */
+int sn_cli_build(const sn_cli_opts *o, const char *cmd, int allow_ref, sn_eng_build *b);
 /* The process's start on sn_rt_now's clock (set first thing in main). */
 extern double sn_cli_t0;
 

@@ -1,5 +1,5 @@
 /* cli/compile.c — `sinter compile`: compile a model, report what was made and what it cost. */
-#include "cli/driver.h"
+#include "cli/cli.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,17 +32,10 @@ int sn_cmd_compile(int argc, char **argv) {
         fprintf(stderr, "sinter compile: error: no MODEL given\n%s", compile_help);
         return 2;
     }
-    const char *backend = o.backend ? o.backend : sn_cli_best_backend();
-    if (strcmp(backend, "cpu") && strcmp(backend, "cuda")) {
-        fprintf(stderr, "sinter compile: error: --backend must be cpu or cuda, got '%s'\n",
-                sn_cli_show(backend));
+    sn_eng_build b;
+    if (sn_cli_build(&o, "compile", 0, &b))
         return 2;
-    }
-    int cuda = !strcmp(backend, "cuda");
-    if (!cuda && o.dtype && strcmp(o.dtype, "f32")) {
-        fprintf(stderr, "sinter compile: error: the cpu backend computes in f32 only\n");
-        return 2;
-    }
+    const char *backend = b.backend->name;
     char err[4096];
     double t_load0 = sn_rt_now();
     sn_fe_model *m = NULL;
@@ -54,7 +47,7 @@ int sn_cmd_compile(int argc, char **argv) {
     }
     int rc = 1;
     sn_rt_device *dev = NULL;
-    sn_drv_compiled c;
+    sn_eng_compiled c;
     memset(&c, 0, sizeof c);
     if (sn_fe_weights_apply(m->graph, o.weights ? o.weights : "random:0", err, sizeof err) !=
         SN_OK) {
@@ -62,18 +55,19 @@ int sn_cmd_compile(int argc, char **argv) {
         goto done;
     }
     double t_load = sn_rt_now() - t_load0;
-    int have_dev = cuda ? sn_rt_cuda_available() : 1;
-    if (have_dev && sn_rt_device_open(backend, o.threads, &dev, err, sizeof err) != SN_RT_OK) {
+    /* without the device (a CPU machine compiling for cuda) the kernels are compiled only */
+    int have_dev = sn_rt_device_present(b.backend->device);
+    if (have_dev &&
+        sn_rt_device_open(b.backend->device, o.threads, &dev, err, sizeof err) != SN_OK) {
         fprintf(stderr, "sinter compile: error: %s\n", err);
         goto done;
     }
-    sn_drv_build b = sn_drv_build_of(&o, backend);
-    if (sn_drv_compile(m->graph, &b, dev, &c, err, sizeof err) != SN_OK) {
+    if (sn_eng_compile(m->graph, &b, dev, &c, err, sizeof err) != SN_OK) {
         fprintf(stderr, "sinter compile: error: %s\n", err);
         goto done;
     }
     double total = c.t_ready - sn_cli_t0;
-    int arch = cuda ? (o.arch ? o.arch : (dev ? sn_rt_device_sm(dev) : 90)) : 0;
+    int arch = c.target.sm;
     const char *dt = o.dtype ? o.dtype : "f32";
     if (o.json) {
         printf("{\"model\": \"%s\", \"backend\": \"%s\", \"dtype\": \"%s\", \"arch\": %d, "
@@ -94,8 +88,8 @@ int sn_cmd_compile(int argc, char **argv) {
         printf("]}\n");
     } else {
         printf("%s (%s, %dx%d, batch %d) on %s%s, %s%s\n", m->name, m->path, m->height, m->width,
-               m->batch, backend, cuda ? "" : "", dt, o.eager ? ", eager" : "");
-        if (cuda)
+               m->batch, backend, "", dt, o.eager ? ", eager" : "");
+        if (arch)
             printf("target: sm_%d%s\n", arch, dev ? "" : " (no GPU: compile only)");
         printf("%4s %-48s %s\n", "#", "kernel", "ops");
         for (int i = 0; i < c.prog->nkernels; i++)
@@ -113,7 +107,7 @@ int sn_cmd_compile(int argc, char **argv) {
     }
     rc = 0;
 done:
-    sn_drv_compiled_free(&c);
+    sn_eng_compiled_free(&c);
     sn_rt_device_close(dev);
     sn_fe_model_free(m);
     return rc;

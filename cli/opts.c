@@ -168,19 +168,52 @@ int sn_cli_parse(int argc, char **argv, const char *cmd, const char *allowed, sn
 }
 
 sn_status sn_cli_load(const sn_cli_opts *o, sn_fe_model **m) {
-    sn_fe_options fo;
-    sn_fe_options_default(&fo);
-    if (o->scale)
-        fo.scale = o->scale;
-    if (o->nc > 0)
-        fo.nc = o->nc;
-    fo.batch = o->batch; /* the frontend refuses a batch outside 1..4096 */
-    if (o->height > 0) {
-        fo.height = o->height;
-        fo.width = o->width;
+    sn_model_options mo = {.model = o->model,
+                           .scale = o->scale,
+                           .nc = o->nc,
+                           .batch = o->batch,
+                           .height = o->height,
+                           .width = o->width};
+    return sn_eng_load(&mo, stderr, m);
+}
+
+const char *sn_cli_best_backend(void) { return sn_rt_cuda_available() ? "cuda" : "cpu"; }
+
+int sn_cli_build(const sn_cli_opts *o, const char *cmd, int allow_ref, sn_eng_build *b) {
+    memset(b, 0, sizeof *b);
+    const char *name = o->backend ? o->backend : sn_cli_best_backend();
+    b->backend = sn_cg_backend_find(name);
+    int is_ref = allow_ref && !strcmp(name, "ref");
+    if (!b->backend && !is_ref) {
+        fprintf(stderr, "sinter %s: error: --backend must be one of %s%s, got '%s'\n", cmd,
+                allow_ref ? "ref, " : "", sn_cg_backend_names(), sn_cli_show(name));
+        return 2;
     }
-    fo.diag = stderr;
-    return sn_fe_model_load(o->model, &fo, m);
+    b->dtype = SN_DTYPE_F32;
+    if (o->dtype && (sn_dtype_parse(o->dtype, &b->dtype) != SN_OK || b->dtype == SN_DTYPE_I32)) {
+        fprintf(stderr, "sinter %s: error: --dtype must be f32, f16 or bf16, got '%s'\n", cmd,
+                sn_cli_show(o->dtype));
+        return 2;
+    }
+    if (is_ref && b->dtype != SN_DTYPE_F32) {
+        fprintf(stderr,
+                "sinter %s: error: the ref backend computes in f32 (double sums) only; "
+                "--dtype %s is not offered\n",
+                cmd, sn_dtype_name(b->dtype));
+        return 2;
+    }
+    if (b->backend && !(b->backend->dtypes & SN_CG_DTYPE_BIT(b->dtype))) {
+        char err[256];
+        sn_cg_target t;
+        sn_cg_backend_target(b->backend, &t, b->dtype, 0, err, sizeof err);
+        fprintf(stderr, "sinter %s: error: %s\n", cmd, err);
+        return 2;
+    }
+    b->eager = o->eager;
+    b->arch = o->arch;
+    b->threads = o->threads;
+    b->dump_dir = o->dump_dir;
+    return 0;
 }
 
 const char *sn_cli_commas(int64_t v, char *buf, size_t n) {

@@ -1,5 +1,5 @@
 /* cli/run.c — `sinter run`: one forward pass on a .npy input. */
-#include "cli/driver.h"
+#include "cli/cli.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -92,8 +92,6 @@ static sn_status check_finite(const sn_ir_graph *g, const float *x, const char *
     return SN_ERR_INVALID;
 }
 
-const char *sn_cli_best_backend(void) { return sn_rt_cuda_available() ? "cuda" : "cpu"; }
-
 int sn_cmd_run(int argc, char **argv) {
     if (sn_cli_help(argc, argv, run_help))
         return 0;
@@ -114,12 +112,9 @@ int sn_cmd_run(int argc, char **argv) {
         fprintf(stderr, "sinter run: error: --output %s\n", oerr);
         return 1;
     }
-    const char *backend = o.backend ? o.backend : sn_cli_best_backend();
-    if (strcmp(backend, "ref") && strcmp(backend, "cpu") && strcmp(backend, "cuda")) {
-        fprintf(stderr, "sinter run: error: --backend must be ref, cpu or cuda, got '%s'\n",
-                sn_cli_show(backend));
+    sn_eng_build b;
+    if (sn_cli_build(&o, "run", 1, &b))
         return 2;
-    }
     char err[4096];
     sn_shape ishape;
     float *x = NULL;
@@ -155,7 +150,7 @@ int sn_cmd_run(int argc, char **argv) {
     int rc = 1;
     float *y = NULL;
     sn_rt_device *dev = NULL;
-    sn_drv_compiled c;
+    sn_eng_compiled c;
     memset(&c, 0, sizeof c);
     /* The whole shape, not just what the model was built from: a model file may fix its own
      * input size, and whatever reads x below trusts the model's input shape. */
@@ -183,7 +178,7 @@ int sn_cmd_run(int argc, char **argv) {
     }
     if (o.check_finite && check_finite(m->graph, x, o.input) != SN_OK)
         goto done;
-    if (!strcmp(backend, "ref")) {
+    if (!b.backend) { /* ref */
         const float *ins[1] = {x};
         float *outs[1] = {y};
         if (sn_ir_ref_run(m->graph, ins, outs, err, sizeof err) != SN_OK) {
@@ -191,18 +186,17 @@ int sn_cmd_run(int argc, char **argv) {
             goto done;
         }
     } else {
-        if (sn_rt_device_open(backend, o.threads, &dev, err, sizeof err) != SN_RT_OK) {
+        if (sn_rt_device_open(b.backend->device, o.threads, &dev, err, sizeof err) != SN_OK) {
             fprintf(stderr, "sinter run: error: %s\n", err);
             goto done;
         }
-        sn_drv_build b = sn_drv_build_of(&o, backend);
-        if (sn_drv_compile(m->graph, &b, dev, &c, err, sizeof err) != SN_OK) {
+        if (sn_eng_compile(m->graph, &b, dev, &c, err, sizeof err) != SN_OK) {
             fprintf(stderr, "sinter run: error: %s\n", err);
             goto done;
         }
         const void *ins[1] = {x};
         void *outs[1] = {y};
-        if (sn_rt_plan_run(c.plan, ins, outs, err, sizeof err) != SN_RT_OK) {
+        if (sn_rt_plan_run(c.plan, ins, outs, err, sizeof err) != SN_OK) {
             fprintf(stderr, "sinter run: error: %s\n", err);
             goto done;
         }
@@ -214,7 +208,7 @@ int sn_cmd_run(int argc, char **argv) {
     }
     rc = 0;
 done:
-    sn_drv_compiled_free(&c);
+    sn_eng_compiled_free(&c);
     sn_rt_device_close(dev);
     free(y);
     free(x);

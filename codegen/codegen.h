@@ -22,15 +22,16 @@
 #define SN_CODEGEN_H
 
 #include "ir/ir.h"
+#include "runtime/runtime.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef enum sn_cg_backend { SN_CG_BACKEND_CPU, SN_CG_BACKEND_CUDA } sn_cg_backend;
+typedef struct sn_cg_backend sn_cg_backend;
 
 typedef struct sn_cg_target {
-    sn_cg_backend backend;
+    const sn_cg_backend *backend; /* the row of the backend table this target is for */
     sn_dtype dtype; /* compute/storage dtype of activations: f32 on cpu; f32/f16/bf16 cuda */
     /* cpu */
     char cpu_name[64];       /* LLVM's host CPU name, e.g. "znver4" */
@@ -46,13 +47,13 @@ sn_status sn_cg_target_host_cpu(sn_cg_target *t, char *err, size_t errlen);
 /* A CUDA target for sm (e.g. 90) and dtype. */
 void sn_cg_target_cuda(sn_cg_target *t, int sm, sn_dtype dtype);
 
-/* Where a kernel argument points; the runtime turns each into a device pointer. */
-typedef enum sn_cg_arg_kind {
-    SN_CG_ARG_ARENA,   /* arena base + offset */
-    SN_CG_ARG_WEIGHTS, /* weights blob base + offset */
-    SN_CG_ARG_INPUT,   /* graph input `index` + offset */
-    SN_CG_ARG_OUTPUT   /* graph output `index` + offset */
-} sn_cg_arg_kind;
+/* Where a kernel argument points: the runtime's buffer kinds (runtime.h), which the runtime
+ * turns into device pointers — arena, weights blob, graph input `index`, graph output. */
+typedef sn_rt_buf sn_cg_arg_kind;
+#define SN_CG_ARG_ARENA SN_RT_BUF_ARENA
+#define SN_CG_ARG_WEIGHTS SN_RT_BUF_WEIGHTS
+#define SN_CG_ARG_INPUT SN_RT_BUF_INPUT
+#define SN_CG_ARG_OUTPUT SN_RT_BUF_OUTPUT
 
 typedef struct sn_cg_arg {
     sn_cg_arg_kind kind;
@@ -91,6 +92,60 @@ typedef struct sn_cg_program {
     /* Inputs and outputs cross the API as f32, NCHW, contiguous, whatever the target dtype
      * and layout; any conversion is a kernel of the program. */
 } sn_cg_program;
+
+/* ---------------------------------------------------------------- the backend table
+ *
+ * One row per code generator; everything that differs between backends is a slot of its
+ * row, so the rest of Sinter (engine, cli, tests) picks a backend by name and never compares
+ * names. A new backend is a new row (and its folder of renderers), nothing else. */
+struct sn_cg_lower_ctx;
+struct sn_cg_group;
+
+struct sn_cg_backend {
+    const char *name;     /* what --backend names: "cpu", "cuda" */
+    const char *device;   /* the runtime device it runs on (sn_rt_device_open's name) */
+    unsigned dtypes;      /* SN_CG_DTYPE_BIT(t) for each compute dtype it offers */
+    const char *dump_ext; /* --dump file extension of its sources: ".ll", ".cu" */
+    int narrow_storage;   /* 1: f16/bf16 programs keep their intermediates in that dtype */
+    /* Fills t for dtype (checked against dtypes by sn_cg_backend_target) and, on CUDA, the
+     * compute capability sm (× 10). */
+    sn_status (*target)(sn_cg_target *t, sn_dtype dtype, int sm, char *err, size_t errlen);
+    /* Renders one fused group into k (codegen-internal; sn_cg_lower calls it). */
+    sn_status (*render)(struct sn_cg_lower_ctx *c, const struct sn_cg_group *g, sn_cg_kernel *k,
+                        char *err, size_t errlen);
+    /* Renames a rendered kernel (name, entry symbol, source). */
+    sn_status (*rename)(sn_cg_kernel *k, const char *name);
+    /* The compiler's identity and version ("LLVM 19.1.7", "NVRTC 13.0"): a cache-key part;
+     * NULL when the compiler cannot be loaded. */
+    const char *(*compiler_id)(void);
+    /* The target's part of a cache key: everything of t that changes the binary. */
+    void (*target_id)(const sn_cg_target *t, char *buf, size_t n);
+    /* The text a kernel's binary follows from (its spec or its source). */
+    const char *(*key_text)(const sn_cg_kernel *k);
+    /* Compiles k for t into a loadable image (object file, CUBIN/PTX), malloc'd. */
+    sn_status (*compile)(sn_cg_kernel *k, const sn_cg_target *t, void **image, size_t *len,
+                         char *err, size_t errlen);
+    /* Fills k->source for --dump where rendering leaves it empty (cpu: the LLVM IR text);
+     * NULL when the source is always there. */
+    sn_status (*fill_source)(sn_cg_kernel *k, const sn_cg_target *t, char *err, size_t errlen);
+    /* Tunable candidates for a group (the tuner's slot); NULL: none listed yet. */
+    int (*configs)(const struct sn_cg_group *g, void *out, int max);
+};
+
+#define SN_CG_DTYPE_BIT(t) (1u << (unsigned)(t))
+
+extern const sn_cg_backend sn_cg_backend_cpu;
+extern const sn_cg_backend sn_cg_backend_cuda;
+/* Every row, then NULL. */
+extern const sn_cg_backend *const sn_cg_backends[];
+/* The row named name; NULL when there is none. */
+const sn_cg_backend *sn_cg_backend_find(const char *name);
+/* "cpu, cuda": for messages. */
+const char *sn_cg_backend_names(void);
+/* be->target after checking that be offers dtype: an unsupported dtype is an error naming
+ * the backend and the dtypes it has. */
+sn_status sn_cg_backend_target(const sn_cg_backend *be, sn_cg_target *t, sn_dtype dtype, int sm,
+                               char *err, size_t errlen);
 
 /* Renders every group of g into kernels for t. g must have been through the pass pipeline
  * for that backend. */

@@ -235,12 +235,6 @@ void sn_cg_str_printf(sn_cg_str *s, const char *fmt, ...)
 /* Takes the buffer (NULL after out-of-memory); s is empty afterwards. */
 char *sn_cg_str_take(sn_cg_str *s);
 
-void sn_cg_errf(char *err, size_t errlen, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
 /* 1 when a weight value's data (v->is_weight) holds no NaN/Inf, or when it has no data. A
  * conv template that zero-fills its padding (0·NaN = NaN) is only chosen over finite weights:
  * ref, like a direct conv, leaves padding taps out. */

@@ -32,10 +32,10 @@ const char *sn_cg_cpu_compiler_id(void) { return "LLVM " SN_LLVM_VERSION; }
 sn_status sn_cg_target_host_cpu(sn_cg_target *t, char *err, size_t errlen) {
     pthread_once(&llvm_once, llvm_init);
     memset(t, 0, sizeof *t);
-    t->backend = SN_CG_BACKEND_CPU;
+    t->backend = &sn_cg_backend_cpu;
     t->dtype = SN_DTYPE_F32;
     if (!llvm_ok) {
-        sn_cg_errf(err, errlen, "LLVM: the native target is not available");
+        sn_errf(err, errlen, "LLVM: the native target is not available");
         return SN_ERR_UNSUPPORTED;
     }
     char *name = LLVMGetHostCPUName();
@@ -48,7 +48,7 @@ sn_status sn_cg_target_host_cpu(sn_cg_target *t, char *err, size_t errlen) {
     LLVMDisposeMessage(name);
     LLVMDisposeMessage(feat);
     if (!fit) {
-        sn_cg_errf(err, errlen, "LLVM: host CPU name/features too long");
+        sn_errf(err, errlen, "LLVM: host CPU name/features too long");
         return SN_ERR_UNSUPPORTED;
     }
     /* widest vector the features allow; "-avx512f" also appears, so look for "+" */
@@ -77,8 +77,8 @@ static void dump_failure(const char *name, LLVMModuleRef m, const char *msg, cha
         fclose(f);
     }
     LLVMDisposeMessage(ir);
-    sn_cg_errf(err, errlen, "%s: LLVM: %s (IR written to %s)", name, msg,
-               f ? path : "nowhere: cannot write");
+    sn_errf(err, errlen, "%s: LLVM: %s (IR written to %s)", name, msg,
+            f ? path : "nowhere: cannot write");
 }
 
 sn_status sn_cg_cpu_compile(sn_cg_kernel *k, const sn_cg_target *t, int want_ir, void **obj,
@@ -87,12 +87,12 @@ sn_status sn_cg_cpu_compile(sn_cg_kernel *k, const sn_cg_target *t, int want_ir,
     *objlen = 0;
     const sn_cg_cpu_impl *ki = k->impl;
     if (!ki) {
-        sn_cg_errf(err, errlen, "%s: not a CPU kernel", k->name);
+        sn_errf(err, errlen, "%s: not a CPU kernel", k->name);
         return SN_ERR_INVALID;
     }
     pthread_once(&llvm_once, llvm_init);
     if (!llvm_ok) {
-        sn_cg_errf(err, errlen, "LLVM: the native target is not available");
+        sn_errf(err, errlen, "LLVM: the native target is not available");
         return SN_ERR_UNSUPPORTED;
     }
     sn_status st = SN_OK;
@@ -100,7 +100,7 @@ sn_status sn_cg_cpu_compile(sn_cg_kernel *k, const sn_cg_target *t, int want_ir,
     LLVMTargetRef target;
     char *msg = NULL;
     if (LLVMGetTargetFromTriple(triple, &target, &msg)) {
-        sn_cg_errf(err, errlen, "LLVM: %s", msg ? msg : "no target");
+        sn_errf(err, errlen, "LLVM: %s", msg ? msg : "no target");
         LLVMDisposeMessage(msg);
         LLVMDisposeMessage(triple);
         return SN_ERR_UNSUPPORTED;
@@ -192,7 +192,7 @@ sn_status sn_cg_cpu_emit_ir(const sn_cg_kernel *k, const sn_cg_target *t, char *
     *ir = NULL;
     const sn_cg_cpu_impl *ki = k->impl;
     if (!ki) {
-        sn_cg_errf(err, errlen, "%s: not a CPU kernel", k->name);
+        sn_errf(err, errlen, "%s: not a CPU kernel", k->name);
         return SN_ERR_INVALID;
     }
     LLVMContextRef cx = LLVMContextCreate();

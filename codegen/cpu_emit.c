@@ -1874,13 +1874,13 @@ sn_status sn_cg_cpu_emit(const sn_cg_cpu_impl *ki, void *module, const sn_cg_tar
     e->ki = ki;
     e->V = ki->vw;
     if (e->V > MAXV || e->V < 1) {
-        sn_cg_errf(err, errlen, "%s: vector width %d", ki->name, e->V);
+        sn_errf(err, errlen, "%s: vector width %d", ki->name, e->V);
         return SN_ERR_INVALID;
     }
     int need = ki->blk_pix * ki->blk_vec;
     if (need > MAXACC || ki->blk_vec > 8 || ki->blk_pix > 64) {
-        sn_cg_errf(err, errlen, "%s: register block %dx%d too large", ki->name, ki->blk_pix,
-                   ki->blk_vec);
+        sn_errf(err, errlen, "%s: register block %dx%d too large", ki->name, ki->blk_pix,
+                ki->blk_vec);
         return SN_ERR_INVALID;
     }
     e->f32 = LLVMFloatTypeInContext(e->cx);

@@ -14,7 +14,7 @@ const char *sn_cg_cpu_compiler_id(void) { return "none"; }
 
 sn_status sn_cg_target_host_cpu(sn_cg_target *t, char *err, size_t errlen) {
     memset(t, 0, sizeof *t);
-    sn_cg_errf(err, errlen, SN_CG_NO_CPU);
+    sn_errf(err, errlen, SN_CG_NO_CPU);
     return SN_ERR_UNSUPPORTED;
 }
 
@@ -25,7 +25,7 @@ sn_status sn_cg_cpu_compile(sn_cg_kernel *k, const sn_cg_target *t, int want_ir,
     (void)want_ir;
     *obj = NULL;
     *objlen = 0;
-    sn_cg_errf(err, errlen, SN_CG_NO_CPU);
+    sn_errf(err, errlen, SN_CG_NO_CPU);
     return SN_ERR_UNSUPPORTED;
 }
 
@@ -34,6 +34,6 @@ sn_status sn_cg_cpu_emit_ir(const sn_cg_kernel *k, const sn_cg_target *t, char *
     (void)k;
     (void)t;
     *ir = NULL;
-    sn_cg_errf(err, errlen, SN_CG_NO_CPU);
+    sn_errf(err, errlen, SN_CG_NO_CPU);
     return SN_ERR_UNSUPPORTED;
 }

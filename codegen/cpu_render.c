@@ -34,7 +34,7 @@ static int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
 
 #define UNSUP(...)                                                                                 \
     do {                                                                                           \
-        sn_cg_errf(err, errlen, __VA_ARGS__);                                                      \
+        sn_errf(err, errlen, __VA_ARGS__);                                                         \
         return SN_ERR_UNSUPPORTED;                                                                 \
     } while (0)
 

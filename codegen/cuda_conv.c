@@ -219,7 +219,7 @@ static sn_status tune_complete(const sn_cg_group *g, sn_cg_cuda_tune *t, char *e
         /* a forced algorithm: fill from the heuristic for that algorithm where sensible */
         if (t->algo == SN_CG_CUDA_ALGO_MMA &&
             !(g->target->dtype == SN_DTYPE_F16 || g->target->dtype == SN_DTYPE_BF16)) {
-            sn_cg_errf(err, errlen, "group %d: the mma conv needs an f16/bf16 target", g->id);
+            sn_errf(err, errlen, "group %d: the mma conv needs an f16/bf16 target", g->id);
             return SN_ERR_UNSUPPORTED;
         }
         if (t->algo != SN_CG_CUDA_ALGO_DIRECT && h.algo == SN_CG_CUDA_ALGO_DIRECT) {
@@ -271,10 +271,10 @@ static sn_status tune_complete(const sn_cg_group *g, sn_cg_cuda_tune *t, char *e
         if (t->bk % (16 * t->warps_k) || wtm % 16 || wtn % 8 || wtm < 16 || wtn < 8 ||
             t->stages < 2 || nt > 1024 || nt % kc || nt % t->bk ||
             mma_smem(t) > SN_CG_CUDA_SMEM_DYN_MAX || mma_red_smem(t) > mma_smem(t)) {
-            sn_cg_errf(err, errlen,
-                       "group %d: mma conv tile bm=%d bn=%d bk=%d warps=%dx%dx%d stages=%d "
-                       "is not valid",
-                       g->id, t->bm, t->bn, t->bk, t->warps_m, t->warps_n, t->warps_k, t->stages);
+            sn_errf(err, errlen,
+                    "group %d: mma conv tile bm=%d bn=%d bk=%d warps=%dx%dx%d stages=%d "
+                    "is not valid",
+                    g->id, t->bm, t->bn, t->bk, t->warps_m, t->warps_n, t->warps_k, t->stages);
             return SN_ERR_INVALID;
         }
     } else if (t->algo == SN_CG_CUDA_ALGO_FMA) {
@@ -285,10 +285,10 @@ static sn_status tune_complete(const sn_cg_group *g, sn_cg_cuda_tune *t, char *e
         if (!tx || !ty || t->tn % 4 || tx * t->tn != t->bn || ty * t->tm != t->bm ||
             tx * ty != t->threads || t->bk % 4 || t->stages < 2 || t->threads % kc ||
             t->threads % t->bk || fma_smem(t) > SN_CG_CUDA_SMEM_MAX) {
-            sn_cg_errf(err, errlen,
-                       "group %d: fma conv tile bm=%d bn=%d bk=%d tm=%d tn=%d stages=%d "
-                       "threads=%d is not valid",
-                       g->id, t->bm, t->bn, t->bk, t->tm, t->tn, t->stages, t->threads);
+            sn_errf(err, errlen,
+                    "group %d: fma conv tile bm=%d bn=%d bk=%d tm=%d tn=%d stages=%d "
+                    "threads=%d is not valid",
+                    g->id, t->bm, t->bn, t->bk, t->tm, t->tn, t->stages, t->threads);
             return SN_ERR_INVALID;
         }
         t->warps_m = t->warps_n = t->warps_k = 0;
@@ -311,7 +311,7 @@ static sn_status pack_weights(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *t, char *
     int wi = g->anchor_in[1], bi = g->anchor_in[2];
     const float *w = g->vals[wi].data;
     if (!w) {
-        sn_cg_errf(err, errlen, "group %d: conv weight has no data", g->id);
+        sn_errf(err, errlen, "group %d: conv weight has no data", g->id);
         return SN_ERR_INVALID;
     }
     const int64_t khw = cv->kh * cv->kw;
@@ -330,8 +330,7 @@ static sn_status pack_weights(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *t, char *
                 for (int64_t k = 0; k < d.K; k++) {
                     int64_t c = k % d.cg, r = k / d.cg, kw = r % cv->kw, kh = r / cv->kw;
                     float v = w[((gr * d.og + o) * d.cg + c) * khw + kh * cv->kw + kw];
-                    p[(gr * np + o) * kp + k] =
-                        bf ? sn_cg_cuda_f32_to_bf16(v) : sn_cg_cuda_f32_to_f16(v);
+                    p[(gr * np + o) * kp + k] = bf ? sn_f32_to_bf16(v) : sn_f32_to_f16(v);
                 }
         buf = p;
         tag = 1000000 * (1 + bf) + t->bn * 1000 + t->bk;
@@ -374,7 +373,7 @@ static sn_status pack_weights(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *t, char *
     if (bi >= 0) {
         const float *b = g->vals[bi].data;
         if (!b) {
-            sn_cg_errf(err, errlen, "group %d: conv bias has no data", g->id);
+            sn_errf(err, errlen, "group %d: conv bias has no data", g->id);
             return SN_ERR_INVALID;
         }
         int64_t boff =
@@ -691,7 +690,7 @@ static sn_status emit_out_row(sn_cg_cuda_k *kc, int ind, const char *m, const ou
     sn_cg_cuda_line(kc, ind + 4, "(void)o_;");
     sn_status st = emit_conv_epilogue(kc, ind + 4, oc->vec, anchor);
     if (st) {
-        sn_cg_errf(err, errlen, "group %d: an epilogue op has no CUDA rendering", kc->g->id);
+        sn_errf(err, errlen, "group %d: an epilogue op has no CUDA rendering", kc->g->id);
         return st;
     }
     sn_cg_cuda_line(kc, ind, "}");
@@ -942,12 +941,12 @@ sn_status sn_cg_cuda_render_conv(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *tu_in,
     const sn_cg_conv *cv = &g->conv;
     if (g->space.ndim != 4 || cv->groups < 1 || cv->c % cv->groups || cv->o % cv->groups ||
         g->nanchor_in < 2 || g->anchor_in[0] < 0 || g->anchor_in[1] < 0) {
-        sn_cg_errf(err, errlen, "group %d: malformed conv2d description", g->id);
+        sn_errf(err, errlen, "group %d: malformed conv2d description", g->id);
         return SN_ERR_INVALID;
     }
     if (g->nanchor_in < 3) {
         /* lower always sets anchor_in[2] (-1 = no bias) */
-        sn_cg_errf(err, errlen, "group %d: conv2d without a bias slot", g->id);
+        sn_errf(err, errlen, "group %d: conv2d without a bias slot", g->id);
         return SN_ERR_INVALID;
     }
     sn_cg_cuda_tune t = tu_in ? *tu_in : (sn_cg_cuda_tune){0};
@@ -957,7 +956,7 @@ sn_status sn_cg_cuda_render_conv(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *tu_in,
     st = pack_weights(kc, &t, err, errlen);
     if (st) {
         if (st == SN_ERR_NOMEM)
-            sn_cg_errf(err, errlen, "group %d: out of memory", g->id);
+            sn_errf(err, errlen, "group %d: out of memory", g->id);
         return st;
     }
     switch (t.algo) {

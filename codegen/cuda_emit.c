@@ -42,44 +42,6 @@ sn_dtype sn_cg_cuda_val_dtype(const sn_cg_group *g, int i) {
     return v->is_weight ? SN_DTYPE_F32 : v->dtype;
 }
 
-/* ---------------------------------------------------------------- host rounding */
-
-uint16_t sn_cg_cuda_f32_to_bf16(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    if ((u & 0x7fffffffu) > 0x7f800000u)
-        return (uint16_t)((u >> 16) | 0x40); /* quiet NaN */
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
-}
-
-uint16_t sn_cg_cuda_f32_to_f16(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    uint32_t sign = (u >> 16) & 0x8000u;
-    uint32_t a = u & 0x7fffffffu;
-    if (a > 0x7f800000u)
-        return (uint16_t)(sign | 0x7e00u); /* NaN */
-    if (a >= 0x477ff000u)
-        return (uint16_t)(sign | 0x7c00u); /* rounds to >= 65520: inf */
-    if (a < 0x38800000u) {                 /* below 2^-14: subnormal */
-        if (a < 0x33000000u)
-            return (uint16_t)sign; /* below 2^-25: zero */
-        uint32_t m = (a & 0x7fffffu) | 0x800000u;
-        int shift = 126 - (int)(a >> 23); /* value = m * 2^(e-150); f16 quantum 2^-24 */
-        uint32_t r = m >> shift;
-        uint32_t rem = m & ((1u << shift) - 1u), half = 1u << (shift - 1);
-        if (rem > half || (rem == half && (r & 1u)))
-            r++;
-        return (uint16_t)(sign | r);
-    }
-    uint32_t r = ((a >> 13) - (112u << 10));
-    uint32_t rem = a & 0x1fffu;
-    if (rem > 0x1000u || (rem == 0x1000u && (r & 1u)))
-        r++;
-    return (uint16_t)(sign | r);
-}
-
 /* ---------------------------------------------------------------- small text helpers */
 
 void sn_cg_cuda_line(sn_cg_cuda_k *kc, int indent, const char *fmt, ...) {
@@ -407,7 +369,7 @@ sn_status sn_cg_cuda_finish(sn_cg_cuda_k *kc, sn_cg_str *spec, char *err, size_t
     if (!s || !p) {
         free(s);
         free(p);
-        sn_cg_errf(err, errlen, "group %d: out of memory rendering CUDA", kc->g->id);
+        sn_errf(err, errlen, "group %d: out of memory rendering CUDA", kc->g->id);
         return SN_ERR_NOMEM;
     }
     free(kc->k->source);

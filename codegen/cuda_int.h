@@ -201,7 +201,5 @@ sn_status sn_cg_cuda_render_group_tuned(sn_cg_lower_ctx *c, const sn_cg_group *g
                                         size_t errlen);
 
 /* Host-side rounding of f32 to f16 / bf16 bits (round to nearest even), for weight packing. */
-uint16_t sn_cg_cuda_f32_to_f16(float f);
-uint16_t sn_cg_cuda_f32_to_bf16(float f);
 
 #endif /* SN_CODEGEN_CUDA_INT_H */

@@ -48,7 +48,7 @@ sn_status sn_cg_cuda_render_matmul(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *tu_i
     int ai = g->anchor_in[0], bi = g->anchor_in[1];
     const sn_cg_val *a = &g->vals[ai], *b = &g->vals[bi];
     if (nd < 2 || a->shape.ndim < 2 || b->shape.ndim < 2) {
-        sn_cg_errf(err, errlen, "group %d: matmul needs rank >= 2", g->id);
+        sn_errf(err, errlen, "group %d: matmul needs rank >= 2", g->id);
         return SN_ERR_INVALID;
     }
     const int64_t M = g->space.d[nd - 2], N = g->space.d[nd - 1];
@@ -59,8 +59,8 @@ sn_status sn_cg_cuda_render_matmul(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *tu_i
     for (int k = 0; k < nd - 2; k++)
         batch *= g->space.d[k];
     if (batch > 65535) {
-        sn_cg_errf(err, errlen, "group %d: matmul batch %lld exceeds the grid", g->id,
-                   (long long)batch);
+        sn_errf(err, errlen, "group %d: matmul batch %lld exceeds the grid", g->id,
+                (long long)batch);
         return SN_ERR_UNSUPPORTED;
     }
     sn_cg_cuda_tune tu = tu_in ? *tu_in : (sn_cg_cuda_tune){0};
@@ -80,8 +80,8 @@ sn_status sn_cg_cuda_render_matmul(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *tu_i
     tu.threads = tx * ty;
     if (tu.tn != 4 || tu.tm % 4 || tx * tu.tn != tu.bn || ty * tu.tm != tu.bm || tu.threads < 32 ||
         tu.threads > 1024 || (tu.bm * tu.bk) % tu.threads || (tu.bn * tu.bk) % tu.threads) {
-        sn_cg_errf(err, errlen, "group %d: matmul tile bm=%d bn=%d bk=%d tm=%d tn=%d is not valid",
-                   g->id, tu.bm, tu.bn, tu.bk, tu.tm, tu.tn);
+        sn_errf(err, errlen, "group %d: matmul tile bm=%d bn=%d bk=%d tm=%d tn=%d is not valid",
+                g->id, tu.bm, tu.bn, tu.bk, tu.tm, tu.tn);
         return SN_ERR_INVALID;
     }
 
@@ -188,7 +188,7 @@ sn_status sn_cg_cuda_render_matmul(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *tu_i
     e.indent = 8;
     sn_status st = sn_cg_cuda_epilogue(kc, &e);
     if (st) {
-        sn_cg_errf(err, errlen, "group %d: an epilogue op has no CUDA rendering", g->id);
+        sn_errf(err, errlen, "group %d: an epilogue op has no CUDA rendering", g->id);
         return st;
     }
     sn_cg_cuda_line(kc, 4, "}");

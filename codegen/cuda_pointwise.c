@@ -247,7 +247,7 @@ sn_status sn_cg_cuda_render_space(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *tu_in
     const int nd = g->space.ndim;
     const int64_t *ext = g->space.d;
     if (g->nvals <= g->nin) {
-        sn_cg_errf(err, errlen, "group %d: nothing to store", g->id);
+        sn_errf(err, errlen, "group %d: nothing to store", g->id);
         return SN_ERR_INVALID;
     }
     int64_t ps[SN_MAX_DIMS];
@@ -329,13 +329,13 @@ sn_status sn_cg_cuda_render_space(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *tu_in
         st = sn_cg_cuda_direct_conv_body(kc, 8, idx, L, vec);
         break;
     default:
-        sn_cg_errf(err, errlen, "group %d: %s is not an index-space kernel", g->id,
-                   sn_cg_anchor_name(g->anchor));
+        sn_errf(err, errlen, "group %d: %s is not an index-space kernel", g->id,
+                sn_cg_anchor_name(g->anchor));
         return SN_ERR_UNSUPPORTED;
     }
     if (st) {
-        sn_cg_errf(err, errlen, "group %d: cannot render the %s anchor", g->id,
-                   sn_cg_anchor_name(g->anchor));
+        sn_errf(err, errlen, "group %d: cannot render the %s anchor", g->id,
+                sn_cg_anchor_name(g->anchor));
         return st;
     }
     sn_cg_cuda_epi e;
@@ -349,7 +349,7 @@ sn_status sn_cg_cuda_render_space(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *tu_in
     e.indent = 8;
     st = sn_cg_cuda_epilogue(kc, &e);
     if (st) {
-        sn_cg_errf(err, errlen, "group %d: an epilogue op has no CUDA rendering", g->id);
+        sn_errf(err, errlen, "group %d: an epilogue op has no CUDA rendering", g->id);
         return st;
     }
     sn_cg_cuda_line(kc, 4, "}");

@@ -50,8 +50,8 @@ sn_status sn_cg_cuda_render_reduce(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *tu_i
     if (ax < 0)
         ax += x->shape.ndim;
     if (ax < 0 || ax >= x->shape.ndim || x->shape.ndim != nd) {
-        sn_cg_errf(err, errlen, "group %d: %s axis %lld out of range", g->id,
-                   sn_cg_anchor_name(g->anchor), (long long)g->attr[0]);
+        sn_errf(err, errlen, "group %d: %s axis %lld out of range", g->id,
+                sn_cg_anchor_name(g->anchor), (long long)g->attr[0]);
         return SN_ERR_INVALID;
     }
     const int64_t L = x->shape.d[ax];
@@ -64,8 +64,8 @@ sn_status sn_cg_cuda_render_reduce(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *tu_i
             tu.lpr = L <= 64 ? 1 : 32;
     }
     if (tu.lpr < 1 || tu.lpr > 32 || (tu.lpr & (tu.lpr - 1))) {
-        sn_cg_errf(err, errlen, "group %d: lanes per row %d is not a power of two <= 32", g->id,
-                   tu.lpr);
+        sn_errf(err, errlen, "group %d: lanes per row %d is not a power of two <= 32", g->id,
+                tu.lpr);
         return SN_ERR_INVALID;
     }
     if (!tu.threads)
@@ -218,7 +218,7 @@ sn_status sn_cg_cuda_render_reduce(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *tu_i
         sn_cg_cuda_line(kc, 8, "}");
     }
     if (st) {
-        sn_cg_errf(err, errlen, "group %d: an epilogue op has no CUDA rendering", g->id);
+        sn_errf(err, errlen, "group %d: an epilogue op has no CUDA rendering", g->id);
         return st;
     }
     sn_cg_cuda_line(kc, 4, "}");

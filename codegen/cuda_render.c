@@ -18,25 +18,25 @@ sn_status sn_cg_cuda_render_group_tuned(sn_cg_lower_ctx *c, const sn_cg_group *g
                                         const sn_cg_cuda_tune *tu, sn_cg_kernel *k, char *err,
                                         size_t errlen) {
     const sn_cg_target *t = g->target;
-    if (!t || t->backend != SN_CG_BACKEND_CUDA) {
-        sn_cg_errf(err, errlen, "group %d: not a CUDA target", g->id);
+    if (!t || t->backend != &sn_cg_backend_cuda) {
+        sn_errf(err, errlen, "group %d: not a CUDA target", g->id);
         return SN_ERR_INVALID;
     }
     if (t->sm < 70) {
-        sn_cg_errf(err, errlen, "group %d: sm_%d is below the supported sm_70", g->id, t->sm);
+        sn_errf(err, errlen, "group %d: sm_%d is below the supported sm_70", g->id, t->sm);
         return SN_ERR_UNSUPPORTED;
     }
     if (t->dtype != SN_DTYPE_F32 && t->dtype != SN_DTYPE_F16 && t->dtype != SN_DTYPE_BF16) {
-        sn_cg_errf(err, errlen, "group %d: CUDA storage dtype %s is not supported", g->id,
-                   sn_dtype_name(t->dtype));
+        sn_errf(err, errlen, "group %d: CUDA storage dtype %s is not supported", g->id,
+                sn_dtype_name(t->dtype));
         return SN_ERR_UNSUPPORTED;
     }
     if (t->dtype == SN_DTYPE_BF16 && t->sm < 80) {
-        sn_cg_errf(err, errlen, "group %d: bf16 needs sm_80 or newer (target sm_%d)", g->id, t->sm);
+        sn_errf(err, errlen, "group %d: bf16 needs sm_80 or newer (target sm_%d)", g->id, t->sm);
         return SN_ERR_UNSUPPORTED;
     }
     if (g->nvals <= g->nin) {
-        sn_cg_errf(err, errlen, "group %d: the group stores nothing", g->id);
+        sn_errf(err, errlen, "group %d: the group stores nothing", g->id);
         return SN_ERR_INVALID;
     }
     sn_cg_group_basename(g, k->name, sizeof k->name);
@@ -66,8 +66,8 @@ sn_status sn_cg_cuda_render_group_tuned(sn_cg_lower_ctx *c, const sn_cg_group *g
         st = sn_cg_cuda_render_space(&kc, tu, err, errlen);
         break;
     default:
-        sn_cg_errf(err, errlen, "group %d: anchor %s has no CUDA template", g->id,
-                   sn_cg_anchor_name(g->anchor));
+        sn_errf(err, errlen, "group %d: anchor %s has no CUDA template", g->id,
+                sn_cg_anchor_name(g->anchor));
         st = SN_ERR_UNSUPPORTED;
         break;
     }

@@ -28,15 +28,6 @@
 
 /* ---------------------------------------------------------------- small helpers */
 
-void sn_cg_errf(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 int sn_cg_val_finite(const sn_cg_val *v) {
     int64_t n = v->data ? sn_shape_numel(&v->shape) : 0;
     for (int64_t i = 0; i < n; i++)
@@ -277,8 +268,8 @@ static sn_status make_val(sn_cg_lower_ctx *c, int32_t ni, int pack, sn_cg_val *v
     if (is_leaf(n)) {
         const float *d = leaf_data(c, ni);
         if (!d) {
-            sn_cg_errf(err, errlen, "node %%%d (%s): no data for a %s", ni,
-                       sn_ir_str_get(g, n->name), sn_ir_op_info[n->op].name);
+            sn_errf(err, errlen, "node %%%d (%s): no data for a %s", ni, sn_ir_str_get(g, n->name),
+                    sn_ir_op_info[n->op].name);
             return n->op == SN_OP_ANCHORS ? SN_ERR_NOMEM : SN_ERR_INVALID;
         }
         v->is_weight = 1;
@@ -296,8 +287,8 @@ static sn_status make_val(sn_cg_lower_ctx *c, int32_t ni, int pack, sn_cg_val *v
         return SN_OK;
     }
     if (n->buf < 0 || n->buf >= g->nbufs) {
-        sn_cg_errf(err, errlen, "node %%%d (%s): value has no storage (run plan-memory first)", ni,
-                   sn_ir_op_info[n->op].name);
+        sn_errf(err, errlen, "node %%%d (%s): value has no storage (run plan-memory first)", ni,
+                sn_ir_op_info[n->op].name);
         return SN_ERR_INVALID;
     }
     const sn_ir_buf *b = &g->bufs[n->buf];
@@ -326,8 +317,7 @@ static sn_status make_val(sn_cg_lower_ctx *c, int32_t ni, int pack, sn_cg_val *v
         /* a view of a PARAM/CONST: the owner is packed plain, f32 */
         int32_t owner = b->index;
         if (owner < 0 || owner >= g->nnodes || !is_leaf(&g->nodes[owner])) {
-            sn_cg_errf(err, errlen, "node %%%d: const buffer names node %%%d, not a leaf", ni,
-                       owner);
+            sn_errf(err, errlen, "node %%%d: const buffer names node %%%d, not a leaf", ni, owner);
             return SN_ERR_INVALID;
         }
         const float *d = leaf_data(c, owner);
@@ -502,7 +492,7 @@ static int align_opnd(const sn_shape *sp, const sn_cg_val *v, sn_cg_opnd *o) {
 
 #define UNSUP(...)                                                                                 \
     do {                                                                                           \
-        sn_cg_errf(err, errlen, __VA_ARGS__);                                                      \
+        sn_errf(err, errlen, __VA_ARGS__);                                                         \
         return SN_ERR_UNSUPPORTED;                                                                 \
     } while (0)
 
@@ -1003,7 +993,7 @@ sn_status sn_cg_rename_text(sn_cg_kernel *k, const char *name) {
 
 void sn_cg_target_cuda(sn_cg_target *t, int sm, sn_dtype dtype) {
     memset(t, 0, sizeof *t);
-    t->backend = SN_CG_BACKEND_CUDA;
+    t->backend = &sn_cg_backend_cuda;
     t->sm = sm;
     t->dtype = dtype;
 }
@@ -1065,15 +1055,14 @@ static sn_status unique_name(sn_cg_lower_ctx *c, sn_cg_kernel *k) {
     }
     if (strcmp(cand, base) == 0)
         return SN_OK;
-    return c->t->backend == SN_CG_BACKEND_CPU ? sn_cg_cpu_rename(k, cand)
-                                              : sn_cg_cuda_rename(k, cand);
+    return c->t->backend->rename(k, cand);
 }
 
 sn_status sn_cg_lower(const sn_ir_graph *g, const sn_cg_target *t, sn_cg_program **out, char *err,
                       size_t errlen) {
     *out = NULL;
     if (!g->bufs && g->nnodes > 0) {
-        sn_cg_errf(err, errlen, "sn_cg_lower: the graph has no memory plan (run the passes)");
+        sn_errf(err, errlen, "sn_cg_lower: the graph has no memory plan (run the passes)");
         return SN_ERR_INVALID;
     }
     sn_status st = SN_OK;
@@ -1169,15 +1158,14 @@ sn_status sn_cg_lower(const sn_ir_graph *g, const sn_cg_target *t, sn_cg_program
             st = SN_ERR_NOMEM;
             goto done;
         }
-        st = t->backend == SN_CG_BACKEND_CPU ? sn_cg_cpu_render_group(&c, grp, k, err, errlen)
-                                             : sn_cg_cuda_render_group(&c, grp, k, err, errlen);
+        st = t->backend->render(&c, grp, k, err, errlen);
         if (st) {
             kernel_free(k);
             goto done;
         }
         for (int i = 0; i < k->nargs; i++)
             if (k->args[i].kind == SN_CG_ARG_WEIGHTS && k->args[i].offset < 0) {
-                sn_cg_errf(err, errlen, "group %d: renderer left argument %d unpacked", id, i);
+                sn_errf(err, errlen, "group %d: renderer left argument %d unpacked", id, i);
                 kernel_free(k);
                 st = SN_ERR_INVALID;
                 goto done;
@@ -1197,7 +1185,7 @@ sn_status sn_cg_lower(const sn_ir_graph *g, const sn_cg_target *t, sn_cg_program
     }
 done:
     if (st == SN_ERR_NOMEM && err && errlen && !err[0])
-        sn_cg_errf(err, errlen, "sn_cg_lower: out of memory");
+        sn_errf(err, errlen, "sn_cg_lower: out of memory");
     free(first);
     free(count);
     free(start);

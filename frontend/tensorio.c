@@ -97,58 +97,6 @@ static void shape_fmt(const sn_shape *s, char *buf, size_t n) {
 
 /* ---------------------------------------------------------------- float conversions */
 
-static uint16_t f32_to_f16(uint32_t x) {
-    uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
-    uint32_t ax = x & 0x7fffffffu;
-    if (ax > 0x7f800000u) /* NaN: keep the top payload bits, force quiet (never becomes inf) */
-        return (uint16_t)(sign | 0x7e00u | ((ax >> 13) & 0x3ffu));
-    if (ax >= 0x47800000u)
-        return (uint16_t)(sign | 0x7c00u); /* >= 65536 (and inf) */
-    if (ax >= 0x38800000u) {               /* f16 normal: >= 2^-14 */
-        uint32_t h = ((((ax >> 23) - 127 + 15) << 10) | ((ax >> 13) & 0x3ffu));
-        uint32_t rem = ax & 0x1fffu;
-        /* ties to even; a carry may ripple into the exponent, up to inf: both correct */
-        if (rem > 0x1000u || (rem == 0x1000u && (h & 1u)))
-            h++;
-        return (uint16_t)(sign | h);
-    }
-    if (ax <= 0x33000000u)
-        return sign; /* <= 2^-25: rounds to ±0 (2^-25 is a tie → even 0) */
-    /* f16 subnormal: value / 2^-24 = significand >> (126 - exp), rounded to nearest even */
-    uint32_t e = ax >> 23;                     /* 102 … 112 */
-    uint32_t m = (ax & 0x7fffffu) | 0x800000u; /* 24-bit significand */
-    uint32_t shift = 126 - e;                  /* 14 … 24 */
-    uint32_t h = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
-    if (rem > half || (rem == half && (h & 1u)))
-        h++; /* may become 0x400: smallest normal */
-    return (uint16_t)(sign | h);
-}
-
-static uint32_t f16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
-    if (e == 0x1f)
-        return sign | 0x7f800000u | (m << 13); /* inf / NaN, payload kept */
-    if (e == 0) {
-        if (m == 0)
-            return sign;
-        uint32_t sh = 0; /* subnormal m × 2^-24: normalise */
-        while (!(m & 0x400u)) {
-            m <<= 1;
-            sh++;
-        }
-        return sign | ((113 - sh) << 23) | ((m & 0x3ffu) << 13);
-    }
-    return sign | ((e + 112) << 23) | (m << 13);
-}
-
-static uint16_t f32_to_bf16(uint32_t x) {
-    if ((x & 0x7fffffffu) > 0x7f800000u)
-        return (uint16_t)((x >> 16) | 0x0040u); /* quiet NaN */
-    x += 0x7fffu + ((x >> 16) & 1u); /* round to nearest even; overflow to inf is correct */
-    return (uint16_t)(x >> 16);
-}
-
 static int32_t f32_to_i32(float f) {
     if (f != f)
         return 0;
@@ -169,14 +117,14 @@ void sn_fe_to_f32(sn_dtype t, const void *src, float *dst, int64_t n) {
         for (int64_t i = 0; i < n; i++) {
             uint16_t h;
             memcpy(&h, s + 2 * i, 2);
-            dst[i] = bits_f32(f16_to_f32(h));
+            dst[i] = sn_f16_to_f32(h);
         }
         break;
     case SN_DTYPE_BF16:
         for (int64_t i = 0; i < n; i++) {
             uint16_t h;
             memcpy(&h, s + 2 * i, 2);
-            dst[i] = bits_f32((uint32_t)h << 16);
+            dst[i] = sn_bf16_to_f32(h);
         }
         break;
     case SN_DTYPE_I32:
@@ -199,13 +147,13 @@ void sn_fe_from_f32(sn_dtype t, const float *src, void *dst, int64_t n) {
         break;
     case SN_DTYPE_F16:
         for (int64_t i = 0; i < n; i++) {
-            uint16_t h = f32_to_f16(f32_bits(src[i]));
+            uint16_t h = sn_f32_to_f16(src[i]);
             memcpy(d + 2 * i, &h, 2);
         }
         break;
     case SN_DTYPE_BF16:
         for (int64_t i = 0; i < n; i++) {
-            uint16_t h = f32_to_bf16(f32_bits(src[i]));
+            uint16_t h = sn_f32_to_bf16(src[i]);
             memcpy(d + 2 * i, &h, 2);
         }
         break;
@@ -232,11 +180,11 @@ void sn_fe_tio_le_to_f32(sn_dtype t, const uint8_t *src, float *dst, int64_t n) 
         break;
     case SN_DTYPE_F16:
         for (int64_t i = 0; i < n; i++)
-            dst[i] = bits_f32(f16_to_f32(ld16(src + 2 * i)));
+            dst[i] = sn_f16_to_f32(ld16(src + 2 * i));
         break;
     case SN_DTYPE_BF16:
         for (int64_t i = 0; i < n; i++)
-            dst[i] = bits_f32((uint32_t)ld16(src + 2 * i) << 16);
+            dst[i] = sn_bf16_to_f32(ld16(src + 2 * i));
         break;
     case SN_DTYPE_I32:
         for (int64_t i = 0; i < n; i++)
@@ -1659,7 +1607,7 @@ static void npy_data(const float *src, sn_dtype dtype, uint8_t *dst, int64_t n) 
             st32(dst + 4 * k, f32_bits(src[k]));
     } else {
         for (int64_t k = 0; k < n; k++)
-            st16(dst + 2 * k, f32_to_f16(f32_bits(src[k])));
+            st16(dst + 2 * k, sn_f32_to_f16(src[k]));
     }
 }
 

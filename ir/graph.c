@@ -13,41 +13,6 @@
 
 /* ---------------------------------------------------------------- status / assert */
 
-const char *sn_status_str(sn_status s) {
-    switch (s) {
-    case SN_OK:
-        return "ok";
-    case SN_ERR_INVALID:
-        return "invalid input";
-    case SN_ERR_IO:
-        return "i/o error";
-    case SN_ERR_NOMEM:
-        return "out of memory";
-    case SN_ERR_COMPILE:
-        return "compile error";
-    case SN_ERR_DEVICE:
-        return "device error";
-    case SN_ERR_UNSUPPORTED:
-        return "unsupported";
-    }
-    return "unknown status";
-}
-
-void sn_assert_fail(const char *cond, const char *file, int line) {
-    fprintf(stderr, "%s:%d: assertion failed: %s\n", file, line, cond);
-    fflush(stderr);
-    abort();
-}
-
-void sn_errf(char *err, size_t errlen, const char *fmt, ...) {
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* ---------------------------------------------------------------- dtypes and shapes */
 
 static const char *const dtype_names[SN_DTYPE_COUNT] = {

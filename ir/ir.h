@@ -21,43 +21,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "base/base.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* ---------------------------------------------------------------- status / diagnostics */
-
-typedef enum sn_status {
-    SN_OK = 0,
-    SN_ERR_INVALID, /* bad user input: model file, shapes, weights, arguments */
-    SN_ERR_IO,      /* a file could not be read or written */
-    SN_ERR_NOMEM,   /* an allocation failed */
-    SN_ERR_COMPILE, /* a generated kernel failed to compile */
-    SN_ERR_DEVICE,  /* a device / vendor library call failed */
-    SN_ERR_UNSUPPORTED
-} sn_status;
-
-const char *sn_status_str(sn_status s);
-
-/* snprintf into a caller's error buffer: does nothing when err is NULL or errlen is 0. Every
- * module that reports through (char *err, size_t errlen) formats with it. */
-void sn_errf(char *err, size_t errlen, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-/* Internal invariants: on in debug builds and tests (SN_ENABLE_ASSERT), off otherwise. */
-#ifdef SN_ENABLE_ASSERT
-#define SN_ASSERT(c)                                                                               \
-    do {                                                                                           \
-        if (!(c))                                                                                  \
-            sn_assert_fail(#c, __FILE__, __LINE__);                                                \
-    } while (0)
-#else
-#define SN_ASSERT(c) ((void)0)
-#endif
-void sn_assert_fail(const char *cond, const char *file, int line);
+/* sn_status, sn_errf, SN_ASSERT and the f16/bf16 converters come from base/base.h. */
 
 /* ---------------------------------------------------------------- dtypes and shapes */
 

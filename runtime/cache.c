@@ -307,7 +307,7 @@ static void unlink_regular(const char *path, const struct stat *was) {
         unlink(path);
 }
 
-sn_rt_status sn_rt_cache_get(sn_rt_cache *c, sn_rt_key k, void **data, size_t *len) {
+sn_status sn_rt_cache_get(sn_rt_cache *c, sn_rt_key k, void **data, size_t *len) {
     *data = NULL;
     *len = 0;
     pthread_mutex_lock(&c->mu);
@@ -319,10 +319,10 @@ sn_rt_status sn_rt_cache_get(sn_rt_cache *c, sn_rt_key k, void **data, size_t *l
             c->st.hits++;
         pthread_mutex_unlock(&c->mu);
         if (!copy)
-            return SN_RT_ERR_NOMEM;
+            return SN_ERR_NOMEM;
         *data = copy;
         *len = n;
-        return SN_RT_OK;
+        return SN_OK;
     }
     pthread_mutex_unlock(&c->mu);
 
@@ -340,7 +340,7 @@ sn_rt_status sn_rt_cache_get(sn_rt_cache *c, sn_rt_key k, void **data, size_t *l
         if (r == ENTRY_BAD || r == ENTRY_FOREIGN)
             c->st.corrupt++;
         pthread_mutex_unlock(&c->mu);
-        return SN_RT_ERR_IO;
+        return SN_ERR_IO;
     }
     c->st.hits++;
     void *copy = dup_bytes(buf, n);
@@ -349,7 +349,7 @@ sn_rt_status sn_rt_cache_get(sn_rt_cache *c, sn_rt_key k, void **data, size_t *l
     pthread_mutex_unlock(&c->mu);
     *data = buf;
     *len = n;
-    return SN_RT_OK;
+    return SN_OK;
 }
 
 void sn_rt_cache_evict(sn_rt_cache *c, sn_rt_key k) {
@@ -362,14 +362,14 @@ void sn_rt_cache_evict(sn_rt_cache *c, sn_rt_key k) {
     unlink_regular(path, NULL);
 }
 
-sn_rt_status sn_rt_cache_put(sn_rt_cache *c, sn_rt_key k, const void *data, size_t len, char *err,
-                             size_t errlen) {
+sn_status sn_rt_cache_put(sn_rt_cache *c, sn_rt_key k, const void *data, size_t len, char *err,
+                          size_t errlen) {
     if (len > SN_RT_CACHE_MAX_PAYLOAD)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_INVALID,
-                          "kernel cache: a %zu-byte payload is over the format's maximum", len);
+        return sn_fail(err, errlen, SN_ERR_INVALID,
+                       "kernel cache: a %zu-byte payload is over the format's maximum", len);
     void *copy = dup_bytes(data, len);
     if (!copy)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM, "kernel cache: out of memory");
+        return sn_fail(err, errlen, SN_ERR_NOMEM, "kernel cache: out of memory");
     pthread_mutex_lock(&c->mu);
     map_put(c, k, copy, len);
     pthread_mutex_unlock(&c->mu);
@@ -378,20 +378,20 @@ sn_rt_status sn_rt_cache_put(sn_rt_cache *c, sn_rt_key k, const void *data, size
     entry_path(c, k, shard, sizeof shard, path, sizeof path);
     struct stat pst;
     if (lstat(path, &pst) == 0 && !S_ISREG(pst.st_mode))
-        return sn_rt_errf(err, errlen, SN_RT_ERR_IO,
-                          "kernel cache: %s is not a regular file; left in place, the kernel "
-                          "is not cached",
-                          path);
+        return sn_fail(err, errlen, SN_ERR_IO,
+                       "kernel cache: %s is not a regular file; left in place, the kernel "
+                       "is not cached",
+                       path);
     if (sn_rt_mkdirs(shard) != 0)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_IO, "kernel cache: cannot create %s: %s", shard,
-                          strerror(errno));
+        return sn_fail(err, errlen, SN_ERR_IO, "kernel cache: cannot create %s: %s", shard,
+                       strerror(errno));
     char hex[33];
     sn_rt_key_hex(k, hex);
     snprintf(tmp, sizeof tmp, "%s/" CACHE_TMP "%s-%ld-XXXXXX", shard, hex, (long)getpid());
     int fd = mkstemp(tmp);
     if (fd < 0)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_IO, "kernel cache: cannot create %s: %s", tmp,
-                          strerror(errno));
+        return sn_fail(err, errlen, SN_ERR_IO, "kernel cache: cannot create %s: %s", tmp,
+                       strerror(errno));
     uint8_t h[CACHE_HDR], id[CACHE_ID];
     put_u64(id, k.lo);
     put_u64(id + 8, k.hi);
@@ -399,7 +399,7 @@ sn_rt_status sn_rt_cache_put(sn_rt_cache *c, sn_rt_key k, const void *data, size
     if (!xs) {
         close(fd);
         unlink(tmp);
-        return sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM, "kernel cache: out of memory");
+        return sn_fail(err, errlen, SN_ERR_NOMEM, "kernel cache: out of memory");
     }
     XXH3_64bits_reset(xs);
     XXH3_64bits_update(xs, id, sizeof id);
@@ -431,10 +431,9 @@ sn_rt_status sn_rt_cache_put(sn_rt_cache *c, sn_rt_key k, const void *data, size
     }
     if (!ok) {
         unlink(tmp);
-        return sn_rt_errf(err, errlen, SN_RT_ERR_IO, "kernel cache: %s %s: %s", what, tmp,
-                          strerror(e));
+        return sn_fail(err, errlen, SN_ERR_IO, "kernel cache: %s %s: %s", what, tmp, strerror(e));
     }
-    return SN_RT_OK;
+    return SN_OK;
 }
 
 /* ---------------------------------------------------------------- walking the directory */
@@ -456,14 +455,14 @@ enum { WALK_ENTRIES = 1, WALK_TEMPS = 2, WALK_RM_SHARDS = 4 };
 /* Calls fn on every regular file that is an entry (WALK_ENTRIES) or a writer's temp file
  * (WALK_TEMPS) of the cache directory; name is the file's own name. Only names Sinter writes
  * are touched, so a cache dir pointed at the wrong place loses nothing. */
-static sn_rt_status walk(const char *dir, int what,
-                         void (*fn)(const char *path, const char *name, const struct stat *st,
-                                    void *ctx),
-                         void *ctx, char *err, size_t errlen) {
+static sn_status walk(const char *dir, int what,
+                      void (*fn)(const char *path, const char *name, const struct stat *st,
+                                 void *ctx),
+                      void *ctx, char *err, size_t errlen) {
     DIR *d = opendir(dir);
     if (!d)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_IO, "kernel cache: cannot read %s: %s", dir,
-                          strerror(errno));
+        return sn_fail(err, errlen, SN_ERR_IO, "kernel cache: cannot read %s: %s", dir,
+                       strerror(errno));
     struct dirent *de;
     while ((de = readdir(d))) {
         if (!is_shard_name(de->d_name))
@@ -490,7 +489,7 @@ static sn_rt_status walk(const char *dir, int what,
             rmdir(shard); /* fails harmlessly when not empty */
     }
     closedir(d);
-    return SN_RT_OK;
+    return SN_OK;
 }
 
 /* A temp file is stale when no writer can still rename it: older than an hour, or older than
@@ -517,11 +516,11 @@ static void sweep_one(const char *path, const char *name, const struct stat *st,
 
 /* ---------------------------------------------------------------- open / close */
 
-sn_rt_status sn_rt_cache_open(const char *dir, sn_rt_cache **out, char *err, size_t errlen) {
+sn_status sn_rt_cache_open(const char *dir, sn_rt_cache **out, char *err, size_t errlen) {
     *out = NULL;
     sn_rt_cache *c = calloc(1, sizeof *c);
     if (!c)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM, "kernel cache: out of memory");
+        return sn_fail(err, errlen, SN_ERR_NOMEM, "kernel cache: out of memory");
     if (dir && *dir)
         snprintf(c->dir, sizeof c->dir, "%s", dir);
     else
@@ -531,16 +530,15 @@ sn_rt_status sn_rt_cache_open(const char *dir, sn_rt_cache **out, char *err, siz
         c->dir[--n] = '\0';
     if (sn_rt_mkdirs(c->dir) != 0) {
         int e = errno;
-        sn_rt_status st =
-            sn_rt_errf(err, errlen, SN_RT_ERR_IO, "kernel cache: cannot create directory %s: %s",
-                       c->dir, strerror(e));
+        sn_status st = sn_fail(err, errlen, SN_ERR_IO,
+                               "kernel cache: cannot create directory %s: %s", c->dir, strerror(e));
         free(c);
         return st;
     }
     pthread_mutex_init(&c->mu, NULL);
     walk(c->dir, WALK_TEMPS, sweep_one, &c->st.temps_removed, NULL, 0);
     *out = c;
-    return SN_RT_OK;
+    return SN_OK;
 }
 
 void sn_rt_cache_close(sn_rt_cache *c) {
@@ -574,10 +572,10 @@ static void scan_one(const char *path, const char *name, const struct stat *st, 
     s->bytes += (int64_t)st->st_size;
 }
 
-sn_rt_status sn_rt_cache_scan(sn_rt_cache *c, sn_rt_cache_stats *st) {
+sn_status sn_rt_cache_scan(sn_rt_cache *c, sn_rt_cache_stats *st) {
     sn_rt_cache_stats s = sn_rt_cache_stats_get(c);
     s.entries = s.bytes = s.temps = 0;
-    sn_rt_status r = walk(c->dir, WALK_ENTRIES | WALK_TEMPS, scan_one, &s, NULL, 0);
+    sn_status r = walk(c->dir, WALK_ENTRIES | WALK_TEMPS, scan_one, &s, NULL, 0);
     pthread_mutex_lock(&c->mu);
     c->st.entries = s.entries;
     c->st.bytes = s.bytes;
@@ -595,16 +593,16 @@ static void clear_one(const char *path, const char *name, const struct stat *st,
         ++*(int *)ctx;
 }
 
-sn_rt_status sn_rt_cache_clear(sn_rt_cache *c, char *err, size_t errlen) {
+sn_status sn_rt_cache_clear(sn_rt_cache *c, char *err, size_t errlen) {
     pthread_mutex_lock(&c->mu);
     map_clear(c);
     c->st.entries = c->st.bytes = c->st.temps = 0;
     pthread_mutex_unlock(&c->mu);
     int failed = 0;
-    sn_rt_status r =
+    sn_status r =
         walk(c->dir, WALK_ENTRIES | WALK_TEMPS | WALK_RM_SHARDS, clear_one, &failed, err, errlen);
-    if (r == SN_RT_OK && failed)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_IO,
-                          "kernel cache: %d entries in %s could not be deleted", failed, c->dir);
+    if (r == SN_OK && failed)
+        return sn_fail(err, errlen, SN_ERR_IO,
+                       "kernel cache: %d entries in %s could not be deleted", failed, c->dir);
     return r;
 }

@@ -114,12 +114,12 @@ static void *resolve(const cpu_plan *cp, sn_rt_argref a) {
     return NULL;
 }
 
-static sn_rt_status cpu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, char *err,
-                                 size_t errlen) {
-    sn_rt_status st = SN_RT_OK;
+static sn_status cpu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, char *err,
+                              size_t errlen) {
+    sn_status st = SN_OK;
     cpu_plan *cp = calloc(1, sizeof *cp);
     if (!cp)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM, "cpu plan: out of memory");
+        return sn_fail(err, errlen, SN_ERR_NOMEM, "cpu plan: out of memory");
     p->impl = cp;
     int *jmod = NULL;
     uint64_t *ihash = NULL;
@@ -138,8 +138,8 @@ static sn_rt_status cpu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, cha
     jmod = calloc((size_t)desc->nimages + 1, sizeof *jmod);
     ihash = calloc((size_t)desc->nimages + 1, sizeof *ihash);
     if (!cp->mem || !cp->in || !cp->out || !cp->steps || !cp->argv || !jmod || !ihash) {
-        st = sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM,
-                        "cpu plan: out of memory (%lld bytes of buffers)", (long long)total);
+        st = sn_fail(err, errlen, SN_ERR_NOMEM, "cpu plan: out of memory (%lld bytes of buffers)",
+                     (long long)total);
         goto fail;
     }
     uint8_t *q = cp->mem;
@@ -163,7 +163,7 @@ static sn_rt_status cpu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, cha
     int needs_jit = 0;
     for (int i = 0; i < desc->nsteps; i++)
         needs_jit |= desc->steps[i].kind == SN_RT_STEP_KERNEL;
-    if (needs_jit && (st = sn_rt_jit_new(&cp->jit, err, errlen)) != SN_RT_OK)
+    if (needs_jit && (st = sn_rt_jit_new(&cp->jit, err, errlen)) != SN_OK)
         goto fail;
     for (int i = 0; i < desc->nimages; i++) {
         jmod[i] = -1;
@@ -181,7 +181,7 @@ static sn_rt_status cpu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, cha
                 jmod[m] = jmod[o];
         if (jmod[m] < 0 &&
             (st = sn_rt_jit_add_object(cp->jit, desc->images[m], desc->image_sizes[m], &jmod[m],
-                                       err, errlen)) != SN_RT_OK)
+                                       err, errlen)) != SN_OK)
             goto fail;
     }
 
@@ -200,9 +200,9 @@ static sn_rt_status cpu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, cha
             void *addr;
             char lerr[1024];
             st = sn_rt_jit_lookup(cp->jit, jmod[s->module], s->entry, &addr, lerr, sizeof lerr);
-            if (st != SN_RT_OK) {
-                st = sn_rt_errf(err, errlen, st, "plan step %d: kernel %s (image %d): %s", si,
-                                s->entry, (int)s->module, lerr);
+            if (st != SN_OK) {
+                st = sn_fail(err, errlen, st, "plan step %d: kernel %s (image %d): %s", si,
+                             s->entry, (int)s->module, lerr);
                 goto fail;
             }
             /* An object symbol's address is converted to a function pointer, as dlsym's
@@ -212,8 +212,8 @@ static sn_rt_status cpu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, cha
         }
         case SN_RT_STEP_GEMM:
             if (s->gemm.ab_type != SN_RT_F32 || s->gemm.d_type != SN_RT_F32) {
-                st = sn_rt_errf(err, errlen, SN_RT_ERR_UNSUPPORTED,
-                                "plan step %d: the cpu GEMM step is f32 only", si);
+                st = sn_fail(err, errlen, SN_ERR_UNSUPPORTED,
+                             "plan step %d: the cpu GEMM step is f32 only", si);
                 goto fail;
             }
             cs->gemm = s->gemm;
@@ -228,16 +228,16 @@ static sn_rt_status cpu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, cha
             cs->args[0] = cs;
             break;
         case SN_RT_STEP_ALLREDUCE:
-            st = sn_rt_errf(err, errlen, SN_RT_ERR_UNSUPPORTED,
-                            "plan step %d: SN_RT_STEP_ALLREDUCE (NCCL all-reduce for data-"
-                            "parallel training) is not supported yet",
-                            si);
+            st = sn_fail(err, errlen, SN_ERR_UNSUPPORTED,
+                         "plan step %d: SN_RT_STEP_ALLREDUCE (NCCL all-reduce for data-"
+                         "parallel training) is not supported yet",
+                         si);
             goto fail;
         }
     }
     free(jmod);
     free(ihash);
-    return SN_RT_OK;
+    return SN_OK;
 fail:
     free(jmod);
     free(ihash);
@@ -245,17 +245,17 @@ fail:
     return st;
 }
 
-static sn_rt_status cpu_set_inputs(sn_rt_plan *p, const void *const *inputs, char *err,
-                                   size_t errlen) {
+static sn_status cpu_set_inputs(sn_rt_plan *p, const void *const *inputs, char *err,
+                                size_t errlen) {
     (void)err, (void)errlen;
     cpu_plan *cp = p->impl;
     for (int i = 0; i < p->ninputs; i++)
         if (p->input_bytes[i])
             memcpy(cp->in[i], inputs[i], (size_t)p->input_bytes[i]);
-    return SN_RT_OK;
+    return SN_OK;
 }
 
-static sn_rt_status cpu_execute(sn_rt_plan *p, char *err, size_t errlen) {
+static sn_status cpu_execute(sn_rt_plan *p, char *err, size_t errlen) {
     (void)err, (void)errlen;
     cpu_plan *cp = p->impl;
     cpu_device *cd = p->dev->impl;
@@ -263,16 +263,27 @@ static sn_rt_status cpu_execute(sn_rt_plan *p, char *err, size_t errlen) {
         const cpu_step *s = &cp->steps[i];
         sn_rt_pool_run(cd->pool, s->fn, s->args, s->tasks);
     }
-    return SN_RT_OK;
+    return SN_OK;
 }
 
-static sn_rt_status cpu_get_outputs(sn_rt_plan *p, void *const *outputs, char *err, size_t errlen) {
+static sn_status cpu_get_outputs(sn_rt_plan *p, void *const *outputs, char *err, size_t errlen) {
     (void)err, (void)errlen;
     cpu_plan *cp = p->impl;
     for (int i = 0; i < p->noutputs; i++)
         if (p->output_bytes[i])
             memcpy(outputs[i], cp->out[i], (size_t)p->output_bytes[i]);
-    return SN_RT_OK;
+    return SN_OK;
+}
+
+static sn_status cpu_weights_copy(sn_rt_plan *p, int write, int64_t offset, void *host,
+                                  int64_t bytes, char *err, size_t errlen) {
+    (void)err, (void)errlen;
+    cpu_plan *cp = p->impl;
+    if (write)
+        memcpy(cp->weights + offset, host, (size_t)bytes);
+    else
+        memcpy(host, cp->weights + offset, (size_t)bytes);
+    return SN_OK;
 }
 
 /* ---------------------------------------------------------------- the device */
@@ -286,18 +297,18 @@ static void cpu_close(sn_rt_device *d) {
 
 /* A scratch JIT per check: linking is what fails on a bad object, and a plan's JIT must not
  * hold an image that never runs. */
-static sn_rt_status cpu_image_check(sn_rt_device *d, const void *image, size_t len,
-                                    const char *entry, char *err, size_t errlen) {
+static sn_status cpu_image_check(sn_rt_device *d, const void *image, size_t len, const char *entry,
+                                 char *err, size_t errlen) {
     (void)d;
     sn_rt_jit *j = NULL;
-    sn_rt_status st = sn_rt_jit_new(&j, err, errlen);
-    if (st == SN_RT_ERR_UNSUPPORTED)
-        return SN_RT_OK; /* no LLVM: nothing could load it, plan_new says why */
+    sn_status st = sn_rt_jit_new(&j, err, errlen);
+    if (st == SN_ERR_UNSUPPORTED)
+        return SN_OK; /* no LLVM: nothing could load it, plan_new says why */
     int module = -1;
     void *addr = NULL;
-    if (st == SN_RT_OK)
+    if (st == SN_OK)
         st = sn_rt_jit_add_object(j, image, len, &module, err, errlen);
-    if (st == SN_RT_OK)
+    if (st == SN_OK)
         st = sn_rt_jit_lookup(j, module, entry, &addr, err, errlen);
     sn_rt_jit_free(j);
     return st;
@@ -311,16 +322,17 @@ static const sn_rt_backend cpu_backend = {
     .set_inputs = cpu_set_inputs,
     .execute = cpu_execute,
     .get_outputs = cpu_get_outputs,
+    .weights_copy = cpu_weights_copy,
     .time = NULL, /* wall clock (device.c) */
     .image_check = cpu_image_check,
 };
 
-sn_rt_status sn_rt_cpu_open(int threads, sn_rt_device *d, char *err, size_t errlen) {
+sn_status sn_rt_cpu_open(int threads, sn_rt_device *d, char *err, size_t errlen) {
     cpu_device *cd = calloc(1, sizeof *cd);
     if (!cd)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM, "cpu device: out of memory");
-    sn_rt_status st = sn_rt_pool_new(threads, &cd->pool, err, errlen);
-    if (st != SN_RT_OK) {
+        return sn_fail(err, errlen, SN_ERR_NOMEM, "cpu device: out of memory");
+    sn_status st = sn_rt_pool_new(threads, &cd->pool, err, errlen);
+    if (st != SN_OK) {
         free(cd);
         return st;
     }
@@ -331,5 +343,5 @@ sn_rt_status sn_rt_cpu_open(int threads, sn_rt_device *d, char *err, size_t errl
     int n = sn_rt_pool_threads(cd->pool);
     snprintf(d->name, sizeof d->name, "cpu (%d thread%s, %s)", n, n == 1 ? "" : "s",
              sn_rt_jit_host_cpu());
-    return SN_RT_OK;
+    return SN_OK;
 }

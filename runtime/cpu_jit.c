@@ -29,7 +29,7 @@ struct sn_rt_jit {
 };
 
 /* The LLVM check: turns an LLVMErrorRef into a status plus "call failed: message". Needs a
- * local `sn_rt_status st` and a `fail:` label. */
+ * local `sn_status st` and a `fail:` label. */
 #define SN_LLVM_CHECK(call)                                                                        \
     do {                                                                                           \
         LLVMErrorRef e_ = (call);                                                                  \
@@ -39,9 +39,9 @@ struct sn_rt_jit {
         }                                                                                          \
     } while (0)
 
-static sn_rt_status llvm_fail(LLVMErrorRef e, const char *call, char *err, size_t errlen) {
+static sn_status llvm_fail(LLVMErrorRef e, const char *call, char *err, size_t errlen) {
     char *msg = LLVMGetErrorMessage(e); /* consumes e */
-    sn_rt_status st = sn_rt_errf(err, errlen, SN_RT_ERR_DEVICE, "%s failed: %s", call, msg);
+    sn_status st = sn_fail(err, errlen, SN_ERR_DEVICE, "%s failed: %s", call, msg);
     LLVMDisposeErrorMessage(msg);
     return st;
 }
@@ -64,19 +64,19 @@ const char *sn_rt_jit_host_cpu(void) {
     return host_cpu;
 }
 
-sn_rt_status sn_rt_jit_new(sn_rt_jit **out, char *err, size_t errlen) {
-    sn_rt_status st = SN_RT_OK;
+sn_status sn_rt_jit_new(sn_rt_jit **out, char *err, size_t errlen) {
+    sn_status st = SN_OK;
     *out = NULL;
     pthread_once(&init_once, init_llvm);
     if (init_failed)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_DEVICE,
-                          "LLVMInitializeNativeTarget failed: LLVM has no native target");
+        return sn_fail(err, errlen, SN_ERR_DEVICE,
+                       "LLVMInitializeNativeTarget failed: LLVM has no native target");
     sn_rt_jit *j = calloc(1, sizeof *j);
     if (!j)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM, "cpu jit: out of memory");
+        return sn_fail(err, errlen, SN_ERR_NOMEM, "cpu jit: out of memory");
     SN_LLVM_CHECK(LLVMOrcCreateLLJIT(&j->jit, NULL));
     *out = j;
-    return SN_RT_OK;
+    return SN_OK;
 fail:
     free(j);
     return st;
@@ -94,14 +94,14 @@ void sn_rt_jit_free(sn_rt_jit *j) {
     free(j);
 }
 
-sn_rt_status sn_rt_jit_add_object(sn_rt_jit *j, const void *obj, size_t len, int *module, char *err,
-                                  size_t errlen) {
-    sn_rt_status st = SN_RT_OK;
+sn_status sn_rt_jit_add_object(sn_rt_jit *j, const void *obj, size_t len, int *module, char *err,
+                               size_t errlen) {
+    sn_status st = SN_OK;
     if (j->njds == j->cap) {
         int ncap = j->cap ? j->cap * 2 : 16;
         LLVMOrcJITDylibRef *n = realloc(j->jds, (size_t)ncap * sizeof *n);
         if (!n)
-            return sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM, "cpu jit: out of memory");
+            return sn_fail(err, errlen, SN_ERR_NOMEM, "cpu jit: out of memory");
         j->jds = n;
         j->cap = ncap;
     }
@@ -120,7 +120,7 @@ sn_rt_status sn_rt_jit_add_object(sn_rt_jit *j, const void *obj, size_t len, int
     SN_LLVM_CHECK(LLVMOrcLLJITAddObjectFile(j->jit, jd, buf));
     j->jds[j->njds] = jd;
     *module = j->njds++;
-    return SN_RT_OK;
+    return SN_OK;
 fail:
     return st;
 }
@@ -144,12 +144,12 @@ static void lookup_done(LLVMErrorRef e, LLVMOrcCSymbolMapPairs result, size_t n,
     pthread_mutex_unlock(&c->mu);
 }
 
-sn_rt_status sn_rt_jit_lookup(sn_rt_jit *j, int module, const char *name, void **addr, char *err,
-                              size_t errlen) {
-    sn_rt_status st = SN_RT_OK;
+sn_status sn_rt_jit_lookup(sn_rt_jit *j, int module, const char *name, void **addr, char *err,
+                           size_t errlen) {
+    sn_status st = SN_OK;
     *addr = NULL;
     if (module < 0 || module >= j->njds)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_INVALID, "cpu jit: no module %d", module);
+        return sn_fail(err, errlen, SN_ERR_INVALID, "cpu jit: no module %d", module);
     LLVMOrcCJITDylibSearchOrderElement order[1] = {
         {j->jds[module], LLVMOrcJITDylibLookupFlagsMatchExportedSymbolsOnly}};
     /* The name is retained by MangleAndIntern and released by the lookup. */
@@ -175,7 +175,7 @@ sn_rt_status sn_rt_jit_lookup(sn_rt_jit *j, int module, const char *name, void *
         return llvm_fail(c.e, call, err, errlen);
     }
     if (!c.addr)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_DEVICE, "cpu jit: symbol %s has address 0", name);
+        return sn_fail(err, errlen, SN_ERR_DEVICE, "cpu jit: symbol %s has address 0", name);
     *addr = (void *)(uintptr_t)c.addr;
     return st;
 }

@@ -10,27 +10,27 @@
 
 const char *sn_rt_jit_host_cpu(void) { return "generic"; }
 
-sn_rt_status sn_rt_jit_new(sn_rt_jit **out, char *err, size_t errlen) {
+sn_status sn_rt_jit_new(sn_rt_jit **out, char *err, size_t errlen) {
     *out = NULL;
-    return sn_rt_errf(err, errlen, SN_RT_ERR_UNSUPPORTED, SN_RT_NO_JIT);
+    return sn_fail(err, errlen, SN_ERR_UNSUPPORTED, SN_RT_NO_JIT);
 }
 
-sn_rt_status sn_rt_jit_add_object(sn_rt_jit *j, const void *obj, size_t len, int *module, char *err,
-                                  size_t errlen) {
+sn_status sn_rt_jit_add_object(sn_rt_jit *j, const void *obj, size_t len, int *module, char *err,
+                               size_t errlen) {
     (void)j;
     (void)obj;
     (void)len;
     *module = -1;
-    return sn_rt_errf(err, errlen, SN_RT_ERR_UNSUPPORTED, SN_RT_NO_JIT);
+    return sn_fail(err, errlen, SN_ERR_UNSUPPORTED, SN_RT_NO_JIT);
 }
 
-sn_rt_status sn_rt_jit_lookup(sn_rt_jit *j, int module, const char *name, void **addr, char *err,
-                              size_t errlen) {
+sn_status sn_rt_jit_lookup(sn_rt_jit *j, int module, const char *name, void **addr, char *err,
+                           size_t errlen) {
     (void)j;
     (void)module;
     (void)name;
     *addr = NULL;
-    return sn_rt_errf(err, errlen, SN_RT_ERR_UNSUPPORTED, SN_RT_NO_JIT);
+    return sn_fail(err, errlen, SN_ERR_UNSUPPORTED, SN_RT_NO_JIT);
 }
 
 void sn_rt_jit_free(sn_rt_jit *j) { (void)j; }

@@ -10,7 +10,7 @@
  * BIAS_M (a bias per row of our D — NCHW 1×1 conv) cannot be had with that trick; it uses
  * cuBLASLt's row-order layouts (CUBLASLT_ORDER_ROW) on the untransposed problem instead.
  * cuBLASLt supports row order for fewer algorithms; when its heuristic finds none, plan
- * creation fails with SN_RT_ERR_UNSUPPORTED and says so.
+ * creation fails with SN_ERR_UNSUPPORTED and says so.
  *
  * Algorithms are chosen once per step at plan creation (cublasLtMatmulAlgoGetHeuristic), for
  * the step's actual pointer alignments, and the matmul is recorded into the plan's CUDA
@@ -60,10 +60,10 @@ static char lt_version[48];
     do {                                                                                           \
         sn_lt_status r_ = lt.fn args;                                                              \
         if (r_ != SN_CUBLAS_STATUS_SUCCESS) {                                                      \
-            st = sn_rt_errf(err, errlen,                                                           \
-                            r_ == SN_CUBLAS_STATUS_NOT_SUPPORTED ? SN_RT_ERR_UNSUPPORTED           \
-                                                                 : SN_RT_ERR_DEVICE,               \
-                            "%s failed: %s", "cublasLt" #fn #args, lt.GetStatusName(r_));          \
+            st =                                                                                   \
+                sn_fail(err, errlen,                                                               \
+                        r_ == SN_CUBLAS_STATUS_NOT_SUPPORTED ? SN_ERR_UNSUPPORTED : SN_ERR_DEVICE, \
+                        "%s failed: %s", "cublasLt" #fn #args, lt.GetStatusName(r_));              \
             goto fail;                                                                             \
         }                                                                                          \
     } while (0)
@@ -122,12 +122,12 @@ const char *sn_rt_cublaslt_version(void) {
     return lt_ok ? lt_version : NULL;
 }
 
-sn_rt_status sn_lt_open(sn_lt_handle *h, char *err, size_t errlen) {
-    sn_rt_status st = SN_RT_OK;
+sn_status sn_lt_open(sn_lt_handle *h, char *err, size_t errlen) {
+    sn_status st = SN_OK;
     *h = NULL;
     pthread_once(&lt_once, load_lt);
     if (!lt_ok)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_UNSUPPORTED, "%s", lt_msg);
+        return sn_fail(err, errlen, SN_ERR_UNSUPPORTED, "%s", lt_msg);
     SN_LT_CHECK(Create, (h));
 fail:
     return st;
@@ -159,10 +159,10 @@ static uint32_t alignment(sn_cu_ptr p) {
     return a;
 }
 
-static sn_rt_status make_layout(sn_lt_layout *l, int type, int64_t rows, int64_t cols, int64_t ld,
-                                int row_order, int64_t batch, int64_t stride, char *err,
-                                size_t errlen) {
-    sn_rt_status st = SN_RT_OK;
+static sn_status make_layout(sn_lt_layout *l, int type, int64_t rows, int64_t cols, int64_t ld,
+                             int row_order, int64_t batch, int64_t stride, char *err,
+                             size_t errlen) {
+    sn_status st = SN_OK;
     SN_LT_CHECK(MatrixLayoutCreate, (l, type, (uint64_t)rows, (uint64_t)cols, ld));
     if (row_order) {
         int32_t order = SN_CUBLASLT_ORDER_ROW;
@@ -217,16 +217,16 @@ void sn_lt_map(const sn_rt_gemm *s, sn_lt_mapping *mp) {
     }
 }
 
-sn_rt_status sn_lt_gemm_new(sn_lt_handle h, const sn_rt_gemm *s, const sn_cu_ptr ptrs[4],
-                            size_t max_ws, sn_lt_gemm **out, char *err, size_t errlen) {
-    sn_rt_status st = SN_RT_OK;
+sn_status sn_lt_gemm_new(sn_lt_handle h, const sn_rt_gemm *s, const sn_cu_ptr ptrs[4],
+                         size_t max_ws, sn_lt_gemm **out, char *err, size_t errlen) {
+    sn_status st = SN_OK;
     *out = NULL;
     if (s->batch > INT32_MAX)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_UNSUPPORTED, "batch %lld too large",
-                          (long long)s->batch);
+        return sn_fail(err, errlen, SN_ERR_UNSUPPORTED, "batch %lld too large",
+                       (long long)s->batch);
     sn_lt_gemm *g = calloc(1, sizeof *g);
     if (!g)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM, "gemm: out of memory");
+        return sn_fail(err, errlen, SN_ERR_NOMEM, "gemm: out of memory");
     sn_lt_pref pref = NULL;
     const int abt = cuda_type(s->ab_type), dt = cuda_type(s->d_type);
     int compute = s->ab_type == SN_RT_F32 && s->allow_tf32 ? SN_CUBLAS_COMPUTE_32F_FAST_TF32
@@ -239,8 +239,7 @@ sn_rt_status sn_lt_gemm_new(sn_lt_handle h, const sn_rt_gemm *s, const sn_cu_ptr
     sn_lt_layout *lays[3] = {&g->a, &g->b, &g->d};
     for (int i = 0; i < 3; i++)
         if ((st = make_layout(lays[i], i == 2 ? dt : abt, mats[i]->rows, mats[i]->cols, mats[i]->ld,
-                              mats[i]->row_order, mp.batch, mats[i]->stride, err, errlen)) !=
-            SN_RT_OK)
+                              mats[i]->row_order, mp.batch, mats[i]->stride, err, errlen)) != SN_OK)
             goto fail;
     const int row = mp.d.row_order;
     int32_t opa = mp.op_a, opb = mp.op_b;
@@ -279,11 +278,11 @@ sn_rt_status sn_lt_gemm_new(sn_lt_handle h, const sn_rt_gemm *s, const sn_cu_ptr
     memset(&res, 0, sizeof res);
     SN_LT_CHECK(MatmulAlgoGetHeuristic, (h, g->op, g->a, g->b, g->d, g->d, pref, 1, &res, &found));
     if (found < 1 || res.state != SN_CUBLAS_STATUS_SUCCESS) {
-        st = sn_rt_errf(err, errlen, SN_RT_ERR_UNSUPPORTED,
-                        "cuBLASLt has no algorithm for this GEMM (%s, A/B type %d, D type %d, "
-                        "alignments %u/%u/%u bytes)",
-                        row ? "row-order layouts for a per-row bias" : "column-major", abt, dt,
-                        al_a, al_b, al_d);
+        st = sn_fail(err, errlen, SN_ERR_UNSUPPORTED,
+                     "cuBLASLt has no algorithm for this GEMM (%s, A/B type %d, D type %d, "
+                     "alignments %u/%u/%u bytes)",
+                     row ? "row-order layouts for a per-row bias" : "column-major", abt, dt, al_a,
+                     al_b, al_d);
         goto fail;
     }
     g->algo = res.algo;
@@ -295,7 +294,7 @@ sn_rt_status sn_lt_gemm_new(sn_lt_handle h, const sn_rt_gemm *s, const sn_cu_ptr
     g->beta = s->beta;
     lt.MatmulPreferenceDestroy(pref);
     *out = g;
-    return SN_RT_OK;
+    return SN_OK;
 fail:
     if (pref)
         lt.MatmulPreferenceDestroy(pref);
@@ -303,12 +302,12 @@ fail:
     return st;
 }
 
-sn_rt_status sn_lt_gemm_launch(sn_lt_handle h, sn_lt_gemm *g, sn_cu_ptr ws, size_t ws_bytes,
-                               sn_cu_stream s, char *err, size_t errlen) {
-    sn_rt_status st = SN_RT_OK;
+sn_status sn_lt_gemm_launch(sn_lt_handle h, sn_lt_gemm *g, sn_cu_ptr ws, size_t ws_bytes,
+                            sn_cu_stream s, char *err, size_t errlen) {
+    sn_status st = SN_OK;
     if (g->ws > ws_bytes)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_INVALID,
-                          "gemm: workspace %zu bytes, algorithm needs %zu", ws_bytes, g->ws);
+        return sn_fail(err, errlen, SN_ERR_INVALID,
+                       "gemm: workspace %zu bytes, algorithm needs %zu", ws_bytes, g->ws);
     const void *pa = (const void *)(uintptr_t)g->pa, *pb = (const void *)(uintptr_t)g->pb;
     void *pd = (void *)(uintptr_t)g->pd, *pw = (void *)(uintptr_t)ws;
     SN_LT_CHECK(Matmul, (h, g->op, &g->alpha, pa, g->a, pb, g->b, &g->beta, pd, g->d, pd, g->d,

@@ -61,7 +61,7 @@ typedef sn_cu_result (*get_proc_v1_fn)(const char *sym, void **pfn, int ver,
                                        unsigned long long flags);
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
-static sn_rt_status load_status = SN_RT_ERR_DEVICE;
+static sn_status load_status = SN_ERR_DEVICE;
 static char load_msg[512];
 
 static void load_driver(void) {
@@ -157,15 +157,15 @@ static void load_driver(void) {
         memcpy((char *)&api + entries[i].offset, &fn, sizeof fn);
     }
     sn_cu = api;
-    load_status = SN_RT_OK;
+    load_status = SN_OK;
     /* lib stays open for the life of the process. */
 }
 
-sn_rt_status sn_cu_load(char *err, size_t errlen) {
+sn_status sn_cu_load(char *err, size_t errlen) {
     pthread_once(&load_once, load_driver);
-    if (load_status != SN_RT_OK)
-        return sn_rt_errf(err, errlen, load_status, "%s", load_msg);
-    return SN_RT_OK;
+    if (load_status != SN_OK)
+        return sn_fail(err, errlen, load_status, "%s", load_msg);
+    return SN_OK;
 }
 
 const char *sn_cu_error_name(sn_cu_result r) {
@@ -177,8 +177,8 @@ const char *sn_cu_error_name(sn_cu_result r) {
     return buf;
 }
 
-sn_rt_status sn_cu_fail(sn_cu_result r, const char *call, char *err, size_t errlen) {
-    return sn_rt_errf(err, errlen, SN_RT_ERR_DEVICE, "%s failed: %s", call, sn_cu_error_name(r));
+sn_status sn_cu_fail(sn_cu_result r, const char *call, char *err, size_t errlen) {
+    return sn_fail(err, errlen, SN_ERR_DEVICE, "%s failed: %s", call, sn_cu_error_name(r));
 }
 
 static pthread_once_t avail_once = PTHREAD_ONCE_INIT;
@@ -186,7 +186,7 @@ static int avail;
 
 static void probe(void) {
     int n = 0;
-    avail = sn_cu_load(NULL, 0) == SN_RT_OK && sn_cu.Init(0) == SN_CUDA_SUCCESS &&
+    avail = sn_cu_load(NULL, 0) == SN_OK && sn_cu.Init(0) == SN_CUDA_SUCCESS &&
             sn_cu.DeviceGetCount(&n) == SN_CUDA_SUCCESS && n > 0;
 }
 
@@ -286,8 +286,8 @@ static sn_cu_ptr resolve(const cu_plan *cp, sn_rt_argref a) {
 }
 
 /* Records every step on the stream; the caller captures. */
-static sn_rt_status record_steps(sn_rt_plan *p, char *err, size_t errlen) {
-    sn_rt_status st = SN_RT_OK;
+static sn_status record_steps(sn_rt_plan *p, char *err, size_t errlen) {
+    sn_status st = SN_OK;
     cu_plan *cp = p->impl;
     cu_device *cd = p->dev->impl;
     for (int i = 0; i < cp->nsteps; i++) {
@@ -298,22 +298,21 @@ static sn_rt_status record_steps(sn_rt_plan *p, char *err, size_t errlen) {
                          s->block[2], s->smem, cd->stream, s->params, NULL));
         } else if (s->kind == SN_RT_STEP_GEMM) {
             st = sn_lt_gemm_launch(cd->lt, s->gemm, cp->ws, cp->ws_bytes, cd->stream, err, errlen);
-            if (st != SN_RT_OK)
+            if (st != SN_OK)
                 goto fail;
         }
     }
-    return SN_RT_OK;
+    return SN_OK;
 fail:
     return st;
 }
 
-static sn_rt_status cu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, char *err,
-                                size_t errlen) {
-    sn_rt_status st = SN_RT_OK;
+static sn_status cu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, char *err, size_t errlen) {
+    sn_status st = SN_OK;
     cu_device *cd = p->dev->impl;
     cu_plan *cp = calloc(1, sizeof *cp);
     if (!cp)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM, "cuda plan: out of memory");
+        return sn_fail(err, errlen, SN_ERR_NOMEM, "cuda plan: out of memory");
     p->impl = cp;
     uint64_t *ihash = NULL;
     int *owner = NULL;
@@ -327,18 +326,18 @@ static sn_rt_status cu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, char
     for (int i = 0; i < desc->nsteps; i++) {
         const sn_rt_step *s = &desc->steps[i];
         if (s->kind == SN_RT_STEP_ALLREDUCE) {
-            st = sn_rt_errf(err, errlen, SN_RT_ERR_UNSUPPORTED,
-                            "plan step %d: SN_RT_STEP_ALLREDUCE (NCCL all-reduce for data-"
-                            "parallel training) is not supported yet",
-                            i);
+            st = sn_fail(err, errlen, SN_ERR_UNSUPPORTED,
+                         "plan step %d: SN_RT_STEP_ALLREDUCE (NCCL all-reduce for data-"
+                         "parallel training) is not supported yet",
+                         i);
             goto fail;
         }
         if (s->kind == SN_RT_STEP_KERNEL) {
             if (s->grid[0] == 0 || s->block[0] == 0) {
-                st = sn_rt_errf(err, errlen, SN_RT_ERR_INVALID,
-                                "plan step %d (%s): empty launch grid %ux%ux%u block %ux%ux%u", i,
-                                s->entry, s->grid[0], s->grid[1], s->grid[2], s->block[0],
-                                s->block[1], s->block[2]);
+                st = sn_fail(err, errlen, SN_ERR_INVALID,
+                             "plan step %d (%s): empty launch grid %ux%ux%u block %ux%ux%u", i,
+                             s->entry, s->grid[0], s->grid[1], s->grid[2], s->block[0], s->block[1],
+                             s->block[2]);
                 goto fail;
             }
             names_len += strlen(s->entry) + 1;
@@ -356,7 +355,7 @@ static sn_rt_status cu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, char
     ihash = calloc((size_t)desc->nimages + 1, sizeof *ihash);
     owner = calloc((size_t)desc->nimages + 1, sizeof *owner);
     if (!cp->steps || !cp->mods || !cp->in || !cp->out || !cp->names || !ihash || !owner) {
-        st = sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM, "cuda plan: out of memory");
+        st = sn_fail(err, errlen, SN_ERR_NOMEM, "cuda plan: out of memory");
         goto fail;
     }
 
@@ -370,7 +369,7 @@ static sn_rt_status cu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, char
     off += round256((size_t)desc->weight_bytes);
     size_t *o_in = calloc((size_t)desc->ninputs + (size_t)desc->noutputs + 1, sizeof *o_in);
     if (!o_in) {
-        st = sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM, "cuda plan: out of memory");
+        st = sn_fail(err, errlen, SN_ERR_NOMEM, "cuda plan: out of memory");
         goto fail;
     }
     for (int i = 0; i < desc->ninputs; i++) {
@@ -387,10 +386,10 @@ static sn_rt_status cu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, char
     sn_cu_result mr = sn_cu.MemAlloc(&cp->mem, off ? off : 256);
     if (mr != SN_CUDA_SUCCESS) {
         free(o_in);
-        st = sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM,
-                        "cuMemAlloc(&cp->mem, %zu) failed: %s (arena %lld, weights %lld bytes)",
-                        off, sn_cu_error_name(mr), (long long)desc->arena_bytes,
-                        (long long)desc->weight_bytes);
+        st = sn_fail(err, errlen, SN_ERR_NOMEM,
+                     "cuMemAlloc(&cp->mem, %zu) failed: %s (arena %lld, weights %lld bytes)", off,
+                     sn_cu_error_name(mr), (long long)desc->arena_bytes,
+                     (long long)desc->weight_bytes);
         goto fail;
     }
     cp->arena = cp->mem + o_arena;
@@ -427,10 +426,10 @@ static sn_rt_status cu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, char
             continue;
         sn_cu_result r = sn_cu.ModuleLoadData(&cp->mods[m], desc->images[m]);
         if (r != SN_CUDA_SUCCESS) {
-            st = sn_rt_errf(err, errlen, SN_RT_ERR_DEVICE,
-                            "cuModuleLoadData(&mod, image %d) failed: %s (kernel %s, %zu bytes; "
-                            "compiled for another GPU?)",
-                            m, sn_cu_error_name(r), s->entry, desc->image_sizes[m]);
+            st = sn_fail(err, errlen, SN_ERR_DEVICE,
+                         "cuModuleLoadData(&mod, image %d) failed: %s (kernel %s, %zu bytes; "
+                         "compiled for another GPU?)",
+                         m, sn_cu_error_name(r), s->entry, desc->image_sizes[m]);
             goto fail;
         }
         owner[m] = m;
@@ -452,15 +451,15 @@ static sn_rt_status cu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, char
             if (!cd->lt)
                 st = sn_lt_open(&cd->lt, err, errlen);
             pthread_mutex_unlock(&cd->mu);
-            if (st != SN_RT_OK)
+            if (st != SN_OK)
                 goto fail;
             sn_cu_ptr ptrs[4] = {cs->vals[0], cs->vals[1], cs->vals[2],
                                  s->gemm.bias ? cs->vals[3] : 0};
             st = sn_lt_gemm_new(cd->lt, &s->gemm, ptrs, cp->ws_bytes, &cs->gemm, serr, sizeof serr);
-            if (st != SN_RT_OK) {
-                st = sn_rt_errf(err, errlen, st, "plan step %d: gemm %lldx%lldx%lld: %s", si,
-                                (long long)s->gemm.m, (long long)s->gemm.n, (long long)s->gemm.k,
-                                serr);
+            if (st != SN_OK) {
+                st =
+                    sn_fail(err, errlen, st, "plan step %d: gemm %lldx%lldx%lld: %s", si,
+                            (long long)s->gemm.m, (long long)s->gemm.n, (long long)s->gemm.k, serr);
                 goto fail;
             }
             continue;
@@ -478,10 +477,10 @@ static sn_rt_status cu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, char
         sn_cu_module mod = cp->mods[owner[s->module]];
         sn_cu_result r = sn_cu.ModuleGetFunction(&cs->fn, mod, s->entry);
         if (r != SN_CUDA_SUCCESS) {
-            st = sn_rt_errf(err, errlen, SN_RT_ERR_DEVICE,
-                            "cuModuleGetFunction(&fn, mod, \"%s\") failed: %s (plan step %d, "
-                            "image %d)",
-                            s->entry, sn_cu_error_name(r), si, (int)s->module);
+            st = sn_fail(err, errlen, SN_ERR_DEVICE,
+                         "cuModuleGetFunction(&fn, mod, \"%s\") failed: %s (plan step %d, "
+                         "image %d)",
+                         s->entry, sn_cu_error_name(r), si, (int)s->module);
             goto fail;
         }
         /* Querying an attribute also loads the function now (CUDA's lazy loading would
@@ -493,18 +492,18 @@ static sn_rt_status cu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, char
                     (&static_smem, SN_CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES, cs->fn));
         uint64_t threads = (uint64_t)cs->block[0] * cs->block[1] * cs->block[2];
         if (threads > (uint64_t)maxthreads) {
-            st = sn_rt_errf(err, errlen, SN_RT_ERR_INVALID,
-                            "plan step %d (%s): block %ux%ux%u = %llu threads, the kernel allows "
-                            "%d (registers)",
-                            si, s->entry, cs->block[0], cs->block[1], cs->block[2],
-                            (unsigned long long)threads, maxthreads);
+            st = sn_fail(err, errlen, SN_ERR_INVALID,
+                         "plan step %d (%s): block %ux%ux%u = %llu threads, the kernel allows "
+                         "%d (registers)",
+                         si, s->entry, cs->block[0], cs->block[1], cs->block[2],
+                         (unsigned long long)threads, maxthreads);
             goto fail;
         }
         if ((int64_t)cs->smem + static_smem > cd->smem_optin) {
-            st = sn_rt_errf(err, errlen, SN_RT_ERR_INVALID,
-                            "plan step %d (%s): %u bytes of dynamic + %d of static shared memory, "
-                            "the device allows %d per block",
-                            si, s->entry, cs->smem, static_smem, cd->smem_optin);
+            st = sn_fail(err, errlen, SN_ERR_INVALID,
+                         "plan step %d (%s): %u bytes of dynamic + %d of static shared memory, "
+                         "the device allows %d per block",
+                         si, s->entry, cs->smem, static_smem, cd->smem_optin);
             goto fail;
         }
         if (cs->smem > 48 * 1024)
@@ -520,7 +519,7 @@ static sn_rt_status cu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, char
     capturing = 0;
     sn_cu_graph g = NULL;
     sn_cu_result er = sn_cu.StreamEndCapture(cd->stream, &g);
-    if (st != SN_RT_OK) {
+    if (st != SN_OK) {
         if (g)
             sn_cu.GraphDestroy(g);
         goto fail;
@@ -535,7 +534,7 @@ static sn_rt_status cu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, char
     SN_CU_CHECK(EventCreate, (&cp->ev1, SN_CU_EVENT_DEFAULT));
     free(ihash);
     free(owner);
-    return SN_RT_OK;
+    return SN_OK;
 fail:
     if (capturing) {
         sn_cu_graph g2 = NULL;
@@ -549,9 +548,8 @@ fail:
     return st;
 }
 
-static sn_rt_status cu_set_inputs(sn_rt_plan *p, const void *const *inputs, char *err,
-                                  size_t errlen) {
-    sn_rt_status st = SN_RT_OK;
+static sn_status cu_set_inputs(sn_rt_plan *p, const void *const *inputs, char *err, size_t errlen) {
+    sn_status st = SN_OK;
     cu_plan *cp = p->impl;
     cu_device *cd = p->dev->impl;
     SN_CU_CHECK(CtxSetCurrent, (cd->ctx));
@@ -565,8 +563,8 @@ fail:
     return st;
 }
 
-static sn_rt_status cu_execute(sn_rt_plan *p, char *err, size_t errlen) {
-    sn_rt_status st = SN_RT_OK;
+static sn_status cu_execute(sn_rt_plan *p, char *err, size_t errlen) {
+    sn_status st = SN_OK;
     cu_plan *cp = p->impl;
     cu_device *cd = p->dev->impl;
     SN_CU_CHECK(CtxSetCurrent, (cd->ctx));
@@ -576,8 +574,8 @@ fail:
     return st;
 }
 
-static sn_rt_status cu_get_outputs(sn_rt_plan *p, void *const *outputs, char *err, size_t errlen) {
-    sn_rt_status st = SN_RT_OK;
+static sn_status cu_get_outputs(sn_rt_plan *p, void *const *outputs, char *err, size_t errlen) {
+    sn_status st = SN_OK;
     cu_plan *cp = p->impl;
     cu_device *cd = p->dev->impl;
     SN_CU_CHECK(CtxSetCurrent, (cd->ctx));
@@ -590,8 +588,25 @@ fail:
     return st;
 }
 
-static sn_rt_status cu_time(sn_rt_plan *p, int iters, double *seconds, char *err, size_t errlen) {
-    sn_rt_status st = SN_RT_OK;
+static sn_status cu_weights_copy(sn_rt_plan *p, int write, int64_t offset, void *host,
+                                 int64_t bytes, char *err, size_t errlen) {
+    sn_status st = SN_OK;
+    cu_plan *cp = p->impl;
+    cu_device *cd = p->dev->impl;
+    SN_CU_CHECK(CtxSetCurrent, (cd->ctx));
+    if (write)
+        SN_CU_CHECK(MemcpyHtoDAsync,
+                    (cp->weights + (sn_cu_ptr)offset, host, (size_t)bytes, cd->stream));
+    else
+        SN_CU_CHECK(MemcpyDtoHAsync,
+                    (host, cp->weights + (sn_cu_ptr)offset, (size_t)bytes, cd->stream));
+    SN_CU_CHECK(StreamSynchronize, (cd->stream));
+fail:
+    return st;
+}
+
+static sn_status cu_time(sn_rt_plan *p, int iters, double *seconds, char *err, size_t errlen) {
+    sn_status st = SN_OK;
     cu_plan *cp = p->impl;
     cu_device *cd = p->dev->impl;
     float ms = 0;
@@ -623,10 +638,10 @@ static void cu_close(sn_rt_device *d) {
     free(cd);
 }
 
-static sn_rt_status cu_image_check(sn_rt_device *d, const void *image, size_t len,
-                                   const char *entry, char *err, size_t errlen) {
+static sn_status cu_image_check(sn_rt_device *d, const void *image, size_t len, const char *entry,
+                                char *err, size_t errlen) {
     cu_device *cd = d->impl;
-    sn_rt_status st = SN_RT_OK;
+    sn_status st = SN_OK;
     sn_cu_module mod = NULL;
     sn_cu_function fn = NULL;
     /* PTX must be NUL-terminated text (runtime.h: sn_rt_nvrtc_compile); a CUBIN is an ELF. */
@@ -636,9 +651,8 @@ static sn_rt_status cu_image_check(sn_rt_device *d, const void *image, size_t le
                            "ELF",
                            4) != 0 &&
                     b[len - 1] != 0))
-        return sn_rt_errf(err, errlen, SN_RT_ERR_DEVICE,
-                          "kernel image of %zu bytes is neither a CUBIN nor NUL-terminated PTX",
-                          len);
+        return sn_fail(err, errlen, SN_ERR_DEVICE,
+                       "kernel image of %zu bytes is neither a CUBIN nor NUL-terminated PTX", len);
     SN_CU_CHECK(CtxSetCurrent, (cd->ctx));
     SN_CU_CHECK(ModuleLoadData, (&mod, image));
     SN_CU_CHECK(ModuleGetFunction, (&fn, mod, entry));
@@ -658,17 +672,18 @@ static const sn_rt_backend cuda_backend = {
     .set_inputs = cu_set_inputs,
     .execute = cu_execute,
     .get_outputs = cu_get_outputs,
+    .weights_copy = cu_weights_copy,
     .time = cu_time,
     .image_check = cu_image_check,
 };
 
-sn_rt_status sn_rt_cuda_open(int ordinal, sn_rt_device *d, char *err, size_t errlen) {
-    sn_rt_status st = sn_cu_load(err, errlen);
-    if (st != SN_RT_OK)
+sn_status sn_rt_cuda_open(int ordinal, sn_rt_device *d, char *err, size_t errlen) {
+    sn_status st = sn_cu_load(err, errlen);
+    if (st != SN_OK)
         return st;
     cu_device *cd = calloc(1, sizeof *cd);
     if (!cd)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM, "cuda device: out of memory");
+        return sn_fail(err, errlen, SN_ERR_NOMEM, "cuda device: out of memory");
     pthread_mutex_init(&cd->mu, NULL);
     cd->ordinal = ordinal;
     int count = 0, major = 0, minor = 0;
@@ -676,8 +691,8 @@ sn_rt_status sn_rt_cuda_open(int ordinal, sn_rt_device *d, char *err, size_t err
     SN_CU_CHECK(Init, (0));
     SN_CU_CHECK(DeviceGetCount, (&count));
     if (ordinal >= count) {
-        st = sn_rt_errf(err, errlen, SN_RT_ERR_DEVICE, "cuda:%d: the machine has %d CUDA device%s",
-                        ordinal, count, count == 1 ? "" : "s");
+        st = sn_fail(err, errlen, SN_ERR_DEVICE, "cuda:%d: the machine has %d CUDA device%s",
+                     ordinal, count, count == 1 ? "" : "s");
         goto fail;
     }
     SN_CU_CHECK(DeviceGet, (&cd->dev, ordinal));
@@ -697,7 +712,7 @@ sn_rt_status sn_rt_cuda_open(int ordinal, sn_rt_device *d, char *err, size_t err
     d->sm = major * 10 + minor;
     d->impl = cd;
     snprintf(d->name, sizeof d->name, "cuda:%d %s (sm_%d)", ordinal, name, d->sm);
-    return SN_RT_OK;
+    return SN_OK;
 fail:
     d->impl = NULL;
     if (cd->ctx) {

@@ -8,7 +8,7 @@
  *     "cuModuleLoadData(&mod, image) failed: CUDA_ERROR_INVALID_PTX"
  * (the call as written, the vendor's error name). Calls go through the tables, so a call is
  * written SN_CU_CHECK(ModuleLoadData, (&mod, image)). The macros need a local
- * `sn_rt_status st`, `char *err, size_t errlen` in scope and a `fail:` label.
+ * `sn_status st`, `char *err, size_t errlen` in scope and a `fail:` label.
  */
 #ifndef SN_RUNTIME_CUDA_INT_H
 #define SN_RUNTIME_CUDA_INT_H
@@ -93,12 +93,12 @@ typedef struct sn_cu_api {
 
 extern sn_cu_api sn_cu;
 
-/* Loads libcuda.so.1 (or $SINTER_LIBCUDA) and every entry point, once. SN_RT_OK when the
+/* Loads libcuda.so.1 (or $SINTER_LIBCUDA) and every entry point, once. SN_OK when the
  * table is complete; otherwise a message saying what was missing. Thread-safe. */
-sn_rt_status sn_cu_load(char *err, size_t errlen);
+sn_status sn_cu_load(char *err, size_t errlen);
 /* "CUDA_ERROR_INVALID_PTX" (or "CUresult 218" when the driver cannot name it). */
 const char *sn_cu_error_name(sn_cu_result r);
-sn_rt_status sn_cu_fail(sn_cu_result r, const char *call, char *err, size_t errlen);
+sn_status sn_cu_fail(sn_cu_result r, const char *call, char *err, size_t errlen);
 
 #define SN_CU_CHECK(fn, args)                                                                      \
     do {                                                                                           \
@@ -184,13 +184,13 @@ void sn_lt_map(const sn_rt_gemm *g, sn_lt_mapping *out);
 typedef struct sn_lt_gemm sn_lt_gemm;
 
 /* Creates a cuBLASLt handle (the device's context must be current). */
-sn_rt_status sn_lt_open(sn_lt_handle *h, char *err, size_t errlen);
+sn_status sn_lt_open(sn_lt_handle *h, char *err, size_t errlen);
 void sn_lt_close(sn_lt_handle h);
 /* ptrs: A, B, D, bias (0 when none). Picks an algorithm needing a workspace ≤ max_ws. */
-sn_rt_status sn_lt_gemm_new(sn_lt_handle h, const sn_rt_gemm *g, const sn_cu_ptr ptrs[4],
-                            size_t max_ws, sn_lt_gemm **out, char *err, size_t errlen);
-sn_rt_status sn_lt_gemm_launch(sn_lt_handle h, sn_lt_gemm *g, sn_cu_ptr ws, size_t ws_bytes,
-                               sn_cu_stream s, char *err, size_t errlen);
+sn_status sn_lt_gemm_new(sn_lt_handle h, const sn_rt_gemm *g, const sn_cu_ptr ptrs[4],
+                         size_t max_ws, sn_lt_gemm **out, char *err, size_t errlen);
+sn_status sn_lt_gemm_launch(sn_lt_handle h, sn_lt_gemm *g, sn_cu_ptr ws, size_t ws_bytes,
+                            sn_cu_stream s, char *err, size_t errlen);
 void sn_lt_gemm_free(sn_lt_gemm *g);
 
 /* ---------------------------------------------------------------- dlopen helpers */

@@ -9,8 +9,14 @@
 
 /* ---------------------------------------------------------------- devices */
 
-sn_rt_status sn_rt_device_open(const char *name, int threads, sn_rt_device **out, char *err,
-                               size_t errlen) {
+int sn_rt_device_present(const char *name) {
+    if (name && !strncmp(name, "cuda", 4))
+        return sn_rt_cuda_available();
+    return 1;
+}
+
+sn_status sn_rt_device_open(const char *name, int threads, sn_rt_device **out, char *err,
+                            size_t errlen) {
     *out = NULL;
     if (!name || !*name)
         name = "auto";
@@ -25,28 +31,27 @@ sn_rt_status sn_rt_device_open(const char *name, int threads, sn_rt_device **out
             char *end;
             long o = strtol(name + 5, &end, 10);
             if (end == name + 5 || *end || o < 0 || o > 1024)
-                return sn_rt_errf(err, errlen, SN_RT_ERR_INVALID, "device \"%s\": expected cuda:N",
-                                  name);
+                return sn_fail(err, errlen, SN_ERR_INVALID, "device \"%s\": expected cuda:N", name);
             ordinal = (int)o;
         } else if (name[4]) {
-            return sn_rt_errf(err, errlen, SN_RT_ERR_INVALID,
-                              "unknown device \"%s\" (cpu, cuda, cuda:N, auto)", name);
+            return sn_fail(err, errlen, SN_ERR_INVALID,
+                           "unknown device \"%s\" (cpu, cuda, cuda:N, auto)", name);
         }
     } else {
-        return sn_rt_errf(err, errlen, SN_RT_ERR_INVALID,
-                          "unknown device \"%s\" (cpu, cuda, cuda:N, auto)", name);
+        return sn_fail(err, errlen, SN_ERR_INVALID,
+                       "unknown device \"%s\" (cpu, cuda, cuda:N, auto)", name);
     }
     sn_rt_device *d = calloc(1, sizeof *d);
     if (!d)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM, "device: out of memory");
-    sn_rt_status st = want_cuda ? sn_rt_cuda_open(ordinal, d, err, errlen)
-                                : sn_rt_cpu_open(threads, d, err, errlen);
-    if (st != SN_RT_OK) {
+        return sn_fail(err, errlen, SN_ERR_NOMEM, "device: out of memory");
+    sn_status st = want_cuda ? sn_rt_cuda_open(ordinal, d, err, errlen)
+                             : sn_rt_cpu_open(threads, d, err, errlen);
+    if (st != SN_OK) {
         free(d);
         return st;
     }
     *out = d;
-    return SN_RT_OK;
+    return SN_OK;
 }
 
 void sn_rt_device_close(sn_rt_device *d) {
@@ -62,11 +67,11 @@ const char *sn_rt_device_name(const sn_rt_device *d) { return d->name; }
 
 int sn_rt_device_sm(const sn_rt_device *d) { return d->sm; }
 
-sn_rt_status sn_rt_image_check(sn_rt_device *d, const void *image, size_t len, const char *entry,
-                               char *err, size_t errlen) {
+sn_status sn_rt_image_check(sn_rt_device *d, const void *image, size_t len, const char *entry,
+                            char *err, size_t errlen) {
     if (!image || !len || !entry || !*entry)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_INVALID, "empty image or entry name");
-    return d->be->image_check ? d->be->image_check(d, image, len, entry, err, errlen) : SN_RT_OK;
+        return sn_fail(err, errlen, SN_ERR_INVALID, "empty image or entry name");
+    return d->be->image_check ? d->be->image_check(d, image, len, entry, err, errlen) : SN_OK;
 }
 
 /* ---------------------------------------------------------------- plan validation */
@@ -106,30 +111,29 @@ static int64_t matrix_span(int64_t rows, int64_t cols, int64_t ld, int64_t batch
     return ((rows - 1) * ld + cols + (batch - 1) * stride) * esize;
 }
 
-sn_rt_status sn_rt_gemm_check(const sn_rt_plan_desc *desc, int i, char *err, size_t errlen) {
+sn_status sn_rt_gemm_check(const sn_rt_plan_desc *desc, int i, char *err, size_t errlen) {
     const sn_rt_step *s = &desc->steps[i];
     const sn_rt_gemm *g = &s->gemm;
     if (g->m < 1 || g->n < 1 || g->k < 1)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_INVALID, "plan step %d: gemm %lldx%lldx%lld", i,
-                          (long long)g->m, (long long)g->n, (long long)g->k);
+        return sn_fail(err, errlen, SN_ERR_INVALID, "plan step %d: gemm %lldx%lldx%lld", i,
+                       (long long)g->m, (long long)g->n, (long long)g->k);
     if ((unsigned)g->ab_type > SN_RT_BF16 || (unsigned)g->d_type > SN_RT_BF16 ||
         (g->d_type != SN_RT_F32 && g->d_type != g->ab_type))
-        return sn_rt_errf(err, errlen, SN_RT_ERR_UNSUPPORTED,
-                          "plan step %d: gemm types (A/B %d, D %d): D must be f32 or the type "
-                          "of A and B",
-                          i, (int)g->ab_type, (int)g->d_type);
+        return sn_fail(err, errlen, SN_ERR_UNSUPPORTED,
+                       "plan step %d: gemm types (A/B %d, D %d): D must be f32 or the type "
+                       "of A and B",
+                       i, (int)g->ab_type, (int)g->d_type);
     if ((unsigned)g->bias > SN_RT_GEMM_BIAS_M)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_INVALID, "plan step %d: gemm bias %d", i,
-                          (int)g->bias);
+        return sn_fail(err, errlen, SN_ERR_INVALID, "plan step %d: gemm bias %d", i, (int)g->bias);
     int64_t batch = g->batch > 1 ? g->batch : 1;
     if (g->stride_a < 0 || g->stride_b < 0 || g->stride_d < 0 || (batch > 1 && g->stride_d == 0))
-        return sn_rt_errf(err, errlen, SN_RT_ERR_INVALID,
-                          "plan step %d: gemm batch strides (D's must be > 0 when batched)", i);
+        return sn_fail(err, errlen, SN_ERR_INVALID,
+                       "plan step %d: gemm batch strides (D's must be > 0 when batched)", i);
     int need = g->bias ? 4 : 3;
     if (s->nargs < need)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_INVALID,
-                          "plan step %d: gemm takes %d arguments (A, B, D%s), has %d", i, need,
-                          g->bias ? ", bias" : "", s->nargs);
+        return sn_fail(err, errlen, SN_ERR_INVALID,
+                       "plan step %d: gemm takes %d arguments (A, B, D%s), has %d", i, need,
+                       g->bias ? ", bias" : "", s->nargs);
     int64_t ar = g->trans_a ? g->k : g->m, ac = g->trans_a ? g->m : g->k;
     int64_t br = g->trans_b ? g->n : g->k, bc = g->trans_b ? g->k : g->n;
     struct {
@@ -146,23 +150,22 @@ sn_rt_status sn_rt_gemm_check(const sn_rt_plan_desc *desc, int i, char *err, siz
     };
     for (int a = 0; a < need; a++) {
         if (mats[a].ld < mats[a].cols)
-            return sn_rt_errf(err, errlen, SN_RT_ERR_INVALID,
-                              "plan step %d: gemm leading dimension of %s is %lld < %lld", i,
-                              mats[a].what, (long long)mats[a].ld, (long long)mats[a].cols);
+            return sn_fail(err, errlen, SN_ERR_INVALID,
+                           "plan step %d: gemm leading dimension of %s is %lld < %lld", i,
+                           mats[a].what, (long long)mats[a].ld, (long long)mats[a].cols);
         int64_t size = buf_size(desc, s->args[a]);
         if (s->args[a].offset + mats[a].span > size)
-            return sn_rt_errf(err, errlen, SN_RT_ERR_INVALID,
-                              "plan step %d: gemm %s needs %lld bytes at offset %lld of %s, "
-                              "which has %lld",
-                              i, mats[a].what, (long long)mats[a].span,
-                              (long long)s->args[a].offset, buf_name(s->args[a].buf),
-                              (long long)size);
+            return sn_fail(err, errlen, SN_ERR_INVALID,
+                           "plan step %d: gemm %s needs %lld bytes at offset %lld of %s, "
+                           "which has %lld",
+                           i, mats[a].what, (long long)mats[a].span, (long long)s->args[a].offset,
+                           buf_name(s->args[a].buf), (long long)size);
     }
-    return SN_RT_OK;
+    return SN_OK;
 }
 
-static sn_rt_status desc_check(const sn_rt_plan_desc *desc, char *err, size_t errlen) {
-#define BAD(...) return sn_rt_errf(err, errlen, SN_RT_ERR_INVALID, __VA_ARGS__)
+static sn_status desc_check(const sn_rt_plan_desc *desc, char *err, size_t errlen) {
+#define BAD(...) return sn_fail(err, errlen, SN_ERR_INVALID, __VA_ARGS__)
     if (desc->nimages < 0 || desc->nsteps < 0 || desc->ninputs < 0 || desc->noutputs < 0)
         BAD("plan: negative count");
     if ((desc->nimages && (!desc->images || !desc->image_sizes)) ||
@@ -205,8 +208,8 @@ static sn_rt_status desc_check(const sn_rt_plan_desc *desc, char *err, size_t er
                 BAD("plan step %d (%s): negative task count", i, s->entry);
             break;
         case SN_RT_STEP_GEMM: {
-            sn_rt_status st = sn_rt_gemm_check(desc, i, err, errlen);
-            if (st != SN_RT_OK)
+            sn_status st = sn_rt_gemm_check(desc, i, err, errlen);
+            if (st != SN_OK)
                 return st;
             break;
         }
@@ -216,23 +219,24 @@ static sn_rt_status desc_check(const sn_rt_plan_desc *desc, char *err, size_t er
             BAD("plan step %d: unknown kind %d", i, (int)s->kind);
         }
     }
-    return SN_RT_OK;
+    return SN_OK;
 #undef BAD
 }
 
 /* ---------------------------------------------------------------- plans */
 
-sn_rt_status sn_rt_plan_new(sn_rt_device *d, const sn_rt_plan_desc *desc, sn_rt_plan **out,
-                            char *err, size_t errlen) {
+sn_status sn_rt_plan_new(sn_rt_device *d, const sn_rt_plan_desc *desc, sn_rt_plan **out, char *err,
+                         size_t errlen) {
     *out = NULL;
-    sn_rt_status st = desc_check(desc, err, errlen);
-    if (st != SN_RT_OK)
+    sn_status st = desc_check(desc, err, errlen);
+    if (st != SN_OK)
         return st;
     sn_rt_plan *p = calloc(1, sizeof *p);
     if (!p)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM, "plan: out of memory");
+        return sn_fail(err, errlen, SN_ERR_NOMEM, "plan: out of memory");
     p->dev = d;
     p->ninputs = desc->ninputs;
+    p->weight_bytes = desc->weight_bytes;
     p->noutputs = desc->noutputs;
     p->input_bytes = calloc((size_t)desc->ninputs + 1, sizeof(int64_t));
     p->output_bytes = calloc((size_t)desc->noutputs + 1, sizeof(int64_t));
@@ -240,21 +244,21 @@ sn_rt_status sn_rt_plan_new(sn_rt_device *d, const sn_rt_plan_desc *desc, sn_rt_
         free(p->input_bytes);
         free(p->output_bytes);
         free(p);
-        return sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM, "plan: out of memory");
+        return sn_fail(err, errlen, SN_ERR_NOMEM, "plan: out of memory");
     }
     if (desc->ninputs)
         memcpy(p->input_bytes, desc->input_bytes, (size_t)desc->ninputs * sizeof(int64_t));
     if (desc->noutputs)
         memcpy(p->output_bytes, desc->output_bytes, (size_t)desc->noutputs * sizeof(int64_t));
     st = d->be->plan_new(p, desc, err, errlen);
-    if (st != SN_RT_OK) {
+    if (st != SN_OK) {
         free(p->input_bytes);
         free(p->output_bytes);
         free(p);
         return st;
     }
     *out = p;
-    return SN_RT_OK;
+    return SN_OK;
 }
 
 void sn_rt_plan_free(sn_rt_plan *p) {
@@ -266,36 +270,47 @@ void sn_rt_plan_free(sn_rt_plan *p) {
     free(p);
 }
 
-sn_rt_status sn_rt_plan_set_inputs(sn_rt_plan *p, const void *const *inputs, char *err,
-                                   size_t errlen) {
+sn_status sn_rt_plan_set_inputs(sn_rt_plan *p, const void *const *inputs, char *err,
+                                size_t errlen) {
     for (int i = 0; i < p->ninputs; i++)
         if (p->input_bytes[i] && (!inputs || !inputs[i]))
-            return sn_rt_errf(err, errlen, SN_RT_ERR_INVALID, "plan: input %d is NULL", i);
+            return sn_fail(err, errlen, SN_ERR_INVALID, "plan: input %d is NULL", i);
     return p->dev->be->set_inputs(p, inputs, err, errlen);
 }
 
-sn_rt_status sn_rt_plan_execute(sn_rt_plan *p, char *err, size_t errlen) {
+sn_status sn_rt_plan_execute(sn_rt_plan *p, char *err, size_t errlen) {
     return p->dev->be->execute(p, err, errlen);
 }
 
-sn_rt_status sn_rt_plan_get_outputs(sn_rt_plan *p, void *const *outputs, char *err, size_t errlen) {
+sn_status sn_rt_plan_get_outputs(sn_rt_plan *p, void *const *outputs, char *err, size_t errlen) {
     for (int i = 0; i < p->noutputs; i++)
         if (p->output_bytes[i] && (!outputs || !outputs[i]))
-            return sn_rt_errf(err, errlen, SN_RT_ERR_INVALID, "plan: output %d is NULL", i);
+            return sn_fail(err, errlen, SN_ERR_INVALID, "plan: output %d is NULL", i);
     return p->dev->be->get_outputs(p, outputs, err, errlen);
 }
 
-sn_rt_status sn_rt_plan_run(sn_rt_plan *p, const void *const *inputs, void *const *outputs,
-                            char *err, size_t errlen) {
-    sn_rt_status st = sn_rt_plan_set_inputs(p, inputs, err, errlen);
-    if (st == SN_RT_OK)
+sn_status sn_rt_plan_weights(sn_rt_plan *p, int write, int64_t offset, void *host, int64_t bytes,
+                             char *err, size_t errlen) {
+    if (offset < 0 || bytes < 0 || offset > p->weight_bytes || bytes > p->weight_bytes - offset)
+        return sn_fail(err, errlen, SN_ERR_INVALID,
+                       "plan: weights range [%lld, +%lld) outside the %lld-byte blob",
+                       (long long)offset, (long long)bytes, (long long)p->weight_bytes);
+    if (!bytes)
+        return SN_OK;
+    return p->dev->be->weights_copy(p, write, offset, host, bytes, err, errlen);
+}
+
+sn_status sn_rt_plan_run(sn_rt_plan *p, const void *const *inputs, void *const *outputs, char *err,
+                         size_t errlen) {
+    sn_status st = sn_rt_plan_set_inputs(p, inputs, err, errlen);
+    if (st == SN_OK)
         st = sn_rt_plan_execute(p, err, errlen);
-    if (st == SN_RT_OK)
+    if (st == SN_OK)
         st = sn_rt_plan_get_outputs(p, outputs, err, errlen);
     return st;
 }
 
-sn_rt_status sn_rt_plan_time(sn_rt_plan *p, int iters, double *seconds, char *err, size_t errlen) {
+sn_status sn_rt_plan_time(sn_rt_plan *p, int iters, double *seconds, char *err, size_t errlen) {
     *seconds = 0;
     if (iters < 1)
         iters = 1;
@@ -303,10 +318,10 @@ sn_rt_status sn_rt_plan_time(sn_rt_plan *p, int iters, double *seconds, char *er
         return p->dev->be->time(p, iters, seconds, err, errlen);
     double t0 = sn_rt_now();
     for (int i = 0; i < iters; i++) {
-        sn_rt_status st = p->dev->be->execute(p, err, errlen);
-        if (st != SN_RT_OK)
+        sn_status st = p->dev->be->execute(p, err, errlen);
+        if (st != SN_OK)
             return st;
     }
     *seconds = (sn_rt_now() - t0) / iters;
-    return SN_RT_OK;
+    return SN_OK;
 }

@@ -54,8 +54,8 @@ static char nv_include[4096]; /* "" = rely on NVRTC's built-in headers */
     do {                                                                                           \
         sn_nvrtc_result r_ = nv.fn args;                                                           \
         if (r_ != SN_NVRTC_SUCCESS) {                                                              \
-            st = sn_rt_errf(err, errlen, SN_RT_ERR_COMPILE, "%s failed: %s", "nvrtc" #fn #args,    \
-                            nv.GetErrorString(r_));                                                \
+            st = sn_fail(err, errlen, SN_ERR_COMPILE, "%s failed: %s", "nvrtc" #fn #args,          \
+                         nv.GetErrorString(r_));                                                   \
             goto fail;                                                                             \
         }                                                                                          \
     } while (0)
@@ -187,18 +187,18 @@ static int is_arch_option(const char *o) {
     return strncmp(o, "--gpu-architecture", 18) == 0 || strncmp(o, "-arch", 5) == 0;
 }
 
-sn_rt_status sn_rt_nvrtc_compile(const char *source, const char *name, int sm,
-                                 const char *const *options, int noptions, void **image,
-                                 size_t *len, int *is_ptx, char *err, size_t errlen) {
-    sn_rt_status st = SN_RT_OK;
+sn_status sn_rt_nvrtc_compile(const char *source, const char *name, int sm,
+                              const char *const *options, int noptions, void **image, size_t *len,
+                              int *is_ptx, char *err, size_t errlen) {
+    sn_status st = SN_OK;
     *image = NULL;
     *len = 0;
     *is_ptx = 0;
     pthread_once(&nv_once, load_nvrtc);
     if (!nv_ok)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_UNSUPPORTED, "%s", nv_msg);
+        return sn_fail(err, errlen, SN_ERR_UNSUPPORTED, "%s", nv_msg);
     if (!source || noptions < 0 || (noptions && !options))
-        return sn_rt_errf(err, errlen, SN_RT_ERR_INVALID, "nvrtc: bad arguments");
+        return sn_fail(err, errlen, SN_ERR_INVALID, "nvrtc: bad arguments");
     if (!name || !*name)
         name = "kernel";
 
@@ -224,16 +224,16 @@ sn_rt_status sn_rt_nvrtc_compile(const char *source, const char *name, int sm,
             snprintf(arch, sizeof arch, "--gpu-architecture=compute_%d", best);
             ptx = 1;
         } else {
-            return sn_rt_errf(err, errlen, SN_RT_ERR_UNSUPPORTED,
-                              "%s cannot compile for sm_%d (oldest supported: sm_%d)", nv_version,
-                              sm, nv_narchs ? nv_archs[0] : 0);
+            return sn_fail(err, errlen, SN_ERR_UNSUPPORTED,
+                           "%s cannot compile for sm_%d (oldest supported: sm_%d)", nv_version, sm,
+                           nv_narchs ? nv_archs[0] : 0);
         }
     }
 
     const char **opts = calloc((size_t)noptions + 4, sizeof *opts);
     char inc[4200];
     if (!opts)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM, "nvrtc: out of memory");
+        return sn_fail(err, errlen, SN_ERR_NOMEM, "nvrtc: out of memory");
     int no = 0;
     if (arch[0])
         opts[no++] = arch;
@@ -280,15 +280,15 @@ sn_rt_status sn_rt_nvrtc_compile(const char *source, const char *name, int sm,
         char path[4400], first[300];
         first_error(log, first, sizeof first);
         if (sn_rt_write_failure(name, "cu", parts, 5, path, sizeof path) == 0)
-            st = sn_rt_errf(err, errlen, SN_RT_ERR_COMPILE,
-                            "nvrtcCompileProgram(%s, %s) failed: %s%s%s; source and log: %s", name,
-                            arch[0] ? arch + 19 : "caller's arch", nv.GetErrorString(cr),
-                            first[0] ? ": " : "", first, path);
+            st = sn_fail(err, errlen, SN_ERR_COMPILE,
+                         "nvrtcCompileProgram(%s, %s) failed: %s%s%s; source and log: %s", name,
+                         arch[0] ? arch + 19 : "caller's arch", nv.GetErrorString(cr),
+                         first[0] ? ": " : "", first, path);
         else
-            st = sn_rt_errf(err, errlen, SN_RT_ERR_COMPILE,
-                            "nvrtcCompileProgram(%s) failed: %s%s%s (could not write the log "
-                            "file)",
-                            name, nv.GetErrorString(cr), first[0] ? ": " : "", first);
+            st = sn_fail(err, errlen, SN_ERR_COMPILE,
+                         "nvrtcCompileProgram(%s) failed: %s%s%s (could not write the log "
+                         "file)",
+                         name, nv.GetErrorString(cr), first[0] ? ": " : "", first);
         free(hdr);
         free(clean);
         goto fail;
@@ -305,14 +305,14 @@ sn_rt_status sn_rt_nvrtc_compile(const char *source, const char *name, int sm,
     }
     char *out = malloc(n ? n : 1);
     if (!out) {
-        st = sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM, "nvrtc: out of memory (%zu bytes)", n);
+        st = sn_fail(err, errlen, SN_ERR_NOMEM, "nvrtc: out of memory (%zu bytes)", n);
         goto fail;
     }
     sn_nvrtc_result gr = ptx ? nv.GetPTX(prog, out) : nv.GetCUBIN(prog, out);
     if (gr != SN_NVRTC_SUCCESS) {
         free(out);
-        st = sn_rt_errf(err, errlen, SN_RT_ERR_COMPILE, "%s(prog, out) failed: %s",
-                        ptx ? "nvrtcGetPTX" : "nvrtcGetCUBIN", nv.GetErrorString(gr));
+        st = sn_fail(err, errlen, SN_ERR_COMPILE, "%s(prog, out) failed: %s",
+                     ptx ? "nvrtcGetPTX" : "nvrtcGetCUBIN", nv.GetErrorString(gr));
         goto fail;
     }
     *image = out;

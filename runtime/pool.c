@@ -107,7 +107,7 @@ static void *worker(void *arg) {
     }
 }
 
-sn_rt_status sn_rt_pool_new(int threads, sn_rt_pool **out, char *err, size_t errlen) {
+sn_status sn_rt_pool_new(int threads, sn_rt_pool **out, char *err, size_t errlen) {
     *out = NULL;
     if (threads <= 0)
         threads = sn_rt_ncores();
@@ -115,7 +115,7 @@ sn_rt_status sn_rt_pool_new(int threads, sn_rt_pool **out, char *err, size_t err
         threads = 1024;
     sn_rt_pool *p = aligned_alloc(64, (sizeof *p + 63) & ~(size_t)63);
     if (!p)
-        return sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM, "thread pool: out of memory");
+        return sn_fail(err, errlen, SN_ERR_NOMEM, "thread pool: out of memory");
     memset(p, 0, sizeof *p);
     p->nthreads = threads;
     /* More threads than CPUs: a spinning worker would hold a CPU the others need, so
@@ -130,20 +130,20 @@ sn_rt_status sn_rt_pool_new(int threads, sn_rt_pool **out, char *err, size_t err
     p->threads = calloc((size_t)threads, sizeof *p->threads);
     if (!p->threads) {
         free(p);
-        return sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM, "thread pool: out of memory");
+        return sn_fail(err, errlen, SN_ERR_NOMEM, "thread pool: out of memory");
     }
     for (int i = 1; i < threads; i++) {
         int e = pthread_create(&p->threads[i], NULL, worker, p);
         if (e != 0) {
             p->nthreads = i; /* free joins the ones that started */
             sn_rt_pool_free(p);
-            return sn_rt_errf(err, errlen, SN_RT_ERR_NOMEM,
-                              "thread pool: pthread_create (worker %d of %d): %s", i, threads - 1,
-                              strerror(e));
+            return sn_fail(err, errlen, SN_ERR_NOMEM,
+                           "thread pool: pthread_create (worker %d of %d): %s", i, threads - 1,
+                           strerror(e));
         }
     }
     *out = p;
-    return SN_RT_OK;
+    return SN_OK;
 }
 
 void sn_rt_pool_free(sn_rt_pool *p) {

@@ -15,21 +15,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/base.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* The runtime has no dependency on ir/: it keeps its own status codes, equal in value to
- * sn_status (SN_OK = 0, …) so callers may convert by cast. */
-typedef enum sn_rt_status {
-    SN_RT_OK = 0,
-    SN_RT_ERR_INVALID,
-    SN_RT_ERR_IO,
-    SN_RT_ERR_NOMEM,
-    SN_RT_ERR_COMPILE,
-    SN_RT_ERR_DEVICE,
-    SN_RT_ERR_UNSUPPORTED
-} sn_rt_status;
+/* Status and errors: base/base.h (the runtime depends on base only, never on ir/). */
 
 /* ---------------------------------------------------------------- kernel cache
  *
@@ -64,15 +56,15 @@ typedef struct sn_rt_cache_stats {
 /* dir NULL = the default directory. Creates it if needed, and removes stale temp files that
  * writers killed mid-write left behind: older than an hour, or older than a minute when the
  * writer whose pid the name carries is gone. */
-sn_rt_status sn_rt_cache_open(const char *dir, sn_rt_cache **out, char *err, size_t errlen);
+sn_status sn_rt_cache_open(const char *dir, sn_rt_cache **out, char *err, size_t errlen);
 void sn_rt_cache_close(sn_rt_cache *c);
 const char *sn_rt_cache_dir(const sn_rt_cache *c);
-/* On a hit returns SN_RT_OK with a malloc'd copy in *data; on a miss SN_RT_ERR_IO with
+/* On a hit returns SN_OK with a malloc'd copy in *data; on a miss SN_ERR_IO with
  * *data NULL (a corrupt entry is a miss). Payloads are at most SN_RT_CACHE_MAX_PAYLOAD. */
 #define SN_RT_CACHE_MAX_PAYLOAD ((size_t)1 << 30)
-sn_rt_status sn_rt_cache_get(sn_rt_cache *c, sn_rt_key k, void **data, size_t *len);
-sn_rt_status sn_rt_cache_put(sn_rt_cache *c, sn_rt_key k, const void *data, size_t len, char *err,
-                             size_t errlen);
+sn_status sn_rt_cache_get(sn_rt_cache *c, sn_rt_key k, void **data, size_t *len);
+sn_status sn_rt_cache_put(sn_rt_cache *c, sn_rt_key k, const void *data, size_t len, char *err,
+                          size_t errlen);
 /* Drops k's entry from the map and the directory and counts it corrupt: for a caller whose
  * hit turned out unusable (sn_rt_image_check failed), before it recompiles and puts again. */
 void sn_rt_cache_evict(sn_rt_cache *c, sn_rt_key k);
@@ -80,8 +72,8 @@ sn_rt_cache_stats sn_rt_cache_stats_get(const sn_rt_cache *c);
 /* Entries are files <dir>/<2 hex digits>/<32 hex digits>.snk. scan counts them (entries,
  * bytes) and the temp files beside them into *st and the handle's stats; clear deletes every
  * entry and every temp file (nothing else in the directory) and empties the in-process map. */
-sn_rt_status sn_rt_cache_scan(sn_rt_cache *c, sn_rt_cache_stats *st);
-sn_rt_status sn_rt_cache_clear(sn_rt_cache *c, char *err, size_t errlen);
+sn_status sn_rt_cache_scan(sn_rt_cache *c, sn_rt_cache_stats *st);
+sn_status sn_rt_cache_clear(sn_rt_cache *c, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------- devices */
 
@@ -93,8 +85,8 @@ typedef struct sn_rt_device sn_rt_device;
  * else cpu); NULL or "" = "auto". threads: CPU worker count, the calling thread included
  * (<= 0 = the cores this process may run on). A CUDA device holds the GPU's primary context
  * and one stream. */
-sn_rt_status sn_rt_device_open(const char *name, int threads, sn_rt_device **out, char *err,
-                               size_t errlen);
+sn_status sn_rt_device_open(const char *name, int threads, sn_rt_device **out, char *err,
+                            size_t errlen);
 void sn_rt_device_close(sn_rt_device *d);
 sn_rt_kind sn_rt_device_kind(const sn_rt_device *d);
 /* "cpu (2 threads, znver4)" / "cuda:0 NVIDIA H200 (sm_90)" */
@@ -102,16 +94,19 @@ const char *sn_rt_device_name(const sn_rt_device *d);
 /* CUDA: compute capability × 10 (90); CPU: 0. */
 int sn_rt_device_sm(const sn_rt_device *d);
 /* Loads one kernel image on d as a plan would (CPU: links the object in a scratch JIT; CUDA:
- * cuModuleLoadData) and resolves entry, then throws it away. SN_RT_OK when a plan could use
+ * cuModuleLoadData) and resolves entry, then throws it away. SN_OK when a plan could use
  * it; else the loader's message — for a cache hit to be trusted before a plan is built: a
  * garbage object or a missing symbol is evicted and recompiled instead of failing every
  * later run. A CPU device of a build without LLVM checks nothing. */
-sn_rt_status sn_rt_image_check(sn_rt_device *d, const void *image, size_t len, const char *entry,
-                               char *err, size_t errlen);
+sn_status sn_rt_image_check(sn_rt_device *d, const void *image, size_t len, const char *entry,
+                            char *err, size_t errlen);
 /* 1 when libcuda loads and reports at least one device. Never fails loudly; the answer is
  * computed once. $SINTER_LIBCUDA, when set, names the driver library instead of libcuda.so.1
  * (tests point it at the toolkit stub). */
 int sn_rt_cuda_available(void);
+/* 1 when sn_rt_device_open(name) would find the device: a cpu always, a cuda one when
+ * sn_rt_cuda_available. */
+int sn_rt_device_present(const char *name);
 
 /* ---------------------------------------------------------------- CUDA compilation (NVRTC)
  * Works without a GPU: NVRTC is a host library (dlopen'd: libnvrtc.so.13, .12, .so). Compiles
@@ -124,9 +119,9 @@ int sn_rt_cuda_available(void);
  * /tmp/sinter-failed/) and names it in err:
  *   "nvrtcCompileProgram(k, sm_90) failed: NVRTC_ERROR_COMPILATION: k(2): error: …; source
  *    and log: /…/failed/k.123.0.cu" */
-sn_rt_status sn_rt_nvrtc_compile(const char *source, const char *name, int sm,
-                                 const char *const *options, int noptions, void **image,
-                                 size_t *len, int *is_ptx, char *err, size_t errlen);
+sn_status sn_rt_nvrtc_compile(const char *source, const char *name, int sm,
+                              const char *const *options, int noptions, void **image, size_t *len,
+                              int *is_ptx, char *err, size_t errlen);
 /* "NVRTC 13.0" — part of the cache key; NULL when NVRTC cannot be loaded. */
 const char *sn_rt_nvrtc_version(void);
 
@@ -148,7 +143,7 @@ typedef struct sn_rt_argref {
 typedef enum sn_rt_step_kind {
     SN_RT_STEP_KERNEL,    /* launch a kernel */
     SN_RT_STEP_ALLREDUCE, /* reserved for data-parallel training (NCCL): sum a buffer range;
-                           * plan creation fails with SN_RT_ERR_UNSUPPORTED for now */
+                           * plan creation fails with SN_ERR_UNSUPPORTED for now */
     SN_RT_STEP_GEMM       /* a library GEMM (cuBLASLt on CUDA; plain f32 loops on the CPU):
                            * a candidate for 1×1 conv / matmul groups, see sn_rt_gemm */
 } sn_rt_step_kind;
@@ -225,20 +220,24 @@ typedef struct sn_rt_plan sn_rt_plan;
  * images, resolves every step's entry point, allocates the plan's memory (arena, weights,
  * inputs, outputs — all zeroed, then the weights copied in) and, on CUDA, captures the steps
  * as one graph. desc and everything it points to may be freed once this returns. */
-sn_rt_status sn_rt_plan_new(sn_rt_device *d, const sn_rt_plan_desc *desc, sn_rt_plan **out,
-                            char *err, size_t errlen);
+sn_status sn_rt_plan_new(sn_rt_device *d, const sn_rt_plan_desc *desc, sn_rt_plan **out, char *err,
+                         size_t errlen);
 /* Copies host inputs in, runs every step, copies outputs back (host pointers). */
-sn_rt_status sn_rt_plan_run(sn_rt_plan *p, const void *const *inputs, void *const *outputs,
-                            char *err, size_t errlen);
+sn_status sn_rt_plan_run(sn_rt_plan *p, const void *const *inputs, void *const *outputs, char *err,
+                         size_t errlen);
 /* The same in parts, for benchmarks that time execution alone: inputs copied to the
  * device, the steps run (CUDA: graph replay) and waited for, outputs copied back. */
-sn_rt_status sn_rt_plan_set_inputs(sn_rt_plan *p, const void *const *inputs, char *err,
-                                   size_t errlen);
-sn_rt_status sn_rt_plan_execute(sn_rt_plan *p, char *err, size_t errlen);
-sn_rt_status sn_rt_plan_get_outputs(sn_rt_plan *p, void *const *outputs, char *err, size_t errlen);
+sn_status sn_rt_plan_set_inputs(sn_rt_plan *p, const void *const *inputs, char *err, size_t errlen);
+sn_status sn_rt_plan_execute(sn_rt_plan *p, char *err, size_t errlen);
+sn_status sn_rt_plan_get_outputs(sn_rt_plan *p, void *const *outputs, char *err, size_t errlen);
+/* Copies bytes between host memory and the plan's weights blob at offset: write = 1 replaces
+ * them (the next execute sees the new values; the plan is not rebuilt), write = 0 reads them
+ * back. A range outside the blob is SN_ERR_INVALID. */
+sn_status sn_rt_plan_weights(sn_rt_plan *p, int write, int64_t offset, void *host, int64_t bytes,
+                             char *err, size_t errlen);
 /* Runs the steps iters times (inputs as last set) and gives the mean seconds per run: CUDA
  * events around the graph replays on GPU, the wall clock on CPU. For benchmarks and tuning. */
-sn_rt_status sn_rt_plan_time(sn_rt_plan *p, int iters, double *seconds, char *err, size_t errlen);
+sn_status sn_rt_plan_time(sn_rt_plan *p, int iters, double *seconds, char *err, size_t errlen);
 void sn_rt_plan_free(sn_rt_plan *p);
 
 /* "cuBLASLt 13.0.0" — part of a GEMM step's identity; NULL when cuBLASLt cannot be loaded. */

@@ -20,17 +20,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 
-#if defined(__GNUC__)
-#define SN_RT_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#else
-#define SN_RT_PRINTF(f, a)
-#endif
-
 /* ---------------------------------------------------------------- util.c */
-
-/* Writes the formatted message into err (when err/errlen allow) and returns st. */
-sn_rt_status sn_rt_errf(char *err, size_t errlen, sn_rt_status st, const char *fmt, ...)
-    SN_RT_PRINTF(4, 5);
 
 /* 64-byte aligned allocation of at least n bytes (n rounded up to 64; n 0 → 64). Free with
  * free(). NULL when out of memory. */
@@ -62,7 +52,7 @@ int sn_rt_ncores(void);
 typedef struct sn_rt_pool sn_rt_pool;
 typedef void (*sn_rt_task_fn)(void **args, int64_t begin, int64_t end);
 
-sn_rt_status sn_rt_pool_new(int threads, sn_rt_pool **out, char *err, size_t errlen);
+sn_status sn_rt_pool_new(int threads, sn_rt_pool **out, char *err, size_t errlen);
 void sn_rt_pool_free(sn_rt_pool *p);
 int sn_rt_pool_threads(const sn_rt_pool *p);
 void sn_rt_pool_run(sn_rt_pool *p, sn_rt_task_fn fn, void **args, int64_t tasks);
@@ -77,16 +67,20 @@ typedef struct sn_rt_backend {
     const char *name;
     void (*close)(sn_rt_device *d);
     /* Fills p->impl. desc has been validated (device.c: sn_rt_desc_check). */
-    sn_rt_status (*plan_new)(sn_rt_plan *p, const sn_rt_plan_desc *desc, char *err, size_t errlen);
+    sn_status (*plan_new)(sn_rt_plan *p, const sn_rt_plan_desc *desc, char *err, size_t errlen);
     void (*plan_free)(sn_rt_plan *p);
-    sn_rt_status (*set_inputs)(sn_rt_plan *p, const void *const *inputs, char *err, size_t errlen);
-    sn_rt_status (*execute)(sn_rt_plan *p, char *err, size_t errlen);
-    sn_rt_status (*get_outputs)(sn_rt_plan *p, void *const *outputs, char *err, size_t errlen);
+    sn_status (*set_inputs)(sn_rt_plan *p, const void *const *inputs, char *err, size_t errlen);
+    sn_status (*execute)(sn_rt_plan *p, char *err, size_t errlen);
+    sn_status (*get_outputs)(sn_rt_plan *p, void *const *outputs, char *err, size_t errlen);
+    /* Copies bytes between the host and the plan's weights blob at offset (range checked by
+     * device.c); write = 1: host → plan. */
+    sn_status (*weights_copy)(sn_rt_plan *p, int write, int64_t offset, void *host, int64_t bytes,
+                              char *err, size_t errlen);
     /* optional */
-    sn_rt_status (*time)(sn_rt_plan *p, int iters, double *seconds, char *err, size_t errlen);
+    sn_status (*time)(sn_rt_plan *p, int iters, double *seconds, char *err, size_t errlen);
     /* Loads one image as plan_new would, resolves entry, unloads it (sn_rt_image_check). */
-    sn_rt_status (*image_check)(sn_rt_device *d, const void *image, size_t len, const char *entry,
-                                char *err, size_t errlen);
+    sn_status (*image_check)(sn_rt_device *d, const void *image, size_t len, const char *entry,
+                             char *err, size_t errlen);
 } sn_rt_backend;
 
 struct sn_rt_device {
@@ -101,30 +95,31 @@ struct sn_rt_plan {
     sn_rt_device *dev;
     int ninputs, noutputs;
     int64_t *input_bytes, *output_bytes; /* owned copies */
+    int64_t weight_bytes;
     void *impl;
 };
 
 /* Size in bytes of one element of t (4 or 2). */
 int sn_rt_dtype_size(sn_rt_dtype t);
 /* Checks a GEMM step's description and that its arguments fit their buffers. */
-sn_rt_status sn_rt_gemm_check(const sn_rt_plan_desc *desc, int stepno, char *err, size_t errlen);
+sn_status sn_rt_gemm_check(const sn_rt_plan_desc *desc, int stepno, char *err, size_t errlen);
 
 /* cpu.c */
-sn_rt_status sn_rt_cpu_open(int threads, sn_rt_device *d, char *err, size_t errlen);
+sn_status sn_rt_cpu_open(int threads, sn_rt_device *d, char *err, size_t errlen);
 /* cuda.c. ordinal: the N of "cuda:N". */
-sn_rt_status sn_rt_cuda_open(int ordinal, sn_rt_device *d, char *err, size_t errlen);
+sn_status sn_rt_cuda_open(int ordinal, sn_rt_device *d, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------- cpu_jit.c (LLVM ORC) */
 typedef struct sn_rt_jit sn_rt_jit;
 
-sn_rt_status sn_rt_jit_new(sn_rt_jit **out, char *err, size_t errlen);
+sn_status sn_rt_jit_new(sn_rt_jit **out, char *err, size_t errlen);
 /* Adds one relocatable object file (copied) as its own JITDylib, so symbols of different
  * images never clash; *module receives its number for sn_rt_jit_lookup. */
-sn_rt_status sn_rt_jit_add_object(sn_rt_jit *j, const void *obj, size_t len, int *module, char *err,
-                                  size_t errlen);
+sn_status sn_rt_jit_add_object(sn_rt_jit *j, const void *obj, size_t len, int *module, char *err,
+                               size_t errlen);
 /* Resolves (and links) `name` in module. */
-sn_rt_status sn_rt_jit_lookup(sn_rt_jit *j, int module, const char *name, void **addr, char *err,
-                              size_t errlen);
+sn_status sn_rt_jit_lookup(sn_rt_jit *j, int module, const char *name, void **addr, char *err,
+                           size_t errlen);
 void sn_rt_jit_free(sn_rt_jit *j);
 /* LLVM's name for the host CPU ("znver4"); a static string. */
 const char *sn_rt_jit_host_cpu(void);

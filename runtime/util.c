@@ -20,16 +20,6 @@ double sn_rt_now(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-sn_rt_status sn_rt_errf(char *err, size_t errlen, sn_rt_status st, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
-
 void *sn_rt_aligned_alloc(size_t n) {
     size_t sz = (n + 63) & ~(size_t)63;
     if (sz == 0)

@@ -24,6 +24,7 @@
  * prints ptxas' register/spill report per kernel.
  */
 #include "codegen/codegen.h"
+#include "engine/engine.h"
 #include "frontend/frontend.h"
 #include "ir/ir.h"
 #include "passes/passes.h"
@@ -452,15 +453,14 @@ static int compile_kernel(const sn_cg_kernel *k, int sm, seen *S) {
     int is_ptx = 0;
     const char *opts[1] = {"--ptxas-options=-v"};
     int want_v = getenv("SN_TEST_PTXAS") != NULL;
-    sn_rt_status st =
-        sn_rt_nvrtc_compile(k->source, k->name, sm, want_v ? opts : NULL, want_v ? 1 : 0, &img,
-                            &len, &is_ptx, errbuf, sizeof errbuf);
+    sn_status st = sn_rt_nvrtc_compile(k->source, k->name, sm, want_v ? opts : NULL, want_v ? 1 : 0,
+                                       &img, &len, &is_ptx, errbuf, sizeof errbuf);
     compiled++;
-    if (st == SN_RT_ERR_UNSUPPORTED) {
+    if (st == SN_ERR_UNSUPPORTED) {
         fprintf(stderr, "NVRTC unavailable: %s\n", errbuf);
         exit(77);
     }
-    CHECK(st == SN_RT_OK, "%s (sm_%d): %s", k->name, sm, errbuf);
+    CHECK(st == SN_OK, "%s (sm_%d): %s", k->name, sm, errbuf);
     if (st) {
         compile_fail++;
         if (getenv("SN_TEST_SHOW"))
@@ -468,7 +468,7 @@ static int compile_kernel(const sn_cg_kernel *k, int sm, seen *S) {
     }
     CHECK(st || !is_ptx, "%s: got PTX, expected a CUBIN for sm_%d", k->name, sm);
     free(img);
-    return st == SN_RT_OK;
+    return st == SN_OK;
 }
 
 static int cmp_programs(const sn_cg_program *a, const sn_cg_program *b) {
@@ -1078,64 +1078,21 @@ static double rel_l2(const float *a, const float *ref, int64_t n) {
     return sqrt(num / (den > 1e-30 ? den : 1e-30));
 }
 
-static int run_program(sn_rt_device *dev, const sn_cg_program *p, int sm, const float *const *in,
-                       float *const *out) {
-    void **imgs = calloc((size_t)p->nkernels + 1, sizeof *imgs);
-    size_t *lens = calloc((size_t)p->nkernels + 1, sizeof *lens);
-    sn_rt_step *steps = calloc((size_t)p->nkernels + 1, sizeof *steps);
-    int ok = imgs && lens && steps;
-    for (int i = 0; ok && i < p->nkernels; i++) {
-        const sn_cg_kernel *k = &p->kernels[i];
-        int is_ptx = 0;
-        if (sn_rt_nvrtc_compile(k->source, k->name, sm, NULL, 0, &imgs[i], &lens[i], &is_ptx,
-                                errbuf, sizeof errbuf)) {
-            fprintf(stderr, "%s\n", errbuf);
-            ok = 0;
-            break;
-        }
-        sn_rt_step *s = &steps[i];
-        s->kind = SN_RT_STEP_KERNEL;
-        s->module = i;
-        s->entry = k->name;
-        s->nargs = k->nargs;
-        for (int a = 0; a < k->nargs; a++) {
-            s->args[a].buf = (sn_rt_buf)k->args[a].kind; /* same order by design */
-            s->args[a].index = k->args[a].index;
-            s->args[a].offset = k->args[a].offset;
-        }
-        memcpy(s->grid, k->grid, sizeof s->grid);
-        memcpy(s->block, k->block, sizeof s->block);
-        s->smem = k->smem;
-    }
-    if (ok) {
-        sn_rt_plan_desc d;
-        memset(&d, 0, sizeof d);
-        d.nimages = p->nkernels;
-        d.images = (const void *const *)imgs;
-        d.image_sizes = lens;
-        d.nsteps = p->nkernels;
-        d.steps = steps;
-        d.arena_bytes = p->arena_bytes;
-        d.weights = p->weights;
-        d.weight_bytes = p->weight_bytes;
-        d.ninputs = p->ninputs;
-        d.noutputs = p->noutputs;
-        d.input_bytes = p->input_bytes;
-        d.output_bytes = p->output_bytes;
-        sn_rt_plan *plan = NULL;
-        if (sn_rt_plan_new(dev, &d, &plan, errbuf, sizeof errbuf) ||
-            sn_rt_plan_run(plan, (const void *const *)in, (void *const *)out, errbuf,
-                           sizeof errbuf)) {
-            fprintf(stderr, "plan: %s\n", errbuf);
-            ok = 0;
-        }
-        sn_rt_plan_free(plan);
-    }
-    for (int i = 0; imgs && i < p->nkernels; i++)
-        free(imgs[i]);
-    free(imgs);
-    free(lens);
-    free(steps);
+/* g compiled by the engine for the GPU (the path `sinter run --backend cuda` takes: passes,
+ * codegen, NVRTC through the kernel cache, plan) and run once. */
+static int run_engine(sn_rt_device *dev, const sn_ir_graph *g, sn_dtype dt, int eager,
+                      const float *const *in, float *const *out) {
+    sn_eng_compiled c;
+    memset(&c, 0, sizeof c);
+    sn_eng_build b = {.backend = &sn_cg_backend_cuda, .dtype = dt, .eager = eager};
+    sn_ir_graph *gc = sn_ir_graph_clone(g); /* the passes consume it */
+    int ok = gc && sn_eng_compile(gc, &b, dev, &c, errbuf, sizeof errbuf) == SN_OK &&
+             sn_rt_plan_run(c.plan, (const void *const *)in, (void *const *)out, errbuf,
+                            sizeof errbuf) == SN_OK;
+    if (!ok)
+        fprintf(stderr, "engine: %s\n", gc ? errbuf : "out of memory");
+    sn_eng_compiled_free(&c);
+    sn_ir_graph_free(gc);
     return ok;
 }
 
@@ -1149,7 +1106,6 @@ static int run_gpu(void) {
         fprintf(stderr, "%s\n", errbuf);
         return 1;
     }
-    int sm = sn_rt_device_sm(dev);
     const double *tol = tolerance;
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         sn_ir_graph *g = cases[c].build();
@@ -1171,16 +1127,12 @@ static int run_gpu(void) {
         }
         for (int di = 0; di < 3; di++)
             for (int eager = 0; eager < 2; eager++) {
-                sn_cg_program *p = lower_for(g, sm, dtypes[di], eager, NULL);
-                CHECK(p, "case %s: lowering failed", cases[c].name);
-                if (!p)
-                    continue;
                 for (int o = 0; o < g->noutputs; o++) {
                     int64_t n = sn_shape_numel(&g->nodes[g->outputs[o]].shape);
                     for (int64_t i = 0; i < n; i++)
                         got[o][i] = NAN;
                 }
-                if (run_program(dev, p, sm, ins, got)) {
+                if (run_engine(dev, g, dtypes[di], eager, ins, got)) {
                     for (int o = 0; o < g->noutputs; o++) {
                         int64_t n = sn_shape_numel(&g->nodes[g->outputs[o]].shape);
                         double e = rel_l2(got[o], ref[o], n);
@@ -1193,7 +1145,6 @@ static int run_gpu(void) {
                 } else {
                     CHECK(0, "case %s %s: run failed", cases[c].name, sn_dtype_name(dtypes[di]));
                 }
-                sn_cg_program_free(p);
             }
         for (int o = 0; o < g->noutputs; o++) {
             free(ref[o]);

@@ -95,7 +95,7 @@ static void setup(void) {
     setenv("SINTER_MEMORY_LIMIT", "2G", 1);
     sn_rt_device *d = NULL;
     char err[256];
-    have_cpu = sn_rt_device_open("cpu", 1, &d, err, sizeof err) == SN_RT_OK;
+    have_cpu = sn_rt_device_open("cpu", 1, &d, err, sizeof err) == SN_OK;
     sn_rt_device_close(d);
 }
 

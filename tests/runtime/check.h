@@ -16,8 +16,8 @@
 #define CHECK_OK(call)                                                                             \
     do {                                                                                           \
         err[0] = '\0';                                                                             \
-        sn_rt_status st_ = (call);                                                                 \
-        CHECKF(st_ == SN_RT_OK, "%s -> %d: %s", #call, (int)st_, err);                             \
+        sn_status st_ = (call);                                                                    \
+        CHECKF(st_ == SN_OK, "%s -> %d: %s", #call, (int)st_, err);                                \
     } while (0)
 
 #endif

@@ -65,7 +65,7 @@ static void expect_payloads(sn_rt_cache *c) {
         size_t n = 0;
         unsigned char *p;
         size_t len = payload(j, &p);
-        CHECK(sn_rt_cache_get(c, key_for(j), &d, &n) == SN_RT_OK && n == len &&
+        CHECK(sn_rt_cache_get(c, key_for(j), &d, &n) == SN_OK && n == len &&
               memcmp(d, p, len) == 0);
         free(d);
         free(p);
@@ -80,7 +80,7 @@ static void test_round_trip(const char *dir) {
     CHECK(strcmp(sn_rt_cache_dir(c), dir) == 0);
     void *d;
     size_t n;
-    CHECK(sn_rt_cache_get(c, key_for(1), &d, &n) == SN_RT_ERR_IO && d == NULL);
+    CHECK(sn_rt_cache_get(c, key_for(1), &d, &n) == SN_ERR_IO && d == NULL);
     for (int j = 0; j < 6; j++) {
         unsigned char *p;
         size_t len = payload(j, &p);
@@ -97,7 +97,7 @@ static void test_round_trip(const char *dir) {
     /* … and from disk in a fresh one. */
     CHECK_OK(sn_rt_cache_open(dir, &c, err, sizeof err));
     expect_payloads(c);
-    CHECK(sn_rt_cache_get(c, key_for(100), &d, &n) == SN_RT_OK && n == 0);
+    CHECK(sn_rt_cache_get(c, key_for(100), &d, &n) == SN_OK && n == 0);
     free(d);
     sn_rt_cache_stats sc;
     CHECK_OK(sn_rt_cache_scan(c, &sc));
@@ -123,7 +123,7 @@ static void damage_and_recover(const char *dir, int j, const char *what,
         return;
     void *d = (void *)1;
     size_t n = 1;
-    CHECKF(sn_rt_cache_get(c, k, &d, &n) == SN_RT_ERR_IO && d == NULL && n == 0,
+    CHECKF(sn_rt_cache_get(c, k, &d, &n) == SN_ERR_IO && d == NULL && n == 0,
            "%s: damaged entry was loaded", what);
     sn_rt_cache_stats s = sn_rt_cache_stats_get(c);
     CHECKF(s.corrupt == 1 && s.misses == 1, "%s: corrupt %lld misses %lld", what,
@@ -135,7 +135,7 @@ static void damage_and_recover(const char *dir, int j, const char *what,
     CHECK_OK(sn_rt_cache_put(c, k, p, len, err, sizeof err));
     sn_rt_cache_close(c);
     CHECK_OK(sn_rt_cache_open(dir, &c, err, sizeof err));
-    CHECKF(sn_rt_cache_get(c, k, &d, &n) == SN_RT_OK && n == len && memcmp(d, p, len) == 0,
+    CHECKF(sn_rt_cache_get(c, k, &d, &n) == SN_OK && n == len && memcmp(d, p, len) == 0,
            "%s: recompiled entry not read back", what);
     CHECK(sn_rt_cache_stats_get(c).corrupt == 0);
     free(d);
@@ -214,7 +214,7 @@ static void test_swapped_pair(const char *dir) {
     for (int j = 2; j <= 4; j += 2) {
         void *d = (void *)1;
         size_t n = 1;
-        CHECKF(sn_rt_cache_get(c, key_for(j), &d, &n) == SN_RT_ERR_IO && d == NULL,
+        CHECKF(sn_rt_cache_get(c, key_for(j), &d, &n) == SN_ERR_IO && d == NULL,
                "key %d: another key's payload was loaded (%zu bytes)", j, n);
         free(d);
     }
@@ -250,7 +250,7 @@ static void test_old_version(const char *dir) {
         return;
     void *d;
     size_t n;
-    CHECK(sn_rt_cache_get(c, key_for(1), &d, &n) == SN_RT_ERR_IO);
+    CHECK(sn_rt_cache_get(c, key_for(1), &d, &n) == SN_ERR_IO);
     sn_rt_cache_stats s = sn_rt_cache_stats_get(c);
     CHECKF(s.corrupt == 0 && s.misses == 1, "corrupt %lld misses %lld", (long long)s.corrupt,
            (long long)s.misses);
@@ -278,14 +278,14 @@ static void test_evict(const char *dir) {
     for (int j = 300; j < 400; j++) {
         void *d = NULL;
         size_t n = 0;
-        sn_rt_status st = sn_rt_cache_get(c, key_for(j), &d, &n);
+        sn_status st = sn_rt_cache_get(c, key_for(j), &d, &n);
         char path[8192];
         entry_file(dir, key_for(j), path, sizeof path);
         struct stat fst;
         if (j % 3 == 0)
-            CHECKF(st == SN_RT_ERR_IO && stat(path, &fst) != 0, "key %d not evicted", j);
+            CHECKF(st == SN_ERR_IO && stat(path, &fst) != 0, "key %d not evicted", j);
         else
-            CHECKF(st == SN_RT_OK && n == sizeof j && !memcmp(d, &j, sizeof j), "key %d lost", j);
+            CHECKF(st == SN_OK && n == sizeof j && !memcmp(d, &j, sizeof j), "key %d lost", j);
         free(d);
     }
     sn_rt_cache_close(c);
@@ -303,10 +303,10 @@ static int fifo_child(const char *fifo, const char *link, sn_rt_key kf, sn_rt_ke
         return 1;
     void *d;
     size_t n;
-    CHECK(sn_rt_cache_get(c, kf, &d, &n) == SN_RT_ERR_IO);
-    CHECK(sn_rt_cache_get(c, kl, &d, &n) == SN_RT_ERR_IO);
+    CHECK(sn_rt_cache_get(c, kf, &d, &n) == SN_ERR_IO);
+    CHECK(sn_rt_cache_get(c, kl, &d, &n) == SN_ERR_IO);
     CHECK(sn_rt_cache_stats_get(c).corrupt == 2);
-    CHECK(sn_rt_cache_put(c, kf, "x", 1, err, sizeof err) == SN_RT_ERR_IO &&
+    CHECK(sn_rt_cache_put(c, kf, "x", 1, err, sizeof err) == SN_ERR_IO &&
           has_substr(err, "not a regular file"));
     struct stat st;
     CHECK(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode));
@@ -434,7 +434,7 @@ static void test_scan_clear(const char *dir) {
     CHECK(s.entries == 0 && s.bytes == 0);
     void *d;
     size_t n;
-    CHECK(sn_rt_cache_get(c, key_for(0), &d, &n) == SN_RT_ERR_IO); /* map cleared too */
+    CHECK(sn_rt_cache_get(c, key_for(0), &d, &n) == SN_ERR_IO); /* map cleared too */
     struct stat st;
     CHECK(stat(stray, &st) == 0);
     CHECK(stat(tmp, &st) != 0);
@@ -465,7 +465,7 @@ static void test_default_dir(const char *base) {
     }
     unsetenv("XDG_CACHE_HOME");
     /* An uncreatable directory is a clean error. */
-    CHECK(sn_rt_cache_open("/proc/sinter_cannot_exist", &c, err, sizeof err) == SN_RT_ERR_IO &&
+    CHECK(sn_rt_cache_open("/proc/sinter_cannot_exist", &c, err, sizeof err) == SN_ERR_IO &&
           c == NULL && has_substr(err, "/proc/sinter_cannot_exist"));
 }
 
@@ -478,7 +478,7 @@ static int hammer(const char *dir, int who) {
         int j = (i * 5 + who * 11) % 24;
         sn_rt_cache *c;
         char e[512];
-        if (sn_rt_cache_open(dir, &c, e, sizeof e) != SN_RT_OK) {
+        if (sn_rt_cache_open(dir, &c, e, sizeof e) != SN_OK) {
             fprintf(stderr, "hammer %d: open: %s\n", who, e);
             return 1000;
         }
@@ -486,7 +486,7 @@ static int hammer(const char *dir, int who) {
         size_t len = payload(j, &p);
         void *d;
         size_t n;
-        if (sn_rt_cache_get(c, key_for(j), &d, &n) == SN_RT_OK) {
+        if (sn_rt_cache_get(c, key_for(j), &d, &n) == SN_OK) {
             hits++;
             if (n != len || memcmp(d, p, len) != 0) {
                 fprintf(stderr, "hammer %d: key %d: wrong payload (%zu bytes, want %zu)\n", who, j,
@@ -496,7 +496,7 @@ static int hammer(const char *dir, int who) {
             free(d);
         }
         /* Every round also writes, so writers race readers and each other. */
-        if (sn_rt_cache_put(c, key_for(j), p, len, e, sizeof e) != SN_RT_OK) {
+        if (sn_rt_cache_put(c, key_for(j), p, len, e, sizeof e) != SN_OK) {
             fprintf(stderr, "hammer %d: put: %s\n", who, e);
             bad++;
         }
@@ -537,7 +537,7 @@ static void test_two_processes(const char *dir) {
         size_t len = payload(j, &p);
         void *d;
         size_t n;
-        CHECKF(sn_rt_cache_get(c, key_for(j), &d, &n) == SN_RT_OK && n == len &&
+        CHECKF(sn_rt_cache_get(c, key_for(j), &d, &n) == SN_OK && n == len &&
                    memcmp(d, p, len) == 0,
                "key %d after the race", j);
         free(d);

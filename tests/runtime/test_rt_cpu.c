@@ -73,16 +73,16 @@ static void test_devices(void) {
         printf("device: %s\n", sn_rt_device_name(d));
         sn_rt_device_close(d);
     }
-    CHECK(sn_rt_device_open("tpu", 0, &d, err, sizeof err) == SN_RT_ERR_INVALID && !d &&
+    CHECK(sn_rt_device_open("tpu", 0, &d, err, sizeof err) == SN_ERR_INVALID && !d &&
           has_substr(err, "tpu"));
-    CHECK(sn_rt_device_open("cuda:x", 0, &d, err, sizeof err) == SN_RT_ERR_INVALID && !d);
+    CHECK(sn_rt_device_open("cuda:x", 0, &d, err, sizeof err) == SN_ERR_INVALID && !d);
     CHECK_OK(sn_rt_device_open("auto", 0, &d, err, sizeof err));
     if (d) {
         CHECK(sn_rt_device_kind(d) == (sn_rt_cuda_available() ? SN_RT_CUDA : SN_RT_CPU));
         sn_rt_device_close(d);
     }
     if (!sn_rt_cuda_available()) {
-        CHECK(sn_rt_device_open("cuda", 0, &d, err, sizeof err) == SN_RT_ERR_DEVICE && !d);
+        CHECK(sn_rt_device_open("cuda", 0, &d, err, sizeof err) == SN_ERR_DEVICE && !d);
         printf("cuda without a driver: %s\n", err);
     }
 }
@@ -204,21 +204,21 @@ static void test_two_step_plan(int threads) {
     if (d) {
         sn_rt_plan *bad = NULL;
         steps[1].entry = "no_such_kernel";
-        CHECK(sn_rt_plan_new(d, &desc, &bad, err, sizeof err) != SN_RT_OK && !bad);
+        CHECK(sn_rt_plan_new(d, &desc, &bad, err, sizeof err) != SN_OK && !bad);
         CHECKF(has_substr(err, "no_such_kernel"), "%s", err);
         steps[1].entry = "silu";
 
         steps[1].args[1].offset = n * 4 + 4; /* past the output */
-        CHECK(sn_rt_plan_new(d, &desc, &bad, err, sizeof err) == SN_RT_ERR_INVALID && !bad);
+        CHECK(sn_rt_plan_new(d, &desc, &bad, err, sizeof err) == SN_ERR_INVALID && !bad);
         CHECKF(has_substr(err, "output"), "%s", err);
         steps[1].args[1].offset = 0;
 
         steps[1].args[1].index = 3; /* no output 3 */
-        CHECK(sn_rt_plan_new(d, &desc, &bad, err, sizeof err) == SN_RT_ERR_INVALID && !bad);
+        CHECK(sn_rt_plan_new(d, &desc, &bad, err, sizeof err) == SN_ERR_INVALID && !bad);
         steps[1].args[1].index = 0;
 
         steps[1].kind = SN_RT_STEP_ALLREDUCE;
-        CHECK(sn_rt_plan_new(d, &desc, &bad, err, sizeof err) == SN_RT_ERR_UNSUPPORTED && !bad);
+        CHECK(sn_rt_plan_new(d, &desc, &bad, err, sizeof err) == SN_ERR_UNSUPPORTED && !bad);
         CHECKF(has_substr(err, "not supported yet"), "%s", err);
         steps[1].kind = SN_RT_STEP_KERNEL;
 
@@ -230,7 +230,7 @@ static void test_two_step_plan(int threads) {
         sn_rt_plan_desc d3 = desc;
         d3.images = images3;
         d3.image_sizes = sizes3;
-        CHECK(sn_rt_plan_new(d, &d3, &bad, err, sizeof err) != SN_RT_OK && !bad);
+        CHECK(sn_rt_plan_new(d, &d3, &bad, err, sizeof err) != SN_OK && !bad);
         printf("junk object image: %s\n", err);
 
         /* Still fine after all that. */
@@ -239,7 +239,7 @@ static void test_two_step_plan(int threads) {
             void *outs[1] = {y};
             CHECK_OK(sn_rt_plan_run(p, ins, outs, err, sizeof err));
             const void *nul[1] = {NULL};
-            CHECK(sn_rt_plan_set_inputs(p, nul, err, sizeof err) == SN_RT_ERR_INVALID);
+            CHECK(sn_rt_plan_set_inputs(p, nul, err, sizeof err) == SN_ERR_INVALID);
         }
     }
     sn_rt_plan_free(p);
@@ -341,21 +341,21 @@ static void test_gemm(void) {
     int64_t ob[1] = {4096};
     sn_rt_plan_desc desc = {.nsteps = 1, .steps = &s, .noutputs = 1, .output_bytes = ob};
     sn_rt_plan *p = NULL;
-    CHECK(sn_rt_plan_new(d, &desc, &p, err, sizeof err) == SN_RT_ERR_INVALID && !p);
+    CHECK(sn_rt_plan_new(d, &desc, &p, err, sizeof err) == SN_ERR_INVALID && !p);
     CHECKF(has_substr(err, "bias"), "%s", err);
     s.gemm.bias = SN_RT_GEMM_BIAS_NONE;
     for (int a = 0; a < 3; a++)
         s.args[a] = (sn_rt_argref){SN_RT_BUF_OUTPUT, 0, 0};
     s.gemm.ldb = 3; /* < k for a transposed B */
-    CHECK(sn_rt_plan_new(d, &desc, &p, err, sizeof err) == SN_RT_ERR_INVALID && !p);
+    CHECK(sn_rt_plan_new(d, &desc, &p, err, sizeof err) == SN_ERR_INVALID && !p);
     CHECKF(has_substr(err, "leading dimension of B"), "%s", err);
     s.gemm.ldb = 31;
     s.gemm.m = 500; /* D does not fit in 4096 bytes */
-    CHECK(sn_rt_plan_new(d, &desc, &p, err, sizeof err) == SN_RT_ERR_INVALID && !p);
+    CHECK(sn_rt_plan_new(d, &desc, &p, err, sizeof err) == SN_ERR_INVALID && !p);
     CHECKF(has_substr(err, "needs") && has_substr(err, "bytes"), "%s", err);
     s.gemm.m = 5;
     s.gemm.ab_type = s.gemm.d_type = SN_RT_F16;
-    CHECK(sn_rt_plan_new(d, &desc, &p, err, sizeof err) == SN_RT_ERR_UNSUPPORTED && !p);
+    CHECK(sn_rt_plan_new(d, &desc, &p, err, sizeof err) == SN_ERR_UNSUPPORTED && !p);
     sn_rt_device_close(d);
 }
 

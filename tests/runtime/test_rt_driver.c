@@ -19,9 +19,9 @@ int main(int argc, char **argv) {
     CHECK(d && sn_rt_device_kind(d) == SN_RT_CPU);
     sn_rt_device_close(d);
     d = NULL;
-    sn_rt_status st = sn_rt_device_open("cuda", 0, &d, err, sizeof err);
+    sn_status st = sn_rt_device_open("cuda", 0, &d, err, sizeof err);
     printf("open cuda: %d: %s\n", (int)st, err);
-    CHECK(st == SN_RT_ERR_DEVICE && d == NULL);
+    CHECK(st == SN_ERR_DEVICE && d == NULL);
     if (strcmp(mode, "stub") == 0)
         CHECKF(has_substr(err, "STUB") || has_substr(err, "cuGetProcAddress") ||
                    has_substr(err, "cuInit"),
@@ -29,6 +29,6 @@ int main(int argc, char **argv) {
     else
         CHECKF(has_substr(err, "dlopen"), "%s", err);
     st = sn_rt_device_open("cuda:3", 0, &d, err, sizeof err);
-    CHECK(st == SN_RT_ERR_DEVICE && d == NULL);
+    CHECK(st == SN_ERR_DEVICE && d == NULL);
     return check_report("test_rt_driver");
 }

@@ -46,7 +46,7 @@ static void *compile_cached(sn_rt_cache *c, const char *src, const char *name, i
     size_t lens[3] = {strlen(src), strlen(ver), strlen(target)};
     sn_rt_key k = sn_rt_key_of(parts, lens, 3);
     void *img = NULL;
-    if (sn_rt_cache_get(c, k, &img, len) == SN_RT_OK)
+    if (sn_rt_cache_get(c, k, &img, len) == SN_OK)
         return img;
     int ptx = 0;
     CHECK_OK(sn_rt_nvrtc_compile(src, name, sm, NULL, 0, &img, len, &ptx, err, sizeof err));
@@ -147,12 +147,12 @@ static void test_plan(sn_rt_device *d, sn_rt_cache *c) {
     /* Errors at plan creation name the call and the CUDA error. */
     sn_rt_plan *bad = NULL;
     s[1].entry = "no_such_kernel";
-    CHECK(sn_rt_plan_new(d, &desc, &bad, err, sizeof err) == SN_RT_ERR_DEVICE && !bad);
+    CHECK(sn_rt_plan_new(d, &desc, &bad, err, sizeof err) == SN_ERR_DEVICE && !bad);
     CHECKF(has_substr(err, "cuModuleGetFunction") && has_substr(err, "CUDA_ERROR_NOT_FOUND"), "%s",
            err);
     s[1].entry = "silu";
     s[1].block[0] = 4096;
-    CHECK(sn_rt_plan_new(d, &desc, &bad, err, sizeof err) == SN_RT_ERR_INVALID && !bad);
+    CHECK(sn_rt_plan_new(d, &desc, &bad, err, sizeof err) == SN_ERR_INVALID && !bad);
     printf("block too large: %s\n", err);
     s[1].block[0] = 256;
     unsigned char junk[512];
@@ -162,11 +162,11 @@ static void test_plan(sn_rt_device *d, sn_rt_cache *c) {
     size_t sizes2[2] = {l0, sizeof junk};
     desc.images = images2;
     desc.image_sizes = sizes2;
-    CHECK(sn_rt_plan_new(d, &desc, &bad, err, sizeof err) == SN_RT_ERR_DEVICE && !bad);
+    CHECK(sn_rt_plan_new(d, &desc, &bad, err, sizeof err) == SN_ERR_DEVICE && !bad);
     CHECKF(has_substr(err, "cuModuleLoadData"), "%s", err);
     printf("junk image: %s\n", err);
     s[0].kind = SN_RT_STEP_ALLREDUCE;
-    CHECK(sn_rt_plan_new(d, &desc, &bad, err, sizeof err) == SN_RT_ERR_UNSUPPORTED && !bad);
+    CHECK(sn_rt_plan_new(d, &desc, &bad, err, sizeof err) == SN_ERR_UNSUPPORTED && !bad);
     free(x);
     free(y);
     free(z);
@@ -259,12 +259,12 @@ static int gemm_case(sn_rt_device *d, sn_rt_gemm g, int half, double tol, const 
                             .output_bytes = ob};
     sn_rt_plan *p = NULL;
     int ran = 1;
-    sn_rt_status st = sn_rt_plan_new(d, &desc, &p, err, sizeof err);
-    if (st == SN_RT_ERR_UNSUPPORTED) {
+    sn_status st = sn_rt_plan_new(d, &desc, &p, err, sizeof err);
+    if (st == SN_ERR_UNSUPPORTED) {
         printf("%s: not offered by cuBLASLt: %s\n", what, err);
         ran = 0;
     } else {
-        CHECKF(st == SN_RT_OK, "%s: %s", what, err);
+        CHECKF(st == SN_OK, "%s: %s", what, err);
     }
     if (p) {
         float *out = malloc((size_t)nd * 4);

@@ -117,12 +117,12 @@ int main(void) {
     printf("%s\n", v);
     CHECK(strncmp(v, "cuBLASLt ", 9) == 0);
     sn_lt_handle h = NULL;
-    sn_rt_status st = sn_lt_open(&h, err, sizeof err);
+    sn_status st = sn_lt_open(&h, err, sizeof err);
     if (sn_rt_cuda_available()) {
-        CHECKF(st == SN_RT_OK && h, "%s", err);
+        CHECKF(st == SN_OK && h, "%s", err);
     } else {
         printf("without a GPU: %d: %s\n", (int)st, err);
-        CHECK(st != SN_RT_OK && h == NULL);
+        CHECK(st != SN_OK && h == NULL);
         CHECKF(has_substr(err, "cublasLtCreate(h) failed: CUBLAS_STATUS_"), "%s", err);
     }
     sn_lt_close(h);

@@ -1,6 +1,6 @@
 /* tests/runtime/test_rt_nvrtc.c — NVRTC without a GPU: half/bf16 and mma.sync inline PTX
  * compile to CUBIN for sm_80 and sm_90; an architecture NVRTC cannot target falls back to
- * PTX; a syntax error is a clean SN_RT_ERR_COMPILE naming a file that holds the source and
+ * PTX; a syntax error is a clean SN_ERR_COMPILE naming a file that holds the source and
  * the log. Exits 77 (skipped) when NVRTC cannot be loaded. */
 #include "check.h"
 
@@ -42,7 +42,7 @@ int main(void) {
         void *img;
         size_t len;
         int ptx;
-        sn_rt_status st =
+        sn_status st =
             sn_rt_nvrtc_compile(good_src, "x", 90, NULL, 0, &img, &len, &ptx, err, sizeof err);
         printf("NVRTC not available (%d: %s): skipped\n", (int)st, err);
         return 77;
@@ -94,7 +94,7 @@ int main(void) {
         free(img);
         /* one older than it supports: a clean error */
         CHECK(sn_rt_nvrtc_compile(good_src, "ancient", 20, NULL, 0, &img, &len, &ptx, err,
-                                  sizeof err) == SN_RT_ERR_UNSUPPORTED &&
+                                  sizeof err) == SN_ERR_UNSUPPORTED &&
               img == NULL);
         CHECKF(has_substr(err, "sm_20"), "%s", err);
     }
@@ -104,10 +104,10 @@ int main(void) {
         void *img = (void *)1;
         size_t len = 1;
         int ptx = -1;
-        sn_rt_status st = sn_rt_nvrtc_compile(bad_src, "broken_kernel", 90, NULL, 0, &img, &len,
-                                              &ptx, err, sizeof err);
+        sn_status st = sn_rt_nvrtc_compile(bad_src, "broken_kernel", 90, NULL, 0, &img, &len, &ptx,
+                                           err, sizeof err);
         printf("syntax error: %s\n", err);
-        CHECK(st == SN_RT_ERR_COMPILE && img == NULL && len == 0);
+        CHECK(st == SN_ERR_COMPILE && img == NULL && len == 0);
         CHECKF(has_substr(err, "NVRTC_ERROR_COMPILATION"), "%s", err);
         const char *at = strstr(err, "source and log: ");
         CHECKF(at != NULL, "%s", err);

@@ -60,7 +60,7 @@ static int builds(build *b) {
 /* The CPU target every machine snapshots with. */
 static void fixed_cpu_target(sn_cg_target *t) {
     memset(t, 0, sizeof *t);
-    t->backend = SN_CG_BACKEND_CPU;
+    t->backend = &sn_cg_backend_cpu;
     t->dtype = SN_DTYPE_F32;
     snprintf(t->cpu_name, sizeof t->cpu_name, "skylake-avx512");
     snprintf(t->cpu_features, sizeof t->cpu_features,

@@ -1,10 +1,10 @@
-/* cli/driver.c — compile a graph for a backend through the kernel cache and build its plan.
+/* engine/compile.c — compile a graph for a backend through the kernel cache and build its plan.
  *
  * Steps: passes (the pipeline of passes/pipeline.c) → sn_cg_lower (render every group) →
  * per kernel: cache key = XXH3-128(spec or source, compiler id, target, options, Sinter
  * version); hit → the cached image; miss → compile (LLVM or NVRTC), store → the plan.
  * Misses compile in parallel on `threads` workers (each compile owns its LLVM context). */
-#include "cli/driver.h"
+#include "engine/engine.h"
 #include "passes/passes.h"
 
 #include <errno.h>
@@ -17,7 +17,7 @@
 typedef struct job {
     sn_cg_kernel *k;
     const sn_cg_target *t;
-    const sn_drv_build *b;
+    const sn_eng_build *b;
     sn_rt_key key;
     void *image;
     size_t len;
@@ -35,15 +35,7 @@ typedef struct jobs {
 } jobs;
 
 static void compile_one(job *jb) {
-    if (!strcmp(jb->b->backend, "cuda")) {
-        int is_ptx = 0;
-        sn_rt_status rs =
-            sn_rt_nvrtc_compile(jb->k->source, jb->k->name, jb->t->sm, NULL, 0, &jb->image,
-                                &jb->len, &is_ptx, jb->err, sizeof jb->err);
-        jb->st = (sn_status)rs;
-    } else {
-        jb->st = sn_cg_cpu_compile(jb->k, jb->t, 0, &jb->image, &jb->len, jb->err, sizeof jb->err);
-    }
+    jb->st = jb->b->backend->compile(jb->k, jb->t, &jb->image, &jb->len, jb->err, sizeof jb->err);
 }
 
 static void *worker(void *arg) {
@@ -87,23 +79,11 @@ static char *canonical_text(const sn_cg_kernel *k, const char *text) {
     return out;
 }
 
-static sn_rt_key kernel_key(const sn_cg_kernel *k, const sn_cg_target *t, const sn_drv_build *b) {
+static sn_rt_key kernel_key(const sn_cg_kernel *k, const sn_cg_target *t, const sn_eng_build *b) {
     char target[4600];
-    const char *compiler;
-    const char *text;
-    if (!strcmp(b->backend, "cuda")) {
-        compiler = sn_rt_nvrtc_version();
-        if (!compiler)
-            compiler = "nvrtc?";
-        snprintf(target, sizeof target, "cuda sm_%d dtype=%s tf32=%d", t->sm,
-                 sn_dtype_name(t->dtype), t->allow_tf32);
-        text = k->source ? k->source : k->spec;
-    } else {
-        compiler = sn_cg_cpu_compiler_id();
-        snprintf(target, sizeof target, "cpu %s %s v%d", t->cpu_name, t->cpu_features,
-                 t->vector_bits);
-        text = k->spec;
-    }
+    const char *compiler = b->backend->compiler_id();
+    b->backend->target_id(t, target, sizeof target);
+    const char *text = b->backend->key_text(k);
     char *canon = canonical_text(k, text);
     const char *version = "sinter " SN_VERSION " entry-v1";
     const void *parts[4] = {canon ? canon : k->name, compiler, target, version};
@@ -143,54 +123,43 @@ static sn_status write_text(const char *dir, const char *name, const char *ext, 
     return SN_OK;
 }
 
-sn_drv_build sn_drv_build_of(const sn_cli_opts *o, const char *backend) {
-    sn_drv_build b = {0};
-    b.backend = backend;
-    b.eager = o->eager;
-    b.dtype = SN_DTYPE_F32;
-    if (o->dtype)
-        sn_dtype_parse(o->dtype, &b.dtype);
-    b.arch = o->arch;
-    b.threads = o->threads;
-    b.dump_dir = o->dump_dir;
-    return b;
+/* The pass pipeline as b asks for it (dump_dir NULL: no --dump files). */
+static sn_status run_passes(sn_ir_graph *g, const sn_eng_build *b, const char *dump_dir, char *err,
+                            size_t errlen) {
+    sn_pass_options po;
+    sn_pass_options_default(&po, b->eager);
+    po.dump_dir = dump_dir;
+    po.layout = SN_PASS_LAYOUT_NHWC; /* both backends' kernels want channels innermost */
+    if (b->backend->narrow_storage)
+        po.store_dtype = b->dtype; /* f16/bf16 kernels keep their intermediates in that dtype */
+    return sn_pass_run_all(g, &po, err, errlen);
 }
 
-sn_status sn_drv_compile(sn_ir_graph *g, const sn_drv_build *b, sn_rt_device *dev,
-                         sn_drv_compiled *out, char *err, size_t errlen) {
+sn_status sn_eng_compile(sn_ir_graph *g, const sn_eng_build *b, sn_rt_device *dev,
+                         sn_eng_compiled *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     out->dev = dev;
-    int cuda = !strcmp(b->backend, "cuda");
+    const sn_cg_backend *be = b->backend;
     out->ir_ops = sn_ir_count_ops(g);
+    /* the target first: a dtype the backend does not offer fails before any work */
+    int sm = b->arch ? b->arch : (dev ? sn_rt_device_sm(dev) : 0);
+    sn_status st = sn_cg_backend_target(be, &out->target, b->dtype, sm, err, errlen);
+    if (st != SN_OK)
+        return st;
+    const sn_cg_target t = out->target;
     if (b->dump_dir && mkdir(b->dump_dir, 0777) && errno != EEXIST) {
         snprintf(err, errlen, "--dump %s: %s", b->dump_dir, strerror(errno));
         return SN_ERR_IO;
     }
 
     double t0 = sn_rt_now();
-    sn_pass_options po;
-    sn_pass_options_default(&po, b->eager);
-    po.dump_dir = b->dump_dir;
-    po.layout = SN_PASS_LAYOUT_NHWC; /* both backends' kernels want channels innermost */
-    if (cuda)
-        po.store_dtype = b->dtype; /* f16/bf16 kernels keep their intermediates in that dtype */
-    sn_status st = sn_pass_run_all(g, &po, err, errlen);
+    st = run_passes(g, b, b->dump_dir, err, errlen);
     if (st != SN_OK)
         return st;
     out->peak_bytes = g->arena_bytes;
     double t1 = sn_rt_now();
     out->t_passes = t1 - t0;
 
-    sn_cg_target t;
-    if (cuda) {
-        int sm = b->arch ? b->arch : (dev ? sn_rt_device_sm(dev) : 90);
-        sn_cg_target_cuda(&t, sm, b->dtype);
-    } else {
-        st = sn_cg_target_host_cpu(&t, err, errlen);
-        if (st != SN_OK)
-            return st;
-        t.dtype = SN_DTYPE_F32;
-    }
     st = sn_cg_lower(g, &t, &out->prog, err, errlen);
     if (st != SN_OK)
         return st;
@@ -202,7 +171,7 @@ sn_status sn_drv_compile(sn_ir_graph *g, const sn_drv_build *b, sn_rt_device *de
 
     sn_rt_cache *cache = NULL;
     char cerr[512];
-    if (sn_rt_cache_open(b->cache_dir, &cache, cerr, sizeof cerr) != SN_RT_OK) {
+    if (sn_rt_cache_open(b->cache_dir, &cache, cerr, sizeof cerr) != SN_OK) {
         fprintf(stderr, "sinter: warning: kernel cache unavailable (%s); compiling anyway\n", cerr);
         cache = NULL;
     }
@@ -232,13 +201,13 @@ sn_status sn_drv_compile(sn_ir_graph *g, const sn_drv_build *b, sn_rt_device *de
             snprintf(js[found].entry, sizeof js[found].entry, "%s", p->kernels[i].name);
             void *data = NULL;
             size_t dlen = 0;
-            if (cache && sn_rt_cache_get(cache, key, &data, &dlen) == SN_RT_OK) {
+            if (cache && sn_rt_cache_get(cache, key, &data, &dlen) == SN_OK) {
                 /* A hit the device cannot load (garbage object, missing symbol) is evicted
                  * and recompiled here, not left to fail the plan on every later run. */
                 js[found].hit =
                     payload_split(&js[found], data, dlen) == 0 &&
                     (!dev || sn_rt_image_check(dev, js[found].image, js[found].len, js[found].entry,
-                                               cerr, sizeof cerr) == SN_RT_OK);
+                                               cerr, sizeof cerr) == SN_OK);
                 if (!js[found].hit) {
                     fprintf(stderr,
                             "sinter: warning: kernel cache: the entry of %s does not load (%s); "
@@ -285,7 +254,7 @@ sn_status sn_drv_compile(sn_ir_graph *g, const sn_drv_build *b, sn_rt_device *de
                 memcpy(data, js[j].entry, nl);
                 memcpy(data + nl, js[j].image, js[j].len);
                 if (sn_rt_cache_put(cache, js[j].key, data, nl + js[j].len, cerr, sizeof cerr) !=
-                    SN_RT_OK)
+                    SN_OK)
                     fprintf(stderr, "sinter: warning: %s\n", cerr);
                 free(data);
             }
@@ -317,7 +286,7 @@ sn_status sn_drv_compile(sn_ir_graph *g, const sn_drv_build *b, sn_rt_device *de
             s->entry = js[image_of[i]].entry;
             s->nargs = k->nargs;
             for (int a = 0; a < k->nargs; a++) {
-                s->args[a].buf = (sn_rt_buf)k->args[a].kind;
+                s->args[a].buf = k->args[a].kind;
                 s->args[a].index = k->args[a].index;
                 s->args[a].offset = k->args[a].offset;
             }
@@ -340,7 +309,7 @@ sn_status sn_drv_compile(sn_ir_graph *g, const sn_drv_build *b, sn_rt_device *de
             d.noutputs = p->noutputs;
             d.input_bytes = p->input_bytes;
             d.output_bytes = p->output_bytes;
-            st = (sn_status)sn_rt_plan_new(dev, &d, &out->plan, err, errlen);
+            st = sn_rt_plan_new(dev, &d, &out->plan, err, errlen);
         }
         free(images);
         free(sizes);
@@ -353,16 +322,12 @@ sn_status sn_drv_compile(sn_ir_graph *g, const sn_drv_build *b, sn_rt_device *de
     if (st == SN_OK && b->dump_dir) {
         for (int i = 0; st == SN_OK && i < p->nkernels; i++) {
             sn_cg_kernel *k = &p->kernels[i];
-            if (!cuda && !k->source) {
-                void *obj = NULL;
-                size_t len = 0;
-                char e2[512];
-                if (sn_cg_cpu_compile(k, &t, 1, &obj, &len, e2, sizeof e2) == SN_OK)
-                    free(obj);
-            }
+            char e2[512];
+            if (be->fill_source)
+                be->fill_source(k, &t, e2, sizeof e2); /* without it the file is empty */
             /* both sources open with their provenance and spec as comments of their own
              * language, so the file is the kernel as compiled (a .ll that llvm-as reads) */
-            st = write_text(b->dump_dir, k->name, cuda ? ".cu" : ".ll", k->source, err, errlen);
+            st = write_text(b->dump_dir, k->name, be->dump_ext, k->source, err, errlen);
         }
     }
 
@@ -374,10 +339,48 @@ sn_status sn_drv_compile(sn_ir_graph *g, const sn_drv_build *b, sn_rt_device *de
     return st;
 }
 
-void sn_drv_compiled_free(sn_drv_compiled *c) {
+void sn_eng_compiled_free(sn_eng_compiled *c) {
     if (!c)
         return;
     sn_rt_plan_free(c->plan);
     sn_cg_program_free(c->prog);
     memset(c, 0, sizeof *c);
+}
+
+/* 1 when a and b hold the same kernels (names, specs, launch shapes, arguments) and the same
+ * memory sizes: b's weights blob can then stand in for a's. */
+static int same_program(const sn_cg_program *a, const sn_cg_program *b) {
+    if (a->nkernels != b->nkernels || a->weight_bytes != b->weight_bytes ||
+        a->arena_bytes != b->arena_bytes)
+        return 0;
+    for (int i = 0; i < a->nkernels; i++) {
+        const sn_cg_kernel *x = &a->kernels[i], *y = &b->kernels[i];
+        if (strcmp(x->name, y->name) || strcmp(x->spec ? x->spec : "", y->spec ? y->spec : "") ||
+            x->nargs != y->nargs || memcmp(x->args, y->args, sizeof x->args[0] * (size_t)x->nargs))
+            return 0;
+    }
+    return 1;
+}
+
+sn_status sn_eng_rebind_weights(sn_eng_compiled *c, sn_ir_graph *g, const sn_eng_build *b,
+                                char *err, size_t errlen) {
+    if (!c->prog)
+        return sn_fail(err, errlen, SN_ERR_INVALID, "no compiled program to bind weights to");
+    sn_status st = run_passes(g, b, NULL, err, errlen);
+    sn_cg_program *np = NULL;
+    if (st == SN_OK)
+        st = sn_cg_lower(g, &c->target, &np, err, errlen);
+    if (st == SN_OK && !same_program(c->prog, np))
+        st = sn_fail(err, errlen, SN_ERR_INVALID,
+                     "the new weights change the compiled program (a different model, size or "
+                     "batch?): compile again instead");
+    if (st == SN_OK && c->plan)
+        st = sn_rt_plan_weights(c->plan, 1, 0, np->weights, np->weight_bytes, err, errlen);
+    if (st == SN_OK) { /* the program keeps the blob the plan now holds */
+        uint8_t *w = c->prog->weights;
+        c->prog->weights = np->weights;
+        np->weights = w;
+    }
+    sn_cg_program_free(np);
+    return st;
 }

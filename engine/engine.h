@@ -1,0 +1,60 @@
+/* engine/engine.h — the engine's internal interface, for cli/ (which also prints what a
+ * compile measured) and for the public API (engine/api.c, include/sinter.h).
+ *
+ * The engine drives the modules: model file (frontend) → weights (frontend/io) → the pass
+ * pipeline (passes) → codegen (a row of the backend table) → kernel cache and compile jobs
+ * (runtime) → a plan (runtime). The pass order itself lives in passes/pipeline.c. */
+#ifndef SN_ENGINE_H
+#define SN_ENGINE_H
+
+#include "codegen/codegen.h"
+#include "frontend/frontend.h"
+#include "runtime/runtime.h"
+#include "sinter.h"
+
+#include <stdio.h>
+
+/* Loads o->model at o's scale, nc, batch (as given: the frontend refuses one outside
+ * 1..4096) and size (0 = 640; one of height/width given = square); diagnostics go to diag.
+ * o->weights, dtype and eager are not looked at. */
+sn_status sn_eng_load(const sn_model_options *o, FILE *diag, sn_fe_model **m);
+
+typedef struct sn_eng_build {
+    const sn_cg_backend *backend; /* a row of the backend table */
+    int eager;
+    sn_dtype dtype;
+    int arch; /* cuda: sm; 0 = the device's */
+    int threads;
+    const char *dump_dir;
+    const char *cache_dir; /* NULL = default */
+} sn_eng_build;
+
+typedef struct sn_eng_compiled {
+    sn_cg_program *prog;
+    sn_cg_target target;
+    sn_rt_device *dev; /* borrowed from the caller, or NULL (compile only) */
+    sn_rt_plan *plan;  /* NULL when compile only */
+    int ir_ops;        /* compute ops before passes */
+    int kernels;
+    int unique_images;
+    int64_t hits, misses, corrupt;
+    int64_t peak_bytes; /* arena */
+    int64_t weight_bytes;
+    double t_passes, t_codegen, t_compile, t_plan; /* seconds */
+    double t_ready;                                /* sn_rt_now() when the plan was ready to run */
+} sn_eng_compiled;
+
+/* Compiles g (consumed: the passes edit it) for b. dev may be NULL for compile-only. An
+ * unsupported dtype for the backend is an error (the row's capabilities). */
+sn_status sn_eng_compile(sn_ir_graph *g, const sn_eng_build *b, sn_rt_device *dev,
+                         sn_eng_compiled *out, char *err, size_t errlen);
+void sn_eng_compiled_free(sn_eng_compiled *c);
+
+/* Binds new weights to a compiled plan without compiling a kernel: g (consumed) is the same
+ * model with the new weights bound; it goes through the same passes and codegen, and its
+ * packed weights replace the plan's once every kernel is found unchanged (same count, names
+ * and specs, same blob size). On any error the plan keeps its old weights. */
+sn_status sn_eng_rebind_weights(sn_eng_compiled *c, sn_ir_graph *g, const sn_eng_build *b,
+                                char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,120 @@
+/* sinter.h — Sinter's embedding API: compile a YOLO model and run it from C.
+ *
+ * Sinter is a JIT graph compiler for YOLO detection models. A model (a zoo name such as
+ * "yolov8n", or a model file in Sinter's model language) is lowered to a graph IR, fused, and
+ * compiled at run time for a backend — "cpu" (LLVM), "cuda" (NVRTC) — through an on-disk
+ * kernel cache; or evaluated by "ref", the plain-C reference evaluator every compiled path is
+ * tested against.
+ *
+ *     sn_session *s;
+ *     sn_session_options so = {.backend = "cpu"};
+ *     if (sn_session_new(&so, &s) != SN_OK) ...             // sn_session_error(s) says why
+ *     sn_exec *e;
+ *     sn_model_options mo = {.model = "yolov8n", .weights = "yolov8n.safetensors"};
+ *     if (sn_compile(s, &mo, &e) != SN_OK) ...
+ *     float *x = ..., *y = ...;                              // sn_exec_input/output_shape
+ *     sn_exec_run(e, x, y);                                  // y: (B, 4+nc, anchors)
+ *     sn_exec_free(e);
+ *     sn_session_free(s);
+ *
+ * Conventions:
+ *  - Every call returns an sn_status; on failure the session keeps a message that names what
+ *    failed (the file and line of a model file, the tensor of a weights file, the option) —
+ *    sn_session_error. Nothing is printed.
+ *  - Handles are opaque. A session owns its device and its kernel cache handle; execs borrow
+ *    the session and must be freed before it. One thread at a time per session.
+ *  - Tensors cross the API as float32, NCHW, contiguous, whatever the backend computes in.
+ *  - The input is (B, 3, H, W) RGB in [0, 1]; the output is Ultralytics' decoded Detect
+ *    output (B, 4+nc, anchors): cx, cy, w, h in input pixels, then the class scores.
+ *  - Weights are safetensors keyed by Ultralytics state_dict names
+ *    ("model.0.conv.weight"), f32/f16/bf16, or "random[:SEED]".
+ *
+ * Link with `find_package(Sinter)` → `Sinter::sinter`, or `pkg-config --libs sinter`.
+ */
+#ifndef SINTER_H
+#define SINTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SINTER_VERSION_MAJOR 0
+#define SINTER_VERSION_MINOR 1
+
+#include "sinter_status.h"
+
+/* "ok", "invalid input", … */
+const char *sn_status_str(sn_status s);
+/* "0.1.0" */
+const char *sn_version(void);
+
+/* ---------------------------------------------------------------- sessions */
+
+typedef struct sn_session sn_session;
+
+typedef struct sn_session_options {
+    const char *backend;   /* "ref", "cpu" or "cuda"; NULL = cuda when a GPU is present, else
+                            * cpu */
+    int threads;           /* cpu worker threads; 0 = the cores this process may use */
+    const char *cache_dir; /* kernel cache; NULL = $SINTER_CACHE_DIR, else
+                            * $XDG_CACHE_HOME/sinter */
+    int arch;              /* cuda: compute capability × 10 to compile for; 0 = the device's */
+} sn_session_options;
+
+/* Opens the backend's device. opts may be NULL (all defaults). On failure *out is still a
+ * session (or NULL when out of memory) whose sn_session_error says why; free it. */
+sn_status sn_session_new(const sn_session_options *opts, sn_session **out);
+void sn_session_free(sn_session *s);
+/* "cpu", "cuda", "ref" */
+const char *sn_session_backend(const sn_session *s);
+/* The message of the last failed call on s or one of its execs ("" when none). */
+const char *sn_session_error(const sn_session *s);
+
+/* ---------------------------------------------------------------- compiled models */
+
+typedef struct sn_exec sn_exec;
+
+typedef struct sn_model_options {
+    const char *model;   /* zoo name ("yolov8n", "yolo11s", "yolov5nu") or a .sn file */
+    const char *scale;   /* "n", "s", …; NULL = from the zoo name, else the model's first */
+    int nc;              /* classes; 0 = the model's default (80) */
+    int batch;           /* 0 = 1 */
+    int height, width;   /* input size, multiples of 32; 0 = 640 */
+    const char *weights; /* safetensors path or "random[:SEED]"; NULL = "random:0" */
+    const char *dtype;   /* "f32" (NULL), "f16", "bf16" — where the backend offers it */
+    int eager;           /* 1: one kernel per op (no fusion, no BatchNorm folding) */
+} sn_model_options;
+
+/* Loads the model, binds its weights and compiles it (kernels through the cache). */
+sn_status sn_compile(sn_session *s, const sn_model_options *o, sn_exec **out);
+void sn_exec_free(sn_exec *e);
+
+/* The input's and output's shapes: writes up to 8 dims, returns the rank. */
+int sn_exec_input_shape(const sn_exec *e, int64_t dims[8]);
+int sn_exec_output_shape(const sn_exec *e, int64_t dims[8]);
+
+/* One forward pass: input holds the input's numel floats, output receives the output's. */
+sn_status sn_exec_run(sn_exec *e, const float *input, float *output);
+
+/* Replaces the weights (a safetensors path or "random[:SEED]") without compiling a kernel:
+ * the next run gives exactly what a fresh sn_compile with these weights gives. Weights of
+ * another model or size are refused; on any error the old weights stay. */
+sn_status sn_exec_load_weights(sn_exec *e, const char *weights);
+
+/* The model's parameters (its state), by Ultralytics state_dict name, as bound — before
+ * BatchNorm folding or layout changes. */
+int sn_exec_num_weights(const sn_exec *e);
+/* The i-th parameter's name, NULL past the end. */
+const char *sn_exec_weight_name(const sn_exec *e, int i);
+/* Element count of the named parameter; -1 when there is none. */
+int64_t sn_exec_weight_numel(const sn_exec *e, const char *name);
+/* Copies the named parameter (n floats, n = its numel) into data. */
+sn_status sn_exec_read_weight(sn_exec *e, const char *name, float *data, int64_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SINTER_H */
