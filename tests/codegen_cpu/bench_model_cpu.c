@@ -1,5 +1,5 @@
-/* bench/model_cpu.c — one zoo model through the passes and the CPU codegen, every kernel
- * timed on one thread (or its tasks spread over SN_BENCH_THREADS threads of a spinning pool
+/* tests/codegen_cpu/bench_model_cpu.c — one zoo model through the passes and the CPU codegen, every
+ * kernel timed on one thread (or its tasks spread over SN_BENCH_THREADS threads of a spinning pool
  * like the runtime's), a breakdown per kernel class. Not a test: numbers, never assertions.
  *
  *   bench_model_cpu [model=yolov8n] [size=640] [eager=0] [reps=5]

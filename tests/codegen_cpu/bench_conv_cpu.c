@@ -1,5 +1,5 @@
-/* bench/conv_cpu.c — GFLOP/s of Sinter's CPU conv kernels on YOLO-like shapes, 1 and 2
- * threads (or SN_BENCH_THREADS). Not a test: numbers, never assertions.
+/* tests/codegen_cpu/bench_conv_cpu.c — GFLOP/s of Sinter's CPU conv kernels on YOLO-like shapes, 1
+ * and 2 threads (or SN_BENCH_THREADS). Not a test: numbers, never assertions.
  *
  *   bench_conv_cpu [reps]
  *
