@@ -80,7 +80,25 @@ typedef struct sn_cg_kernel {
                                        * from); owned, freed with the program */
 } sn_cg_kernel;
 
+/* One piece of the weights blob: the value of one PARAM or CONST node of the compiled graph,
+ * as the kernels read it. name is the node's (a PARAM's Ultralytics state_dict key; a CONST
+ * made by a pass, e.g. a conv weight with its BatchNorm folded in, keeps the conv's name).
+ * plain: the piece holds the node's numel f32 values in the node's (post-pass) layout, so it
+ * can be written from that node's data; otherwise a renderer packed it (tiles, Winograd,
+ * BN scale/shift), and only sn_cg_lower makes it. */
+typedef struct sn_cg_param {
+    char *name;   /* owned */
+    int is_param; /* made from a PARAM node of the compiled graph, else from another node
+                   * (a CONST, or eager's BatchNorm scale/shift under the BN's name). After
+                   * fold-bn a PARAM conv weight holds folded values: only an eager (unfolded)
+                   * program's parameters are the values the user bound. */
+    int plain;
+    int64_t offset, bytes;
+} sn_cg_param;
+
 typedef struct sn_cg_program {
+    sn_cg_param *params; /* the weights blob's pieces, in blob order */
+    int nparams;
     sn_cg_kernel *kernels; /* launch order */
     int nkernels;
     int64_t arena_bytes;

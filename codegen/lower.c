@@ -150,6 +150,29 @@ int64_t sn_cg_weights_add(sn_cg_lower_ctx *c, int32_t node, int32_t tag, const v
     return (int64_t)off;
 }
 
+/* The program's parameter table from the blob's pieces (sn_cg_param). A piece's tag is 0
+ * when it was packed plain (pack_plain: numel f32 values as they are). */
+static sn_status param_table(sn_cg_lower_ctx *c) {
+    sn_cg_program *p = c->p;
+    p->params = calloc((size_t)c->npieces + 1, sizeof *p->params);
+    if (!p->params)
+        return SN_ERR_NOMEM;
+    for (int i = 0; i < c->npieces; i++) {
+        const wpiece *w = &c->pieces[i];
+        const sn_ir_node *n = &c->g->nodes[w->node];
+        sn_cg_param *q = &p->params[p->nparams];
+        q->name = strdup(sn_ir_str_get(c->g, n->name));
+        if (!q->name)
+            return SN_ERR_NOMEM;
+        p->nparams++;
+        q->is_param = n->op == SN_OP_PARAM;
+        q->plain = w->tag == 0 && w->bytes == (size_t)sn_shape_numel(&n->shape) * sizeof(float);
+        q->offset = w->offset;
+        q->bytes = (int64_t)w->bytes;
+    }
+    return SN_OK;
+}
+
 static float *ctx_own(sn_cg_lower_ctx *c, size_t n) {
     if (c->nowned == c->ocap) {
         int ncap = c->ocap ? c->ocap * 2 : 16;
@@ -1011,6 +1034,9 @@ void sn_cg_program_free(sn_cg_program *p) {
     for (int i = 0; i < p->nkernels; i++)
         kernel_free(&p->kernels[i]);
     free(p->kernels);
+    for (int i = 0; i < p->nparams; i++)
+        free(p->params[i].name);
+    free(p->params);
     free(p->weights);
     free(p->input_bytes);
     free(p->output_bytes);
@@ -1175,6 +1201,9 @@ sn_status sn_cg_lower(const sn_ir_graph *g, const sn_cg_target *t, sn_cg_program
         if (st)
             goto done;
     }
+    st = param_table(&c);
+    if (st)
+        goto done;
     c.p->weights = c.blob;
     c.p->weight_bytes = (int64_t)c.blob_len;
     c.blob = NULL;

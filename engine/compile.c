@@ -274,6 +274,14 @@ sn_status sn_eng_compile(sn_ir_graph *g, const sn_eng_build *b, sn_rt_device *de
         sn_rt_step *steps = calloc((size_t)p->nkernels + 1, sizeof *steps);
         if (!images || !sizes || !steps)
             st = SN_ERR_NOMEM;
+        /* the weights: persistent state the plan binds to (slot 0), not plan memory */
+        int slot = 0;
+        if (st == SN_OK)
+            st = sn_rt_state_new(dev, &out->state, err, errlen);
+        if (st == SN_OK)
+            st = sn_rt_state_add(out->state, "weights", p->weight_bytes, &slot, err, errlen);
+        if (st == SN_OK)
+            st = sn_rt_state_copy(out->state, slot, 1, 0, p->weights, p->weight_bytes, err, errlen);
         for (int j = 0; st == SN_OK && j < nj; j++) {
             images[j] = js[j].image;
             sizes[j] = js[j].len;
@@ -303,8 +311,7 @@ sn_status sn_eng_compile(sn_ir_graph *g, const sn_eng_build *b, sn_rt_device *de
             d.nsteps = p->nkernels;
             d.steps = steps;
             d.arena_bytes = p->arena_bytes;
-            d.weights = p->weights;
-            d.weight_bytes = p->weight_bytes;
+            d.state = out->state;
             d.ninputs = p->ninputs;
             d.noutputs = p->noutputs;
             d.input_bytes = p->input_bytes;
@@ -343,6 +350,7 @@ void sn_eng_compiled_free(sn_eng_compiled *c) {
     if (!c)
         return;
     sn_rt_plan_free(c->plan);
+    sn_rt_state_free(c->state);
     sn_cg_program_free(c->prog);
     memset(c, 0, sizeof *c);
 }
@@ -374,8 +382,8 @@ sn_status sn_eng_rebind_weights(sn_eng_compiled *c, sn_ir_graph *g, const sn_eng
         st = sn_fail(err, errlen, SN_ERR_INVALID,
                      "the new weights change the compiled program (a different model, size or "
                      "batch?): compile again instead");
-    if (st == SN_OK && c->plan)
-        st = sn_rt_plan_weights(c->plan, 1, 0, np->weights, np->weight_bytes, err, errlen);
+    if (st == SN_OK && c->state)
+        st = sn_rt_state_copy(c->state, 0, 1, 0, np->weights, np->weight_bytes, err, errlen);
     if (st == SN_OK) { /* the program keeps the blob the plan now holds */
         uint8_t *w = c->prog->weights;
         c->prog->weights = np->weights;

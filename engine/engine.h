@@ -32,9 +32,10 @@ typedef struct sn_eng_build {
 typedef struct sn_eng_compiled {
     sn_cg_program *prog;
     sn_cg_target target;
-    sn_rt_device *dev; /* borrowed from the caller, or NULL (compile only) */
-    sn_rt_plan *plan;  /* NULL when compile only */
-    int ir_ops;        /* compute ops before passes */
+    sn_rt_device *dev;  /* borrowed from the caller, or NULL (compile only) */
+    sn_rt_state *state; /* the weights (slot 0), bound by plan; NULL when compile only */
+    sn_rt_plan *plan;   /* NULL when compile only */
+    int ir_ops;         /* compute ops before passes */
     int kernels;
     int unique_images;
     int64_t hits, misses, corrupt;

@@ -1,12 +1,12 @@
 /* runtime/cpu.c — the CPU backend.
  *
  * A plan owns one 64-byte aligned allocation laid out as
- *     arena | weights | input 0 … | output 0 …     (each piece 64-byte aligned)
- * with the weights copied in once, one LLJIT holding the plan's object images (identical
- * images are loaded once), and a launch list: per step the entry point (looked up once, here)
- * and its argument vector of resolved pointers. Executing a plan is a loop over the steps,
- * each one fn(args, begin, end) split over the device's thread pool; a step starts only after
- * the previous one has finished on every thread.
+ *     arena | input 0 … | output 0 …     (each piece 64-byte aligned)
+ * and binds to a state whose slots (plain host allocations) hold the weights, one LLJIT holding the
+ * plan's object images (identical images are loaded once), and a launch list: per step the entry
+ * point (looked up once, here) and its argument vector of resolved pointers. Executing a plan is a
+ * loop over the steps, each one fn(args, begin, end) split over the device's thread pool; a step
+ * starts only after the previous one has finished on every thread.
  *
  * Kernel ABI (codegen/codegen.h): void name(void **args, int64_t begin, int64_t end).
  */
@@ -33,7 +33,8 @@ typedef struct cpu_step {
 typedef struct cpu_plan {
     sn_rt_jit *jit;
     uint8_t *mem;
-    uint8_t *arena, *weights;
+    uint8_t *arena;
+    const sn_rt_state *state; /* bound: SN_RT_BUF_WEIGHTS arguments point into its slots */
     uint8_t **in, **out;
     cpu_step *steps;
     int nsteps;
@@ -105,7 +106,7 @@ static void *resolve(const cpu_plan *cp, sn_rt_argref a) {
     case SN_RT_BUF_ARENA:
         return cp->arena + a.offset;
     case SN_RT_BUF_WEIGHTS:
-        return cp->weights + a.offset;
+        return (uint8_t *)(uintptr_t)cp->state->slots[a.index].mem + a.offset;
     case SN_RT_BUF_INPUT:
         return cp->in[a.index] + a.offset;
     case SN_RT_BUF_OUTPUT:
@@ -125,7 +126,8 @@ static sn_status cpu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, char *
     uint64_t *ihash = NULL;
 
     /* Memory: one allocation, every piece 64-byte aligned. */
-    int64_t total = round64(desc->arena_bytes) + round64(desc->weight_bytes);
+    cp->state = p->state;
+    int64_t total = round64(desc->arena_bytes);
     for (int i = 0; i < desc->ninputs; i++)
         total += round64(desc->input_bytes[i]);
     for (int i = 0; i < desc->noutputs; i++)
@@ -145,8 +147,6 @@ static sn_status cpu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, char *
     uint8_t *q = cp->mem;
     cp->arena = q;
     q += round64(desc->arena_bytes);
-    cp->weights = q;
-    q += round64(desc->weight_bytes);
     for (int i = 0; i < desc->ninputs; i++) {
         cp->in[i] = q;
         q += round64(desc->input_bytes[i]);
@@ -156,8 +156,6 @@ static sn_status cpu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, char *
         q += round64(desc->output_bytes[i]);
     }
     memset(cp->mem, 0, (size_t)total); /* runtime.h: plan memory starts zeroed */
-    if (desc->weight_bytes)
-        memcpy(cp->weights, desc->weights, (size_t)desc->weight_bytes);
 
     /* Images: load each distinct one once, and only those some step uses. */
     int needs_jit = 0;
@@ -275,14 +273,31 @@ static sn_status cpu_get_outputs(sn_rt_plan *p, void *const *outputs, char *err,
     return SN_OK;
 }
 
-static sn_status cpu_weights_copy(sn_rt_plan *p, int write, int64_t offset, void *host,
-                                  int64_t bytes, char *err, size_t errlen) {
-    (void)err, (void)errlen;
-    cpu_plan *cp = p->impl;
+static sn_status cpu_mem_alloc(sn_rt_device *d, int64_t bytes, uint64_t *mem, char *err,
+                               size_t errlen) {
+    (void)d;
+    void *q = sn_rt_aligned_alloc((size_t)bytes);
+    if (!q)
+        return sn_fail(err, errlen, SN_ERR_NOMEM, "state: out of memory (%lld bytes)",
+                       (long long)bytes);
+    memset(q, 0, (size_t)round64(bytes));
+    *mem = (uint64_t)(uintptr_t)q;
+    return SN_OK;
+}
+
+static void cpu_mem_free(sn_rt_device *d, uint64_t mem) {
+    (void)d;
+    free((void *)(uintptr_t)mem);
+}
+
+static sn_status cpu_mem_copy(sn_rt_device *d, int write, uint64_t mem, int64_t offset, void *host,
+                              int64_t bytes, char *err, size_t errlen) {
+    (void)d, (void)err, (void)errlen;
+    uint8_t *q = (uint8_t *)(uintptr_t)mem + offset;
     if (write)
-        memcpy(cp->weights + offset, host, (size_t)bytes);
+        memcpy(q, host, (size_t)bytes);
     else
-        memcpy(host, cp->weights + offset, (size_t)bytes);
+        memcpy(host, q, (size_t)bytes);
     return SN_OK;
 }
 
@@ -322,7 +337,9 @@ static const sn_rt_backend cpu_backend = {
     .set_inputs = cpu_set_inputs,
     .execute = cpu_execute,
     .get_outputs = cpu_get_outputs,
-    .weights_copy = cpu_weights_copy,
+    .mem_alloc = cpu_mem_alloc,
+    .mem_free = cpu_mem_free,
+    .mem_copy = cpu_mem_copy,
     .time = NULL, /* wall clock (device.c) */
     .image_check = cpu_image_check,
 };

@@ -5,8 +5,8 @@
  * library and runs on machines without a GPU; sn_rt_cuda_available() then answers 0 quietly.
  *
  * A device holds the primary context of its GPU and one non-blocking stream. A plan holds:
- *   - one device allocation laid out as arena | weights | inputs | outputs | GEMM workspace
- *     (each piece 256-byte aligned), the weights uploaded once at creation;
+ *   - one device allocation laid out as arena | inputs | outputs | GEMM workspace (each
+ *     piece 256-byte aligned); the weights live in the bound state's slots (cuMemAlloc each);
  *   - the modules its kernel steps use (identical images loaded once) and each step's
  *     function, looked up, loaded and checked (block size, dynamic shared memory opt-in above
  *     48 KiB) at creation;
@@ -222,7 +222,8 @@ typedef struct cu_plan {
     sn_cu_module *mods;
     int nmods;
     sn_cu_ptr mem;
-    sn_cu_ptr arena, weights, ws;
+    sn_cu_ptr arena, ws;
+    const sn_rt_state *state; /* bound: SN_RT_BUF_WEIGHTS arguments point into its slots */
     size_t ws_bytes;
     sn_cu_ptr *in, *out;
     cu_step *steps;
@@ -276,7 +277,7 @@ static sn_cu_ptr resolve(const cu_plan *cp, sn_rt_argref a) {
     case SN_RT_BUF_ARENA:
         return cp->arena + (sn_cu_ptr)a.offset;
     case SN_RT_BUF_WEIGHTS:
-        return cp->weights + (sn_cu_ptr)a.offset;
+        return (sn_cu_ptr)cp->state->slots[a.index].mem + (sn_cu_ptr)a.offset;
     case SN_RT_BUF_INPUT:
         return cp->in[a.index] + (sn_cu_ptr)a.offset;
     case SN_RT_BUF_OUTPUT:
@@ -362,11 +363,10 @@ static sn_status cu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, char *e
     /* Device memory: one allocation. With GEMM steps it ends in a LT_MAX_WORKSPACE
      * workspace, the most cuBLASLt's heuristic is allowed to ask for; the steps run one
      * after another on one stream, so they share it. */
-    size_t off = 0, o_arena, o_weights, o_ws;
+    size_t off = 0, o_arena, o_ws;
+    cp->state = p->state;
     o_arena = off;
     off += round256((size_t)desc->arena_bytes);
-    o_weights = off;
-    off += round256((size_t)desc->weight_bytes);
     size_t *o_in = calloc((size_t)desc->ninputs + (size_t)desc->noutputs + 1, sizeof *o_in);
     if (!o_in) {
         st = sn_fail(err, errlen, SN_ERR_NOMEM, "cuda plan: out of memory");
@@ -387,13 +387,11 @@ static sn_status cu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, char *e
     if (mr != SN_CUDA_SUCCESS) {
         free(o_in);
         st = sn_fail(err, errlen, SN_ERR_NOMEM,
-                     "cuMemAlloc(&cp->mem, %zu) failed: %s (arena %lld, weights %lld bytes)", off,
-                     sn_cu_error_name(mr), (long long)desc->arena_bytes,
-                     (long long)desc->weight_bytes);
+                     "cuMemAlloc(&cp->mem, %zu) failed: %s (arena %lld bytes)", off,
+                     sn_cu_error_name(mr), (long long)desc->arena_bytes);
         goto fail;
     }
     cp->arena = cp->mem + o_arena;
-    cp->weights = cp->mem + o_weights;
     cp->ws = cp->mem + o_ws;
     for (int i = 0; i < desc->ninputs; i++)
         cp->in[i] = cp->mem + o_in[i];
@@ -402,9 +400,6 @@ static sn_status cu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, char *e
     free(o_in);
     /* runtime.h: plan memory starts zeroed. */
     SN_CU_CHECK(MemsetD8Async, (cp->mem, 0, off ? off : 256, cd->stream));
-    if (desc->weight_bytes)
-        SN_CU_CHECK(MemcpyHtoDAsync,
-                    (cp->weights, desc->weights, (size_t)desc->weight_bytes, cd->stream));
     SN_CU_CHECK(StreamSynchronize, (cd->stream));
 
     /* Modules: each distinct image used by a kernel step, once. */
@@ -588,18 +583,44 @@ fail:
     return st;
 }
 
-static sn_status cu_weights_copy(sn_rt_plan *p, int write, int64_t offset, void *host,
-                                 int64_t bytes, char *err, size_t errlen) {
+static sn_status cu_mem_alloc(sn_rt_device *d, int64_t bytes, uint64_t *mem, char *err,
+                              size_t errlen) {
     sn_status st = SN_OK;
-    cu_plan *cp = p->impl;
-    cu_device *cd = p->dev->impl;
+    cu_device *cd = d->impl;
+    sn_cu_ptr q = 0;
+    size_t n = bytes > 0 ? (size_t)bytes : 256;
+    SN_CU_CHECK(CtxSetCurrent, (cd->ctx));
+    SN_CU_CHECK(MemAlloc, (&q, n));
+    *mem = q;
+    SN_CU_CHECK(MemsetD8Async, (q, 0, n, cd->stream));
+    SN_CU_CHECK(StreamSynchronize, (cd->stream));
+fail:
+    if (st != SN_OK && q) {
+        sn_cu.MemFree(q);
+        *mem = 0;
+    }
+    return st;
+}
+
+static void cu_mem_free(sn_rt_device *d, uint64_t mem) {
+    cu_device *cd = d->impl;
+    if (!mem)
+        return;
+    sn_cu.CtxSetCurrent(cd->ctx);
+    sn_cu.StreamSynchronize(cd->stream); /* nothing may still read it */
+    sn_cu.MemFree((sn_cu_ptr)mem);
+}
+
+static sn_status cu_mem_copy(sn_rt_device *d, int write, uint64_t mem, int64_t offset, void *host,
+                             int64_t bytes, char *err, size_t errlen) {
+    sn_status st = SN_OK;
+    cu_device *cd = d->impl;
+    sn_cu_ptr q = (sn_cu_ptr)mem + (sn_cu_ptr)offset;
     SN_CU_CHECK(CtxSetCurrent, (cd->ctx));
     if (write)
-        SN_CU_CHECK(MemcpyHtoDAsync,
-                    (cp->weights + (sn_cu_ptr)offset, host, (size_t)bytes, cd->stream));
+        SN_CU_CHECK(MemcpyHtoDAsync, (q, host, (size_t)bytes, cd->stream));
     else
-        SN_CU_CHECK(MemcpyDtoHAsync,
-                    (host, cp->weights + (sn_cu_ptr)offset, (size_t)bytes, cd->stream));
+        SN_CU_CHECK(MemcpyDtoHAsync, (host, q, (size_t)bytes, cd->stream));
     SN_CU_CHECK(StreamSynchronize, (cd->stream));
 fail:
     return st;
@@ -672,7 +693,9 @@ static const sn_rt_backend cuda_backend = {
     .set_inputs = cu_set_inputs,
     .execute = cu_execute,
     .get_outputs = cu_get_outputs,
-    .weights_copy = cu_weights_copy,
+    .mem_alloc = cu_mem_alloc,
+    .mem_free = cu_mem_free,
+    .mem_copy = cu_mem_copy,
     .time = cu_time,
     .image_check = cu_image_check,
 };

@@ -81,7 +81,9 @@ static int64_t buf_size(const sn_rt_plan_desc *desc, sn_rt_argref a) {
     case SN_RT_BUF_ARENA:
         return desc->arena_bytes;
     case SN_RT_BUF_WEIGHTS:
-        return desc->weight_bytes;
+        if (desc->state)
+            return sn_rt_state_bytes(desc->state, a.index);
+        return a.index == 0 ? desc->weight_bytes : -1;
     case SN_RT_BUF_INPUT:
         return a.index >= 0 && a.index < desc->ninputs ? desc->input_bytes[a.index] : -1;
     case SN_RT_BUF_OUTPUT:
@@ -174,6 +176,8 @@ static sn_status desc_check(const sn_rt_plan_desc *desc, char *err, size_t errle
         BAD("plan: missing array");
     if (desc->arena_bytes < 0 || desc->weight_bytes < 0 || (desc->weight_bytes && !desc->weights))
         BAD("plan: bad arena or weights size");
+    if (desc->state && desc->weight_bytes)
+        BAD("plan: weights given beside a state (they belong in one of its slots)");
     for (int i = 0; i < desc->nimages; i++)
         if (!desc->images[i] || desc->image_sizes[i] == 0)
             BAD("plan: image %d is empty", i);
@@ -223,6 +227,80 @@ static sn_status desc_check(const sn_rt_plan_desc *desc, char *err, size_t errle
 #undef BAD
 }
 
+/* ---------------------------------------------------------------- state */
+
+sn_status sn_rt_state_new(sn_rt_device *d, sn_rt_state **out, char *err, size_t errlen) {
+    *out = calloc(1, sizeof **out);
+    if (!*out)
+        return sn_fail(err, errlen, SN_ERR_NOMEM, "state: out of memory");
+    (*out)->dev = d;
+    return SN_OK;
+}
+
+void sn_rt_state_free(sn_rt_state *s) {
+    if (!s)
+        return;
+    for (int i = 0; i < s->nslots; i++)
+        s->dev->be->mem_free(s->dev, s->slots[i].mem);
+    free(s->slots);
+    free(s);
+}
+
+sn_status sn_rt_state_add(sn_rt_state *s, const char *name, int64_t bytes, int *slot, char *err,
+                          size_t errlen) {
+    *slot = -1;
+    if (bytes < 0 || !name || strlen(name) >= sizeof s->slots[0].name)
+        return sn_fail(err, errlen, SN_ERR_INVALID, "state: bad slot '%.64s' (%lld bytes)",
+                       name ? name : "(null)", (long long)bytes);
+    if (sn_rt_state_find(s, name) >= 0)
+        return sn_fail(err, errlen, SN_ERR_INVALID, "state: a slot named '%s' exists", name);
+    if (s->nslots == s->cap) {
+        int ncap = s->cap ? 2 * s->cap : 4;
+        sn_rt_slot *ns = realloc(s->slots, (size_t)ncap * sizeof *ns);
+        if (!ns)
+            return sn_fail(err, errlen, SN_ERR_NOMEM, "state: out of memory");
+        s->slots = ns;
+        s->cap = ncap;
+    }
+    sn_rt_slot *q = &s->slots[s->nslots];
+    memset(q, 0, sizeof *q);
+    snprintf(q->name, sizeof q->name, "%s", name);
+    q->bytes = bytes;
+    sn_status st = s->dev->be->mem_alloc(s->dev, bytes, &q->mem, err, errlen);
+    if (st != SN_OK)
+        return st;
+    *slot = s->nslots++;
+    return SN_OK;
+}
+
+int sn_rt_state_find(const sn_rt_state *s, const char *name) {
+    for (int i = 0; name && i < s->nslots; i++)
+        if (!strcmp(s->slots[i].name, name))
+            return i;
+    return -1;
+}
+
+int sn_rt_state_count(const sn_rt_state *s) { return s->nslots; }
+
+int64_t sn_rt_state_bytes(const sn_rt_state *s, int slot) {
+    return slot >= 0 && slot < s->nslots ? s->slots[slot].bytes : -1;
+}
+
+sn_status sn_rt_state_copy(sn_rt_state *s, int slot, int write, int64_t offset, void *host,
+                           int64_t bytes, char *err, size_t errlen) {
+    int64_t size = sn_rt_state_bytes(s, slot);
+    if (size < 0)
+        return sn_fail(err, errlen, SN_ERR_INVALID, "state: no slot %d", slot);
+    if (offset < 0 || bytes < 0 || offset > size || bytes > size - offset)
+        return sn_fail(err, errlen, SN_ERR_INVALID,
+                       "state: range [%lld, +%lld) outside slot %s (%lld bytes)", (long long)offset,
+                       (long long)bytes, s->slots[slot].name, (long long)size);
+    if (!bytes)
+        return SN_OK;
+    return s->dev->be->mem_copy(s->dev, write, s->slots[slot].mem, offset, host, bytes, err,
+                                errlen);
+}
+
 /* ---------------------------------------------------------------- plans */
 
 sn_status sn_rt_plan_new(sn_rt_device *d, const sn_rt_plan_desc *desc, sn_rt_plan **out, char *err,
@@ -236,7 +314,6 @@ sn_status sn_rt_plan_new(sn_rt_device *d, const sn_rt_plan_desc *desc, sn_rt_pla
         return sn_fail(err, errlen, SN_ERR_NOMEM, "plan: out of memory");
     p->dev = d;
     p->ninputs = desc->ninputs;
-    p->weight_bytes = desc->weight_bytes;
     p->noutputs = desc->noutputs;
     p->input_bytes = calloc((size_t)desc->ninputs + 1, sizeof(int64_t));
     p->output_bytes = calloc((size_t)desc->noutputs + 1, sizeof(int64_t));
@@ -250,8 +327,22 @@ sn_status sn_rt_plan_new(sn_rt_device *d, const sn_rt_plan_desc *desc, sn_rt_pla
         memcpy(p->input_bytes, desc->input_bytes, (size_t)desc->ninputs * sizeof(int64_t));
     if (desc->noutputs)
         memcpy(p->output_bytes, desc->output_bytes, (size_t)desc->noutputs * sizeof(int64_t));
-    st = d->be->plan_new(p, desc, err, errlen);
+    p->state = desc->state;
+    if (!p->state) { /* a state of the plan's own, holding desc->weights in slot 0 */
+        int slot = 0;
+        p->own_state = 1;
+        st = sn_rt_state_new(d, &p->state, err, errlen);
+        if (st == SN_OK)
+            st = sn_rt_state_add(p->state, "weights", desc->weight_bytes, &slot, err, errlen);
+        if (st == SN_OK && desc->weight_bytes)
+            st = sn_rt_state_copy(p->state, 0, 1, 0, (void *)desc->weights, desc->weight_bytes, err,
+                                  errlen);
+    }
+    if (st == SN_OK)
+        st = d->be->plan_new(p, desc, err, errlen);
     if (st != SN_OK) {
+        if (p->own_state)
+            sn_rt_state_free(p->state);
         free(p->input_bytes);
         free(p->output_bytes);
         free(p);
@@ -265,6 +356,8 @@ void sn_rt_plan_free(sn_rt_plan *p) {
     if (!p)
         return;
     p->dev->be->plan_free(p);
+    if (p->own_state)
+        sn_rt_state_free(p->state);
     free(p->input_bytes);
     free(p->output_bytes);
     free(p);
@@ -289,16 +382,7 @@ sn_status sn_rt_plan_get_outputs(sn_rt_plan *p, void *const *outputs, char *err,
     return p->dev->be->get_outputs(p, outputs, err, errlen);
 }
 
-sn_status sn_rt_plan_weights(sn_rt_plan *p, int write, int64_t offset, void *host, int64_t bytes,
-                             char *err, size_t errlen) {
-    if (offset < 0 || bytes < 0 || offset > p->weight_bytes || bytes > p->weight_bytes - offset)
-        return sn_fail(err, errlen, SN_ERR_INVALID,
-                       "plan: weights range [%lld, +%lld) outside the %lld-byte blob",
-                       (long long)offset, (long long)bytes, (long long)p->weight_bytes);
-    if (!bytes)
-        return SN_OK;
-    return p->dev->be->weights_copy(p, write, offset, host, bytes, err, errlen);
-}
+sn_rt_state *sn_rt_plan_state(sn_rt_plan *p) { return p->state; }
 
 sn_status sn_rt_plan_run(sn_rt_plan *p, const void *const *inputs, void *const *outputs, char *err,
                          size_t errlen) {

@@ -127,9 +127,32 @@ const char *sn_rt_nvrtc_version(void);
 
 /* ---------------------------------------------------------------- plans */
 
+/* ---------------------------------------------------------------- persistent state
+ *
+ * Named device buffers (slots) that outlive plans: a model's weights now; gradients and
+ * optimizer moments when training comes. Plans bind to a state and never own it (it must
+ * outlive them); many plans may bind to one state. Slots start zeroed. */
+typedef struct sn_rt_state sn_rt_state;
+
+sn_status sn_rt_state_new(sn_rt_device *d, sn_rt_state **out, char *err, size_t errlen);
+void sn_rt_state_free(sn_rt_state *s);
+/* Adds a slot of bytes (zeroed) named name; *slot receives its index (0, 1, …). */
+sn_status sn_rt_state_add(sn_rt_state *s, const char *name, int64_t bytes, int *slot, char *err,
+                          size_t errlen);
+/* The slot named name, or -1. */
+int sn_rt_state_find(const sn_rt_state *s, const char *name);
+int sn_rt_state_count(const sn_rt_state *s);
+/* A slot's size in bytes; -1 for no such slot. */
+int64_t sn_rt_state_bytes(const sn_rt_state *s, int slot);
+/* Copies between host memory and slot [offset, offset + bytes): write = 1 host → state (plans
+ * bound to it see the new values at their next execute, nothing is rebuilt), 0 back. A range
+ * outside the slot is SN_ERR_INVALID. */
+sn_status sn_rt_state_copy(sn_rt_state *s, int slot, int write, int64_t offset, void *host,
+                           int64_t bytes, char *err, size_t errlen);
+
 typedef enum sn_rt_buf {
     SN_RT_BUF_ARENA,
-    SN_RT_BUF_WEIGHTS,
+    SN_RT_BUF_WEIGHTS, /* state slot `index` (slot 0: the weights blob) */
     SN_RT_BUF_INPUT,
     SN_RT_BUF_OUTPUT
 } sn_rt_buf;
@@ -203,7 +226,11 @@ typedef struct sn_rt_plan_desc {
     int nsteps;
     const sn_rt_step *steps;
     int64_t arena_bytes;
-    const void *weights; /* copied to the device by sn_rt_plan_new */
+    /* SN_RT_BUF_WEIGHTS arguments point into state's slots (borrowed: it must outlive the
+     * plan). When state is NULL the plan makes a state of its own with one slot holding
+     * weights (weight_bytes, copied by sn_rt_plan_new). */
+    sn_rt_state *state;
+    const void *weights;
     int64_t weight_bytes;
     int ninputs, noutputs;
     const int64_t *input_bytes, *output_bytes;
@@ -230,11 +257,8 @@ sn_status sn_rt_plan_run(sn_rt_plan *p, const void *const *inputs, void *const *
 sn_status sn_rt_plan_set_inputs(sn_rt_plan *p, const void *const *inputs, char *err, size_t errlen);
 sn_status sn_rt_plan_execute(sn_rt_plan *p, char *err, size_t errlen);
 sn_status sn_rt_plan_get_outputs(sn_rt_plan *p, void *const *outputs, char *err, size_t errlen);
-/* Copies bytes between host memory and the plan's weights blob at offset: write = 1 replaces
- * them (the next execute sees the new values; the plan is not rebuilt), write = 0 reads them
- * back. A range outside the blob is SN_ERR_INVALID. */
-sn_status sn_rt_plan_weights(sn_rt_plan *p, int write, int64_t offset, void *host, int64_t bytes,
-                             char *err, size_t errlen);
+/* The state the plan is bound to (its own when the description gave none). */
+sn_rt_state *sn_rt_plan_state(sn_rt_plan *p);
 /* Runs the steps iters times (inputs as last set) and gives the mean seconds per run: CUDA
  * events around the graph replays on GPU, the wall clock on CPU. For benchmarks and tuning. */
 sn_status sn_rt_plan_time(sn_rt_plan *p, int iters, double *seconds, char *err, size_t errlen);

@@ -72,10 +72,12 @@ typedef struct sn_rt_backend {
     sn_status (*set_inputs)(sn_rt_plan *p, const void *const *inputs, char *err, size_t errlen);
     sn_status (*execute)(sn_rt_plan *p, char *err, size_t errlen);
     sn_status (*get_outputs)(sn_rt_plan *p, void *const *outputs, char *err, size_t errlen);
-    /* Copies bytes between the host and the plan's weights blob at offset (range checked by
-     * device.c); write = 1: host → plan. */
-    sn_status (*weights_copy)(sn_rt_plan *p, int write, int64_t offset, void *host, int64_t bytes,
-                              char *err, size_t errlen);
+    /* Device memory for state slots: bytes zeroed at *mem (a pointer or device address);
+     * copies between it (at offset) and the host, write = 1: host → device. */
+    sn_status (*mem_alloc)(sn_rt_device *d, int64_t bytes, uint64_t *mem, char *err, size_t errlen);
+    void (*mem_free)(sn_rt_device *d, uint64_t mem);
+    sn_status (*mem_copy)(sn_rt_device *d, int write, uint64_t mem, int64_t offset, void *host,
+                          int64_t bytes, char *err, size_t errlen);
     /* optional */
     sn_status (*time)(sn_rt_plan *p, int iters, double *seconds, char *err, size_t errlen);
     /* Loads one image as plan_new would, resolves entry, unloads it (sn_rt_image_check). */
@@ -91,11 +93,24 @@ struct sn_rt_device {
     void *impl;
 };
 
+typedef struct sn_rt_slot {
+    char name[64];
+    int64_t bytes;
+    uint64_t mem; /* the backend's memory (mem_alloc) */
+} sn_rt_slot;
+
+struct sn_rt_state {
+    sn_rt_device *dev;
+    sn_rt_slot *slots;
+    int nslots, cap;
+};
+
 struct sn_rt_plan {
     sn_rt_device *dev;
     int ninputs, noutputs;
     int64_t *input_bytes, *output_bytes; /* owned copies */
-    int64_t weight_bytes;
+    sn_rt_state *state;                  /* bound; owned only when own_state */
+    int own_state;
     void *impl;
 };
 

@@ -8,21 +8,12 @@
  * parameters read back by Ultralytics name; errors name what failed. */
 #include <sinter.h>
 
+#include "api_check.h"
 #include <math.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int failures;
-#define CHECK(c, ...)                                                                              \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #c);                           \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fprintf(stderr, "\n");                                                                 \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 static int64_t numel(const int64_t *d, int r) {
     int64_t n = 1;

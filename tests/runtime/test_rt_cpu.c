@@ -359,6 +359,101 @@ static void test_gemm(void) {
     sn_rt_device_close(d);
 }
 
+/* Weights in persistent state: two plans bound to one state (each to its own slot) see a
+ * write to their slot at their next run, the state outlives them, and bad ranges, missing
+ * slots and weights given beside a state are refused. */
+static void test_shared_state(void) {
+    size_t la, lb;
+    void *ia = compile_object("ka", src_a, &la), *ib = compile_object("kb", src_b, &lb);
+    const int64_t n = 1000;
+    const void *images[2] = {ia, ib};
+    size_t sizes[2] = {la, lb};
+    int64_t in_bytes[1] = {n * 4}, out_bytes[1] = {n * 4};
+    sn_rt_step steps[2];
+    memset(steps, 0, sizeof steps);
+    steps[0] = (sn_rt_step){
+        .kind = SN_RT_STEP_KERNEL, .module = 0, .entry = "scale_shift", .nargs = 3, .tasks = n};
+    steps[0].args[0] = (sn_rt_argref){SN_RT_BUF_INPUT, 0, 0};
+    steps[0].args[1] = (sn_rt_argref){SN_RT_BUF_WEIGHTS, 0, 0};
+    steps[0].args[2] = (sn_rt_argref){SN_RT_BUF_ARENA, 0, 0};
+    steps[1] = (sn_rt_step){
+        .kind = SN_RT_STEP_KERNEL, .module = 1, .entry = "silu", .nargs = 2, .tasks = n};
+    steps[1].args[0] = (sn_rt_argref){SN_RT_BUF_ARENA, 0, 0};
+    steps[1].args[1] = (sn_rt_argref){SN_RT_BUF_OUTPUT, 0, 0};
+    sn_rt_device *d = NULL;
+    CHECK_OK(sn_rt_device_open("cpu", 2, &d, err, sizeof err));
+    sn_rt_state *st = NULL;
+    if (d)
+        CHECK_OK(sn_rt_state_new(d, &st, err, sizeof err));
+    if (!st)
+        return;
+    int s0 = -1, s1 = -1, sx = -1;
+    float w0[2] = {2.5f, -1.0f}, w1[2] = {0.5f, 3.0f}, back[2];
+    CHECK_OK(sn_rt_state_add(st, "weights", sizeof w0, &s0, err, sizeof err));
+    CHECK_OK(sn_rt_state_add(st, "other", sizeof w1, &s1, err, sizeof err));
+    CHECK(s0 == 0 && s1 == 1 && sn_rt_state_find(st, "other") == 1);
+    CHECK(sn_rt_state_add(st, "other", 8, &sx, err, sizeof err) == SN_ERR_INVALID);
+    CHECK_OK(sn_rt_state_copy(st, s0, 1, 0, w0, sizeof w0, err, sizeof err));
+    CHECK_OK(sn_rt_state_copy(st, s1, 1, 0, w1, sizeof w1, err, sizeof err));
+    CHECK(sn_rt_state_copy(st, s1, 1, 4, w1, sizeof w1, err, sizeof err) == SN_ERR_INVALID);
+    CHECK(sn_rt_state_copy(st, 7, 0, 0, back, 4, err, sizeof err) == SN_ERR_INVALID);
+    sn_rt_plan_desc desc = {.nimages = 2,
+                            .images = images,
+                            .image_sizes = sizes,
+                            .nsteps = 2,
+                            .steps = steps,
+                            .arena_bytes = n * 4,
+                            .state = st,
+                            .ninputs = 1,
+                            .noutputs = 1,
+                            .input_bytes = in_bytes,
+                            .output_bytes = out_bytes};
+    sn_rt_plan *pa = NULL, *pb = NULL, *bad = NULL;
+    CHECK_OK(sn_rt_plan_new(d, &desc, &pa, err, sizeof err));
+    steps[0].args[1].index = 1; /* plan b reads slot "other" */
+    CHECK_OK(sn_rt_plan_new(d, &desc, &pb, err, sizeof err));
+    steps[0].args[1].index = 2; /* no such slot */
+    CHECK(sn_rt_plan_new(d, &desc, &bad, err, sizeof err) == SN_ERR_INVALID && !bad);
+    steps[0].args[1].index = 0;
+    desc.weights = w0;
+    desc.weight_bytes = sizeof w0;
+    CHECK(sn_rt_plan_new(d, &desc, &bad, err, sizeof err) == SN_ERR_INVALID && !bad);
+    CHECK(pa && pb && sn_rt_plan_state(pa) == st);
+    float *x = malloc((size_t)n * 4), *y = malloc((size_t)n * 4);
+    fill_random(x, n);
+    const void *ins[1] = {x};
+    void *outs[1] = {y};
+    /* a, b, then a after its slot was rewritten */
+    const float *want_w[3] = {w0, w1, NULL};
+    float w2[2] = {-1.0f, 0.25f};
+    want_w[2] = w2;
+    for (int r = 0; pa && pb && r < 3; r++) {
+        if (r == 2)
+            CHECK_OK(sn_rt_state_copy(st, s0, 1, 0, w2, sizeof w2, err, sizeof err));
+        poison(y, n);
+        CHECK_OK(sn_rt_plan_run(r == 1 ? pb : pa, ins, outs, err, sizeof err));
+        double worst = 0;
+        for (int64_t i = 0; i < n; i++) {
+            double v = (double)x[i] * want_w[r][0] + want_w[r][1];
+            double e = fabs(y[i] - v / (1.0 + exp(-v)));
+            worst = e > worst ? e : worst;
+        }
+        CHECKF(worst < 1e-5, "shared state run %d: max error %g", r, worst);
+    }
+    CHECK_OK(sn_rt_state_copy(st, s0, 0, 0, back, sizeof back, err, sizeof err));
+    CHECK(back[0] == w2[0] && back[1] == w2[1]);
+    sn_rt_plan_free(pa);
+    sn_rt_plan_free(pb);
+    CHECK_OK(sn_rt_state_copy(st, s1, 0, 0, back, sizeof back, err, sizeof err));
+    CHECK(back[0] == w1[0] && back[1] == w1[1]); /* the state outlives its plans */
+    sn_rt_state_free(st);
+    sn_rt_device_close(d);
+    free(x);
+    free(y);
+    free(ia);
+    free(ib);
+}
+
 int main(void) {
     tmpdir = make_temp_dir("cpu");
     printf("sn_rt_now: %.3f\n", sn_rt_now());
@@ -366,6 +461,7 @@ int main(void) {
     test_two_step_plan(1);
     test_two_step_plan(4);
     test_gemm();
+    test_shared_state();
     rm_tree(tmpdir);
     free(tmpdir);
     return check_report("test_rt_cpu");
