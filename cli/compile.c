@@ -82,19 +82,34 @@ int sn_cmd_compile(int argc, char **argv) {
                t_load, c.t_passes, c.t_codegen, c.t_compile, c.t_plan, (long long)c.hits,
                (long long)c.misses, (long long)c.corrupt, (long long)c.peak_bytes,
                (long long)c.weight_bytes);
-        for (int i = 0; i < c.prog->nkernels; i++)
-            printf("%s{\"name\": \"%s\", \"ops\": %d}", i ? ", " : "", c.prog->kernels[i].name,
-                   c.prog->kernels[i].nops);
-        printf("]}\n");
+        for (int i = 0; i < c.prog->nsteps; i++) {
+            const sn_cg_step *s = &c.prog->steps[i];
+            if (s->kind == SN_RT_STEP_GEMM)
+                printf("%s{\"name\": \"%s\", \"ops\": 1, \"library\": \"gemm\"}", i ? ", " : "",
+                       s->name);
+            else
+                printf("%s{\"name\": \"%s\", \"ops\": %d}", i ? ", " : "",
+                       c.prog->kernels[s->kernel].name, c.prog->kernels[s->kernel].nops);
+        }
+        printf("], \"library_steps\": %d}\n", c.library_steps);
     } else {
         printf("%s (%s, %dx%d, batch %d) on %s%s, %s%s\n", m->name, m->path, m->height, m->width,
                m->batch, backend, "", dt, o.eager ? ", eager" : "");
         if (arch)
             printf("target: sm_%d%s\n", arch, dev ? "" : " (no GPU: compile only)");
         printf("%4s %-48s %s\n", "#", "kernel", "ops");
-        for (int i = 0; i < c.prog->nkernels; i++)
-            printf("%4d %-48s %d\n", i, c.prog->kernels[i].name, c.prog->kernels[i].nops);
-        printf("\n%d IR ops -> %d kernels (%d distinct)\n", c.ir_ops, c.kernels, c.unique_images);
+        for (int i = 0; i < c.prog->nsteps; i++) {
+            const sn_cg_step *s = &c.prog->steps[i];
+            if (s->kind == SN_RT_STEP_GEMM)
+                printf("%4d %-48s 1 (library GEMM)\n", i, s->name);
+            else
+                printf("%4d %-48s %d\n", i, c.prog->kernels[s->kernel].name,
+                       c.prog->kernels[s->kernel].nops);
+        }
+        printf("\n%d IR ops -> %d kernels (%d distinct)", c.ir_ops, c.kernels, c.unique_images);
+        if (c.library_steps)
+            printf(" + %d library GEMMs (cuBLASLt)", c.library_steps);
+        printf("\n");
         printf("compile: load %.3f s, passes %.3f s, codegen %.3f s, compile %.3f s, "
                "plan %.3f s; total %.3f s from process start\n",
                t_load, c.t_passes, c.t_codegen, c.t_compile, c.t_plan, total);

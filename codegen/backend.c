@@ -4,7 +4,7 @@
  * spec (its LLVM IR follows from it) and the host CPU's name and features.
  * cuda: CUDA C text (cuda_*.c) compiled by NVRTC (the runtime's wrapper), f32/f16/bf16, NHWC;
  * the cache key covers the source and the sm, dtype and TF32 choice. */
-#include "codegen/codegen_int.h"
+#include "codegen/cuda_int.h"
 #include "runtime/runtime.h"
 
 #include <stdio.h>
@@ -101,6 +101,7 @@ const sn_cg_backend sn_cg_backend_cuda = {
     .key_text = cuda_key_text,
     .compile = cuda_compile,
     .fill_source = NULL,
+    .library_step = sn_cg_cuda_gemm,
     .configs = NULL,
 };
 

@@ -40,6 +40,8 @@ typedef struct sn_cg_target {
     /* cuda */
     int sm;         /* compute capability × 10: 80, 90 */
     int allow_tf32; /* f32 means true fp32 unless asked */
+    int gemm_rule;  /* when a group becomes a library GEMM step (cuda_gemm.c): 0 = the
+                     * backend's cost rule, 1 = whenever it can (tests), -1 = never */
 } sn_cg_target;
 
 /* Fills a CPU target for the machine this runs on (LLVM host name and features). */
@@ -96,7 +98,21 @@ typedef struct sn_cg_param {
     int64_t offset, bytes;
 } sn_cg_param;
 
+/* A step of the program, in launch order: a kernel of kernels[], or a library GEMM (the
+ * runtime's sn_rt_gemm; cuBLASLt on CUDA) where the backend's rule says the library beats its
+ * own template. Copies and all-reduces will be steps too. */
+typedef struct sn_cg_step {
+    sn_rt_step_kind kind;
+    int kernel;      /* SN_RT_STEP_KERNEL: index into kernels */
+    char name[128];  /* SN_RT_STEP_GEMM: what it computes, "gemm_conv1x1_1x64x80x80_f16" */
+    sn_rt_gemm gemm; /* SN_RT_STEP_GEMM */
+    int nargs;       /* SN_RT_STEP_GEMM: A, B, D (, bias), as sn_rt_gemm describes */
+    sn_cg_arg args[4];
+} sn_cg_step;
+
 typedef struct sn_cg_program {
+    sn_cg_step *steps; /* launch order */
+    int nsteps;
     sn_cg_param *params; /* the weights blob's pieces, in blob order */
     int nparams;
     sn_cg_kernel *kernels; /* launch order */
@@ -146,6 +162,10 @@ struct sn_cg_backend {
     /* Fills k->source for --dump where rendering leaves it empty (cpu: the LLVM IR text);
      * NULL when the source is always there. */
     sn_status (*fill_source)(sn_cg_kernel *k, const sn_cg_target *t, char *err, size_t errlen);
+    /* Makes g a library step instead of a kernel when the backend's rule says so: returns 1
+     * (s filled), 0 (render a kernel) or -1 (error in err). NULL: always a kernel. */
+    int (*library_step)(struct sn_cg_lower_ctx *c, const struct sn_cg_group *g, sn_cg_step *s,
+                        char *err, size_t errlen);
     /* Tunable candidates for a group (the tuner's slot); NULL: none listed yet. */
     int (*configs)(const struct sn_cg_group *g, void *out, int max);
 };

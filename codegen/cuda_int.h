@@ -90,6 +90,9 @@ const char *sn_cg_cuda_stype(sn_dtype t);
 int sn_cg_cuda_ssize(sn_dtype t);
 /* Storage dtype of val i as the kernel sees it (weights packed plain by lower are f32). */
 sn_dtype sn_cg_cuda_val_dtype(const sn_cg_group *g, int i);
+/* cuda_gemm.c: the backend table's library_step rule (a lone 1×1 conv → cuBLASLt GEMM). */
+int sn_cg_cuda_gemm(sn_cg_lower_ctx *c, const sn_cg_group *g, sn_cg_step *s, char *err,
+                    size_t errlen);
 
 /* Starts a kernel source: the provenance comment, the prelude (with the GEMM helpers when
  * want_mma), and decides idx64 from the vals' extents. */

@@ -1034,6 +1034,7 @@ void sn_cg_program_free(sn_cg_program *p) {
     for (int i = 0; i < p->nkernels; i++)
         kernel_free(&p->kernels[i]);
     free(p->kernels);
+    free(p->steps);
     for (int i = 0; i < p->nparams; i++)
         free(p->params[i].name);
     free(p->params);
@@ -1163,7 +1164,8 @@ sn_status sn_cg_lower(const sn_ir_graph *g, const sn_cg_target *t, sn_cg_program
     }
 
     c.p->kernels = calloc((size_t)norder + 1, sizeof *c.p->kernels);
-    if (!c.p->kernels) {
+    c.p->steps = calloc((size_t)norder + 1, sizeof *c.p->steps);
+    if (!c.p->kernels || !c.p->steps) {
         st = SN_ERR_NOMEM;
         goto done;
     }
@@ -1173,6 +1175,20 @@ sn_status sn_cg_lower(const sn_ir_graph *g, const sn_cg_target *t, sn_cg_program
         if (st)
             goto done;
         grp->index = gi;
+        sn_cg_step *s = &c.p->steps[c.p->nsteps];
+        int lib = t->backend->library_step ? t->backend->library_step(&c, grp, s, err, errlen) : 0;
+        if (lib < 0) {
+            st = SN_ERR_INVALID;
+            goto done;
+        }
+        if (lib) {
+            c.p->nsteps++;
+            continue;
+        }
+        memset(s, 0, sizeof *s);
+        s->kind = SN_RT_STEP_KERNEL;
+        s->kernel = c.p->nkernels;
+        c.p->nsteps++;
         sn_cg_kernel *k = &c.p->kernels[c.p->nkernels];
         memset(k, 0, sizeof *k);
         k->nargs = grp->nvals;

@@ -167,6 +167,7 @@ sn_status sn_eng_compile(sn_ir_graph *g, const sn_eng_build *b, sn_rt_device *de
     out->t_codegen = t2 - t1;
     sn_cg_program *p = out->prog;
     out->kernels = p->nkernels;
+    out->library_steps = p->nsteps - p->nkernels;
     out->weight_bytes = p->weight_bytes;
 
     sn_rt_cache *cache = NULL;
@@ -271,7 +272,7 @@ sn_status sn_eng_compile(sn_ir_graph *g, const sn_eng_build *b, sn_rt_device *de
     if (st == SN_OK && dev) {
         const void **images = calloc((size_t)nj + 1, sizeof *images);
         size_t *sizes = calloc((size_t)nj + 1, sizeof *sizes);
-        sn_rt_step *steps = calloc((size_t)p->nkernels + 1, sizeof *steps);
+        sn_rt_step *steps = calloc((size_t)p->nsteps + 1, sizeof *steps);
         if (!images || !sizes || !steps)
             st = SN_ERR_NOMEM;
         /* the weights: persistent state the plan binds to (slot 0), not plan memory */
@@ -286,18 +287,26 @@ sn_status sn_eng_compile(sn_ir_graph *g, const sn_eng_build *b, sn_rt_device *de
             images[j] = js[j].image;
             sizes[j] = js[j].len;
         }
-        for (int i = 0; st == SN_OK && i < p->nkernels; i++) {
-            const sn_cg_kernel *k = &p->kernels[i];
+        for (int i = 0; st == SN_OK && i < p->nsteps; i++) {
+            const sn_cg_step *ps = &p->steps[i];
             sn_rt_step *s = &steps[i];
-            s->kind = SN_RT_STEP_KERNEL;
-            s->module = image_of[i];
-            s->entry = js[image_of[i]].entry;
-            s->nargs = k->nargs;
-            for (int a = 0; a < k->nargs; a++) {
-                s->args[a].buf = k->args[a].kind;
-                s->args[a].index = k->args[a].index;
-                s->args[a].offset = k->args[a].offset;
+            if (ps->kind == SN_RT_STEP_GEMM) { /* a library call: nothing was compiled */
+                s->kind = SN_RT_STEP_GEMM;
+                s->entry = ps->name;
+                s->gemm = ps->gemm;
+                s->nargs = ps->nargs;
+                for (int a = 0; a < ps->nargs; a++)
+                    s->args[a] =
+                        (sn_rt_argref){ps->args[a].kind, ps->args[a].index, ps->args[a].offset};
+                continue;
             }
+            const sn_cg_kernel *k = &p->kernels[ps->kernel];
+            s->kind = SN_RT_STEP_KERNEL;
+            s->module = image_of[ps->kernel];
+            s->entry = js[image_of[ps->kernel]].entry;
+            s->nargs = k->nargs;
+            for (int a = 0; a < k->nargs; a++)
+                s->args[a] = (sn_rt_argref){k->args[a].kind, k->args[a].index, k->args[a].offset};
             s->tasks = k->tasks;
             memcpy(s->grid, k->grid, sizeof s->grid);
             memcpy(s->block, k->block, sizeof s->block);
@@ -308,7 +317,7 @@ sn_status sn_eng_compile(sn_ir_graph *g, const sn_eng_build *b, sn_rt_device *de
             d.nimages = nj;
             d.images = images;
             d.image_sizes = sizes;
-            d.nsteps = p->nkernels;
+            d.nsteps = p->nsteps;
             d.steps = steps;
             d.arena_bytes = p->arena_bytes;
             d.state = out->state;
@@ -358,9 +367,12 @@ void sn_eng_compiled_free(sn_eng_compiled *c) {
 /* 1 when a and b hold the same kernels (names, specs, launch shapes, arguments) and the same
  * memory sizes: b's weights blob can then stand in for a's. */
 static int same_program(const sn_cg_program *a, const sn_cg_program *b) {
-    if (a->nkernels != b->nkernels || a->weight_bytes != b->weight_bytes ||
-        a->arena_bytes != b->arena_bytes)
+    if (a->nkernels != b->nkernels || a->nsteps != b->nsteps ||
+        a->weight_bytes != b->weight_bytes || a->arena_bytes != b->arena_bytes)
         return 0;
+    for (int i = 0; i < a->nsteps; i++) /* GEMM descriptions and arguments included */
+        if (memcmp(&a->steps[i], &b->steps[i], sizeof a->steps[i]))
+            return 0;
     for (int i = 0; i < a->nkernels; i++) {
         const sn_cg_kernel *x = &a->kernels[i], *y = &b->kernels[i];
         if (strcmp(x->name, y->name) || strcmp(x->spec ? x->spec : "", y->spec ? y->spec : "") ||

@@ -37,6 +37,7 @@ typedef struct sn_eng_compiled {
     sn_rt_plan *plan;   /* NULL when compile only */
     int ir_ops;         /* compute ops before passes */
     int kernels;
+    int library_steps; /* GEMM steps (cuBLASLt) in place of kernels */
     int unique_images;
     int64_t hits, misses, corrupt;
     int64_t peak_bytes; /* arena */

@@ -386,6 +386,9 @@ static sn_cg_program *lower_for(const sn_ir_graph *src, int sm, sn_dtype dt, int
     }
     sn_cg_target t;
     sn_cg_target_cuda(&t, sm, dt);
+    /* eager: every lone 1×1 conv becomes a GEMM step (emulated by emu_gemm), whatever its size
+     * and dtype; fused keeps the backend's cost rule (no GEMM at these sizes) */
+    t.gemm_rule = eager ? 1 : 0;
     sn_cg_program *p = NULL;
     st = sn_cg_lower(g, &t, &p, errbuf, sizeof errbuf);
     if (st) {
@@ -689,19 +692,7 @@ static void *aligned_zalloc(int64_t bytes) {
     return p;
 }
 
-static float half_to_f32(uint16_t h, int bf) {
-    if (bf) {
-        uint32_t u = (uint32_t)h << 16;
-        float f;
-        memcpy(&f, &u, 4);
-        return f;
-    }
-    uint32_t e = (h >> 10) & 31u, m = h & 1023u;
-    float f = e == 0    ? ldexpf((float)m, -24)
-              : e == 31 ? (m ? NAN : INFINITY)
-                        : ldexpf((float)(m | 1024u), (int)e - 25);
-    return (h & 0x8000u) ? -f : f;
-}
+static float emu_load(const void *base, int64_t i, sn_rt_dtype t);
 
 /* SN_TEST_TRACE: after each kernel, the largest |value| of each output it wrote (read back
  * through the spec's "valN out" lines), to find where a run goes non-finite. */
@@ -740,9 +731,10 @@ static void trace_kernel(const sn_cg_kernel *k, void *const *args) {
                 off += (r % d[i]) * s[i];
                 r /= d[i];
             }
-            float v = strcmp(dt, "f32") == 0
-                          ? ((const float *)args[vi])[off]
-                          : half_to_f32(((const uint16_t *)args[vi])[off], strcmp(dt, "bf16") == 0);
+            float v =
+                strcmp(dt, "f32") == 0
+                    ? ((const float *)args[vi])[off]
+                    : emu_load(args[vi], off, strcmp(dt, "bf16") == 0 ? SN_RT_BF16 : SN_RT_F16);
             if (!isfinite(v))
                 bad++;
             else if (fabs(v) > mx)
@@ -750,6 +742,50 @@ static void trace_kernel(const sn_cg_kernel *k, void *const *args) {
         }
         printf("  trace %-48s val%d max|x| %.4g%s\n", k->name, vi, mx, bad ? " NON-FINITE" : "");
     }
+}
+
+static int64_t emu_gemms; /* GEMM steps the emulator ran (a test that means them checks) */
+
+static float emu_load(const void *base, int64_t i, sn_rt_dtype t) {
+    if (t == SN_RT_F32)
+        return ((const float *)base)[i];
+    uint16_t h = ((const uint16_t *)base)[i];
+    return t == SN_RT_F16 ? sn_f16_to_f32(h) : sn_bf16_to_f32(h);
+}
+
+static void emu_store(void *base, int64_t i, sn_rt_dtype t, float v) {
+    if (t == SN_RT_F32)
+        ((float *)base)[i] = v;
+    else
+        ((uint16_t *)base)[i] = t == SN_RT_F16 ? sn_f32_to_f16(v) : sn_f32_to_bf16(v);
+}
+
+/* A GEMM step as runtime.h defines it (what cuBLASLt computes on a GPU), on the host. */
+static void emu_gemm(const sn_rt_gemm *q, void *const *args) {
+    int64_t nb = q->batch > 1 ? q->batch : 1;
+    float alpha = q->alpha != 0 ? q->alpha : 1.0f;
+    for (int64_t b = 0; b < nb; b++)
+        for (int64_t i = 0; i < q->m; i++)
+            for (int64_t j = 0; j < q->n; j++) {
+                double acc = 0;
+                for (int64_t k = 0; k < q->k; k++) {
+                    int64_t ai = b * q->stride_a + (q->trans_a ? k * q->lda + i : i * q->lda + k);
+                    int64_t bi = b * q->stride_b + (q->trans_b ? j * q->ldb + k : k * q->ldb + j);
+                    acc += (double)emu_load(args[0], ai, q->ab_type) *
+                           emu_load(args[1], bi, q->ab_type);
+                }
+                int64_t di = b * q->stride_d + i * q->ldd + j;
+                double v = alpha * acc;
+                if (q->beta != 0)
+                    v += q->beta * emu_load(args[2], di, q->d_type);
+                if (q->bias == SN_RT_GEMM_BIAS_N)
+                    v += emu_load(args[3], j, q->d_type);
+                else if (q->bias == SN_RT_GEMM_BIAS_M)
+                    v += emu_load(args[3], i, q->d_type);
+                if (q->relu && v < 0)
+                    v = 0;
+                emu_store(args[2], di, q->d_type, (float)v);
+            }
 }
 
 /* Runs program p on the CPU; inputs/outputs f32 NCHW like the runtime's API. */
@@ -774,7 +810,23 @@ static int emu_run(const sn_cg_program *p, void *h, const float *const *in, floa
         for (int64_t e = 0; ok && e < p->output_bytes[i] / 4; e++)
             ((float *)outs[i])[e] = NAN;
     }
-    for (int i = 0; ok && i < p->nkernels; i++) {
+    for (int si = 0; ok && si < p->nsteps; si++) {
+        const sn_cg_step *ps = &p->steps[si];
+        if (ps->kind == SN_RT_STEP_GEMM) {
+            void *gargs[4] = {0};
+            for (int a = 0; a < ps->nargs; a++) {
+                const sn_cg_arg *ar = &ps->args[a];
+                uint8_t *base = ar->kind == SN_CG_ARG_ARENA     ? arena
+                                : ar->kind == SN_CG_ARG_WEIGHTS ? weights
+                                : ar->kind == SN_CG_ARG_INPUT   ? ins[ar->index]
+                                                                : outs[ar->index];
+                gargs[a] = base + ar->offset;
+            }
+            emu_gemm(&ps->gemm, gargs);
+            emu_gemms++;
+            continue;
+        }
+        int i = ps->kernel;
         const sn_cg_kernel *k = &p->kernels[i];
         char sym[64];
         snprintf(sym, sizeof sym, "emu_launch_%d", i);
@@ -915,6 +967,8 @@ static int run_emu(const char *only) {
         free(in);
         sn_ir_graph_free(g);
     }
+    printf("GEMM steps emulated: %lld\n", (long long)emu_gemms);
+    CHECK(only || emu_gemms > 0, "no eager 1x1 conv became a GEMM step: the path went untested");
     return failures ? 1 : 0;
 }
 

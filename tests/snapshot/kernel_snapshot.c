@@ -150,10 +150,37 @@ static int snapshot(const char *model, const build *b, FILE *out, int list) {
             fprintf(out, "%s %s %d %s %s\n", model, b->name, i, k->name, hex);
         }
     }
+    /* library steps (cuBLASLt GEMMs), with their place in launch order; a program without
+     * any hashes as it did before steps existed */
+    int nlib = 0;
+    for (int i = 0; i < p->nsteps; i++) {
+        const sn_cg_step *s = &p->steps[i];
+        if (s->kind == SN_RT_STEP_KERNEL)
+            continue;
+        nlib++;
+        hasher kh;
+        memset(&kh, 0, sizeof kh);
+        hasher *x = list ? &kh : &h;
+        put(x, &i, sizeof i);
+        put_str(x, s->name);
+        put(x, &s->gemm, sizeof s->gemm);
+        put(x, &s->nargs, sizeof s->nargs);
+        put(x, s->args, (size_t)s->nargs * sizeof s->args[0]);
+        flush(x);
+        if (list) {
+            char hex[33];
+            sn_rt_key_hex(kh.acc, hex);
+            fprintf(out, "%s %s step%d %s %s\n", model, b->name, i, s->name, hex);
+        }
+    }
     if (!list) {
-        char hex[33];
+        char hex[33], count[32];
         sn_rt_key_hex(h.acc, hex);
-        fprintf(out, "%s %s %d %s\n", model, b->name, p->nkernels, hex);
+        if (nlib)
+            snprintf(count, sizeof count, "%d+%dgemm", p->nkernels, nlib);
+        else
+            snprintf(count, sizeof count, "%d", p->nkernels);
+        fprintf(out, "%s %s %s %s\n", model, b->name, count, hex);
     }
     rc = 0;
 fail:
