@@ -788,6 +788,16 @@ static void emu_gemm(const sn_rt_gemm *q, void *const *args) {
             }
 }
 
+/* Where an argument points in the emulator's host buffers. */
+static void *emu_arg(const sn_cg_arg *ar, uint8_t *arena, uint8_t *weights, uint8_t **ins,
+                     uint8_t **outs) {
+    uint8_t *base = ar->kind == SN_CG_ARG_ARENA     ? arena
+                    : ar->kind == SN_CG_ARG_WEIGHTS ? weights
+                    : ar->kind == SN_CG_ARG_INPUT   ? ins[ar->index]
+                                                    : outs[ar->index];
+    return base + ar->offset;
+}
+
 /* Runs program p on the CPU; inputs/outputs f32 NCHW like the runtime's API. */
 static int emu_run(const sn_cg_program *p, void *h, const float *const *in, float *const *out) {
     uint8_t *arena = aligned_zalloc(p->arena_bytes);
@@ -814,14 +824,8 @@ static int emu_run(const sn_cg_program *p, void *h, const float *const *in, floa
         const sn_cg_step *ps = &p->steps[si];
         if (ps->kind == SN_RT_STEP_GEMM) {
             void *gargs[4] = {0};
-            for (int a = 0; a < ps->nargs; a++) {
-                const sn_cg_arg *ar = &ps->args[a];
-                uint8_t *base = ar->kind == SN_CG_ARG_ARENA     ? arena
-                                : ar->kind == SN_CG_ARG_WEIGHTS ? weights
-                                : ar->kind == SN_CG_ARG_INPUT   ? ins[ar->index]
-                                                                : outs[ar->index];
-                gargs[a] = base + ar->offset;
-            }
+            for (int a = 0; a < ps->nargs; a++)
+                gargs[a] = emu_arg(&ps->args[a], arena, weights, ins, outs);
             emu_gemm(&ps->gemm, gargs);
             emu_gemms++;
             continue;
@@ -835,14 +839,8 @@ static int emu_run(const sn_cg_program *p, void *h, const float *const *in, floa
         if (sp)
             memcpy(&fn, &sp, sizeof fn);
         void *args[SN_CG_MAX_ARGS];
-        for (int a = 0; a < k->nargs; a++) {
-            const sn_cg_arg *ar = &k->args[a];
-            uint8_t *base = ar->kind == SN_CG_ARG_ARENA     ? arena
-                            : ar->kind == SN_CG_ARG_WEIGHTS ? weights
-                            : ar->kind == SN_CG_ARG_INPUT   ? ins[ar->index]
-                                                            : outs[ar->index];
-            args[a] = base + ar->offset;
-        }
+        for (int a = 0; a < k->nargs; a++)
+            args[a] = emu_arg(&k->args[a], arena, weights, ins, outs);
         if (!fn || fn(args, k->grid, k->block) != 0) {
             fprintf(stderr, "emu: kernel %s failed\n", k->name);
             ok = 0;
