@@ -48,7 +48,7 @@ static int build(const sn_cli_opts *o, const sn_eng_build *base, int eager, cons
             sn_fe_model_free(m);
             return -2;
         }
-        if (sn_fe_weights_apply(m->graph, o->weights ? o->weights : "random:0", err, errlen) !=
+        if (sn_io_weights_apply(m->graph, o->weights ? o->weights : "random:0", err, errlen) !=
             SN_OK) {
             sn_fe_model_free(m);
             return -1;

@@ -42,11 +42,15 @@ sn_status sn_cli_load(const sn_cli_opts *o, sn_fe_model **m);
  * or "none"). copies = how many compiled copies the command holds at once. Call it after
  * sn_cli_load and before weights are generated or loaded. */
 sn_status sn_cli_check_memory(const char *cmd, const sn_fe_model *m, int copies);
-/* s escaped for the terminal (sn_fe_escape), in one of four rotating static buffers: for up
+/* s escaped for the terminal (sn_escape), in one of four rotating static buffers: for up
  * to four user strings in one message. */
 const char *sn_cli_show(const char *s);
 /* "1,234,567" */
 const char *sn_cli_commas(int64_t v, char *buf, size_t n);
+/* sn_output_check with model names among the inputs resolved to their files (a zoo name's
+ * model file is an input too). */
+sn_status sn_cli_output_check(const char *out, const char *const *inputs, int n, char *err,
+                              size_t errlen);
 /* "cuda" when a GPU is present, else "cpu": the default --backend. */
 const char *sn_cli_best_backend(void);
 /* The build the options ask for: --backend (a row of the backend table; "ref" too when

@@ -49,7 +49,7 @@ int sn_cmd_compile(int argc, char **argv) {
     sn_rt_device *dev = NULL;
     sn_eng_compiled c;
     memset(&c, 0, sizeof c);
-    if (sn_fe_weights_apply(m->graph, o.weights ? o.weights : "random:0", err, sizeof err) !=
+    if (sn_io_weights_apply(m->graph, o.weights ? o.weights : "random:0", err, sizeof err) !=
         SN_OK) {
         fprintf(stderr, "sinter compile: error: %s\n", err);
         goto done;

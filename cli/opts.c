@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int sn_cli_parse_size(const char *s, int *h, int *w) {
     char *end;
@@ -177,6 +178,23 @@ sn_status sn_cli_load(const sn_cli_opts *o, sn_fe_model **m) {
     return sn_eng_load(&mo, stderr, m);
 }
 
+sn_status sn_cli_output_check(const char *out, const char *const *inputs, int n, char *err,
+                              size_t errlen) {
+    enum { MAXIN = 8 };
+    char model[MAXIN][4096], scale[16];
+    const char *in[MAXIN];
+    if (n > MAXIN)
+        n = MAXIN;
+    for (int i = 0; i < n; i++) {
+        struct stat st;
+        in[i] = inputs[i];
+        if (in[i] && stat(in[i], &st) != 0 &&
+            sn_fe_resolve(in[i], model[i], sizeof model[i], scale, sizeof scale) == SN_OK)
+            in[i] = model[i]; /* a zoo name: its model file */
+    }
+    return sn_output_check(out, in, n, err, errlen);
+}
+
 const char *sn_cli_best_backend(void) { return sn_rt_cuda_available() ? "cuda" : "cpu"; }
 
 int sn_cli_build(const sn_cli_opts *o, const char *cmd, int allow_ref, sn_eng_build *b) {
@@ -316,7 +334,7 @@ const char *sn_cli_show(const char *s) {
     static char ring[4][1024];
     static int next;
     char *b = ring[next++ & 3];
-    return sn_fe_escape(s, b, sizeof ring[0]);
+    return sn_escape(s, b, sizeof ring[0]);
 }
 
 sn_status sn_cli_check_memory(const char *cmd, const sn_fe_model *m, int copies) {
@@ -342,8 +360,8 @@ sn_status sn_cli_check_memory(const char *cmd, const sn_fe_model *m, int copies)
     int big_w = est.param_bytes >= est.step_bytes && est.largest_param >= 0;
     const sn_ir_node *n = &g->nodes[big_w ? est.largest_param : est.largest_step];
     char b1[32], b2[32], b3[32], nm[256], src[256];
-    sn_fe_escape(sn_ir_str_get(g, n->name), nm, sizeof nm);
-    sn_fe_escape(sn_ir_str_get(g, n->src), src, sizeof src);
+    sn_escape(sn_ir_str_get(g, n->name), nm, sizeof nm);
+    sn_escape(sn_ir_str_get(g, n->src), src, sizeof src);
     fprintf(stderr,
             "sinter %s: error: %s (batch %d, %dx%d) needs at least %s of memory, more than the "
             "%s %s; the largest layer is %s%s%s%s%s (%s, %s)\n"

@@ -73,8 +73,8 @@ static sn_status check_finite(const sn_ir_graph *g, const float *x, const char *
     }
     const sn_ir_node *n = &g->nodes[nf.node];
     char name[256], src[256], sb[64], what[1200];
-    sn_fe_escape(sn_ir_str_get(g, n->name), name, sizeof name);
-    sn_fe_escape(sn_ir_str_get(g, n->src), src, sizeof src);
+    sn_escape(sn_ir_str_get(g, n->name), name, sizeof name);
+    sn_escape(sn_ir_str_get(g, n->src), src, sizeof src);
     sn_shape_str(&n->shape, sb, sizeof sb);
     if (n->op == SN_OP_INPUT)
         snprintf(what, sizeof what, "the input %s %s holds", sn_cli_show(input), sb);
@@ -108,7 +108,7 @@ int sn_cmd_run(int argc, char **argv) {
     }
     const char *inputs[3] = {o.model, o.input, o.weights}; /* never overwritten by --output */
     char oerr[2048];
-    if (sn_fe_output_check(o.output, inputs, 3, oerr, sizeof oerr) != SN_OK) {
+    if (sn_cli_output_check(o.output, inputs, 3, oerr, sizeof oerr) != SN_OK) {
         fprintf(stderr, "sinter run: error: --output %s\n", oerr);
         return 1;
     }
@@ -118,7 +118,7 @@ int sn_cmd_run(int argc, char **argv) {
     char err[4096];
     sn_shape ishape;
     float *x = NULL;
-    if (sn_fe_npy_read(o.input, &ishape, &x, err, sizeof err) != SN_OK) {
+    if (sn_io_npy_read(o.input, &ishape, &x, err, sizeof err) != SN_OK) {
         fprintf(stderr, "sinter run: error: %s\n", err);
         return 1;
     }
@@ -164,7 +164,7 @@ int sn_cmd_run(int argc, char **argv) {
     }
     if (sn_cli_check_memory("run", m, 1) != SN_OK)
         goto done;
-    if (sn_fe_weights_apply(m->graph, o.weights ? o.weights : "random:0", err, sizeof err) !=
+    if (sn_io_weights_apply(m->graph, o.weights ? o.weights : "random:0", err, sizeof err) !=
         SN_OK) {
         fprintf(stderr, "sinter run: error: %s\n", err);
         goto done;
@@ -202,7 +202,7 @@ int sn_cmd_run(int argc, char **argv) {
         }
     }
     warn_nonfinite(y, &oshape);
-    if (sn_fe_npy_write(o.output, &oshape, y, SN_DTYPE_F32, err, sizeof err) != SN_OK) {
+    if (sn_io_npy_write(o.output, &oshape, y, SN_DTYPE_F32, err, sizeof err) != SN_OK) {
         fprintf(stderr, "sinter run: error: %s\n", err);
         goto done;
     }

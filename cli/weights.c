@@ -25,7 +25,7 @@ int sn_cmd_weights(int argc, char **argv) {
     }
     const char *inputs[2] = {o.model, o.weights}; /* never overwritten by --output */
     char oerr[2048];
-    if (sn_fe_output_check(o.output, inputs, 2, oerr, sizeof oerr) != SN_OK) {
+    if (sn_cli_output_check(o.output, inputs, 2, oerr, sizeof oerr) != SN_OK) {
         fprintf(stderr, "sinter weights: error: --output %s\n", oerr);
         return 1;
     }
@@ -41,9 +41,9 @@ int sn_cmd_weights(int argc, char **argv) {
     sn_dtype dt = SN_DTYPE_F32;
     if (o.dtype)
         sn_dtype_parse(o.dtype, &dt);
-    if (sn_fe_weights_apply(m->graph, o.weights ? o.weights : "random:0", err, sizeof err) !=
+    if (sn_io_weights_apply(m->graph, o.weights ? o.weights : "random:0", err, sizeof err) !=
             SN_OK ||
-        sn_fe_weights_save(m->graph, o.output, dt, err, sizeof err) != SN_OK)
+        sn_io_weights_save(m->graph, o.output, dt, err, sizeof err) != SN_OK)
         fprintf(stderr, "sinter weights: error: %s\n", err);
     else
         rc = 0;

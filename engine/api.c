@@ -132,7 +132,7 @@ sn_status sn_compile(sn_session *s, const sn_model_options *o, sn_exec **out) {
     }
     st = load_model(s, o, &e->m);
     if (st == SN_OK)
-        st = sn_fe_weights_apply(e->m->graph, o->weights ? o->weights : "random:0", s->err,
+        st = sn_io_weights_apply(e->m->graph, o->weights ? o->weights : "random:0", s->err,
                                  sizeof s->err);
     if (st == SN_OK && s->backend) {
         sn_ir_graph *g = sn_ir_graph_clone(e->m->graph); /* the passes consume it */
@@ -199,7 +199,7 @@ sn_status sn_exec_load_weights(sn_exec *e, const char *weights) {
     sn_ir_graph *g = sn_ir_graph_clone(e->m->graph), *g2 = NULL;
     if (!g)
         return sn_fail(s->err, sizeof s->err, SN_ERR_NOMEM, "out of memory");
-    sn_status st = sn_fe_weights_apply(g, weights, s->err, sizeof s->err);
+    sn_status st = sn_io_weights_apply(g, weights, s->err, sizeof s->err);
     if (st == SN_OK && e->c.plan) {
         g2 = sn_ir_graph_clone(g);
         st = g2 ? sn_eng_rebind_weights(&e->c, g2, &e->b, s->err, sizeof s->err)

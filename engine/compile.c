@@ -115,7 +115,7 @@ static sn_status write_text(const char *dir, const char *name, const char *ext, 
                             char *err, size_t errlen) {
     char path[1024], msg[1024];
     snprintf(path, sizeof path, "%s/%s%s", dir, name, ext);
-    if (sn_fe_write_atomic(path, text ? text : "", text ? strlen(text) : 0, msg, sizeof msg) !=
+    if (sn_write_atomic(path, text ? text : "", text ? strlen(text) : 0, msg, sizeof msg) !=
         SN_OK) {
         snprintf(err, errlen, "--dump: %s", msg);
         return SN_ERR_IO;

@@ -9,6 +9,7 @@
 
 #include "codegen/codegen.h"
 #include "frontend/frontend.h"
+#include "io/io.h"
 #include "runtime/runtime.h"
 #include "sinter.h"
 

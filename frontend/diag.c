@@ -252,7 +252,7 @@ const char *sn_lang_loc_prov(Diag *D, LArena *A, Loc loc) {
 
 #define LANG_SHOWN_LINE 300 /* bytes of a source line shown under a diagnostic */
 
-/* Prints src[0..n) escaped (sn_fe_escape_n: control characters and invalid UTF-8 become
+/* Prints src[0..n) escaped (sn_escape_n: control characters and invalid UTF-8 become
  * \xNN or \uNNNN) with its tabs kept; with `blank`, prints what lines up under it instead: a
  * tab for each tab and a space for each character shown. */
 static void put_src(FILE *out, const char *src, size_t n, bool blank) {
@@ -260,7 +260,7 @@ static void put_src(FILE *out, const char *src, size_t n, bool blank) {
     while (n > 0) {
         const char *tab = memchr(src, '\t', n);
         size_t k = tab ? (size_t)(tab - src) : n;
-        sn_fe_escape_n(src, k, buf, sizeof buf);
+        sn_escape_n(src, k, buf, sizeof buf);
         for (const char *c = buf; *c; c++)
             if (!blank)
                 fputc(*c, out);
@@ -306,10 +306,10 @@ static void emit(Diag *D, Loc loc, const char *kind, const char *fmt, va_list ap
     /* The message quotes names and text from the file: shown escaped, as the path is. */
     char msg[1024], shown[4 * sizeof msg], path[1024];
     vsnprintf(msg, sizeof msg, fmt, ap);
-    sn_fe_escape(msg, shown, sizeof shown);
+    sn_escape(msg, shown, sizeof shown);
     if (loc.file >= 0 && loc.file < D->nfiles) {
         fprintf(D->out, "%s:%d:%d: %s: %s\n",
-                sn_fe_escape(D->files[loc.file]->path, path, sizeof path), loc.line, loc.col, kind,
+                sn_escape(D->files[loc.file]->path, path, sizeof path), loc.line, loc.col, kind,
                 shown);
         print_line(D, loc);
     } else {

@@ -12,10 +12,11 @@ declare -A deps=(
   [passes]="base ir"
   [runtime]="base"
   [codegen]="base ir runtime"
-  [engine]="base ir frontend passes codegen runtime"
+  [io]="base ir"
+  [engine]="base ir frontend io passes codegen runtime"
   # cli: engine only is the target; it still calls frontend (.npy, models), runtime (devices,
   # plans, cache) and passes (info --fused) directly
-  [cli]="engine base ir frontend runtime passes codegen"
+  [cli]="engine base ir frontend io runtime passes codegen"
 )
 bad=0
 for m in "${!deps[@]}"; do

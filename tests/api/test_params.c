@@ -22,7 +22,7 @@ static void check(int eager, sn_rt_device *dev, const char *cache) {
         CHECK(0, "load");
         return;
     }
-    CHECK(sn_fe_weights_apply(m->graph, "random:3", err, sizeof err) == SN_OK, "%s", err);
+    CHECK(sn_io_weights_apply(m->graph, "random:3", err, sizeof err) == SN_OK, "%s", err);
     sn_ir_graph *g = sn_ir_graph_clone(m->graph);
     sn_eng_build b = {
         .backend = &sn_cg_backend_cpu, .dtype = SN_DTYPE_F32, .eager = eager, .cache_dir = cache};

@@ -9,6 +9,7 @@
  */
 #include "codegen/codegen_int.h"
 #include "frontend/frontend.h"
+#include "io/io.h"
 #include "passes/passes.h"
 #include "tests/codegen_cpu/cg_harness.h"
 
@@ -92,7 +93,7 @@ int main(int argc, char **argv) {
     sn_fe_model *m = NULL;
     if (sn_fe_model_load(model, &fo, &m))
         return 1;
-    sn_fe_weights_random(m->graph, 1);
+    sn_io_weights_random(m->graph, 1);
     sn_pass_options po;
     sn_pass_options_default(&po, eager);
     po.layout = SN_PASS_LAYOUT_NHWC;

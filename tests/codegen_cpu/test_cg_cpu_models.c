@@ -3,6 +3,7 @@
  * graph before the passes (so BN folding, fusion, views and the memory plan are all under
  * test). Random weights. */
 #include "frontend/frontend.h"
+#include "io/io.h"
 #include "passes/passes.h"
 #include "tests/codegen_cpu/cg_harness.h"
 
@@ -43,7 +44,7 @@ static void model_case(const char *name, int size, int eager, const poison *ps) 
         CGT_CHECK(0, "%s: model load failed", name);
         return;
     }
-    sn_fe_weights_random(m->graph, 1234);
+    sn_io_weights_random(m->graph, 1234);
     if (ps && ps->param) {
         int32_t p = sn_ir_find_param(m->graph, ps->param);
         CGT_CHECK(p >= 0, "%s: no param %s", name, ps->param);

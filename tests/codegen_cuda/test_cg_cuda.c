@@ -502,7 +502,7 @@ static int run_cases(const char *only) {
         if (only && strcmp(only, cases[c].name))
             continue;
         sn_ir_graph *g = cases[c].build();
-        sn_fe_weights_random(g, 7);
+        sn_io_weights_random(g, 7);
         for (int si = 0; si < 2; si++)
             for (int di = 0; di < 3; di++)
                 for (int eager = 0; eager < 2; eager++) {
@@ -552,7 +552,7 @@ static sn_ir_graph *load_zoo(const char *name) {
     sn_ir_graph *g = m->graph;
     m->graph = NULL;
     sn_fe_model_free(m);
-    sn_fe_weights_random(g, 1);
+    sn_io_weights_random(g, 1);
     return g;
 }
 
@@ -904,7 +904,7 @@ static int run_emu(const char *only) {
             g = cases[c].build();
         }
         const char *cname = zoo ? zname : cases[c].name;
-        sn_fe_weights_random(g, 7);
+        sn_io_weights_random(g, 7);
         int64_t nin = sn_shape_numel(&g->nodes[g->inputs[0]].shape);
         float *in = malloc(sizeof(float) * (size_t)nin);
         random_input(in, nin);
@@ -1075,7 +1075,7 @@ static int run_nonfinite(const char *only) {
         if (only && strcmp(only, cname))
             continue;
         sn_ir_graph *g = zoo ? load_zoo_sized("yolov8n", 64) : cases[c].build();
-        sn_fe_weights_random(g, 7);
+        sn_io_weights_random(g, 7);
         int64_t nin = sn_shape_numel(&g->nodes[g->inputs[0]].shape);
         float *ins[3];
         for (int v = 0; v < 3; v++) {
@@ -1165,7 +1165,7 @@ static int run_gpu(void) {
     const double *tol = tolerance;
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         sn_ir_graph *g = cases[c].build();
-        sn_fe_weights_random(g, 7);
+        sn_io_weights_random(g, 7);
         /* inputs: fresh random values; outputs: poisoned */
         float *in = malloc(sizeof(float) * (size_t)sn_shape_numel(&g->nodes[g->inputs[0]].shape));
         int64_t nin = sn_shape_numel(&g->nodes[g->inputs[0]].shape);
@@ -1222,7 +1222,7 @@ static int run_dump(const char *name, int sm, sn_dtype dt, int eager) {
         if (!zoo && strcmp(name, cases[c].name))
             continue;
         sn_ir_graph *g = zoo ? load_zoo(name) : cases[c].build();
-        sn_fe_weights_random(g, 7);
+        sn_io_weights_random(g, 7);
         sn_cg_program *p = lower_for(g, sm, dt, eager, NULL);
         for (int i = 0; p && i < p->nkernels; i++) {
             const sn_cg_kernel *k = &p->kernels[i];

@@ -136,7 +136,7 @@ static int make_input(reader *r, int raw, const char *path) {
     }
     patch(r, v, n);
     char err[512];
-    sn_status st = sn_fe_npy_write(path, &s, v, SN_DTYPE_F32, err, sizeof err);
+    sn_status st = sn_io_npy_write(path, &s, v, SN_DTYPE_F32, err, sizeof err);
     free(v);
     return st == SN_OK ? 0 : -1;
 }
@@ -158,7 +158,7 @@ static int make_weights(reader *r, int raw, sn_dtype dt, const char *path) {
         abort(); /* the fixed model must load */
     char spec[32], err[512];
     snprintf(spec, sizeof spec, "random:%u", u8(r));
-    if (sn_fe_weights_apply(m->graph, spec, err, sizeof err) != SN_OK)
+    if (sn_io_weights_apply(m->graph, spec, err, sizeof err) != SN_OK)
         abort();
     /* Patches index the concatenation of every PARAM, in graph order. */
     int64_t total = 0;
@@ -181,7 +181,7 @@ static int make_weights(reader *r, int raw, sn_dtype dt, const char *path) {
             at -= ne;
         }
     }
-    st = sn_fe_weights_save(m->graph, path, dt, err, sizeof err);
+    st = sn_io_weights_save(m->graph, path, dt, err, sizeof err);
     sn_fe_model_free(m);
     return st == SN_OK ? 0 : -1;
 }
@@ -201,8 +201,8 @@ static void compare(const char *a_path, const char *b_path) {
     sn_shape sa, sb;
     float *a = NULL, *b = NULL;
     char err[512];
-    if (sn_fe_npy_read(a_path, &sa, &a, err, sizeof err) != SN_OK ||
-        sn_fe_npy_read(b_path, &sb, &b, err, sizeof err) != SN_OK || !sn_shape_eq(&sa, &sb))
+    if (sn_io_npy_read(a_path, &sa, &a, err, sizeof err) != SN_OK ||
+        sn_io_npy_read(b_path, &sb, &b, err, sizeof err) != SN_OK || !sn_shape_eq(&sa, &sb))
         abort();
     int64_t n = sn_shape_numel(&sa);
     double scale = 0, diff = 0;

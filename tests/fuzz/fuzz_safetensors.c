@@ -3,6 +3,7 @@
  * accepted file gives sane tensors, and encoding them and parsing again gives the same tensors
  * (names, dtypes, shapes, bytes) — the writer's output is always readable. */
 #include "frontend/frontend.h"
+#include "io/io.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,15 +14,15 @@
 
 int SN_FUZZ_ENTRY(const uint8_t *data, size_t size);
 
-static size_t nbytes(const sn_fe_tensor *t) {
+static size_t nbytes(const sn_io_tensor *t) {
     return (size_t)sn_shape_numel(&t->shape) * sn_dtype_size(t->dtype);
 }
 
 int SN_FUZZ_ENTRY(const uint8_t *data, size_t size) {
     char err[512];
-    sn_fe_tensors ts = {0};
+    sn_io_tensors ts = {0};
     err[0] = '\0';
-    sn_status s = sn_fe_safetensors_parse(data, size, "fuzz", &ts, err, sizeof err);
+    sn_status s = sn_io_safetensors_parse(data, size, "fuzz", &ts, err, sizeof err);
     if (s != SN_OK) {
         if (strncmp(err, "fuzz: ", 6) != 0)
             abort(); /* every error names its source */
@@ -30,7 +31,7 @@ int SN_FUZZ_ENTRY(const uint8_t *data, size_t size) {
         return 0;
     }
     for (int i = 0; i < ts.n; i++) {
-        const sn_fe_tensor *t = &ts.t[i];
+        const sn_io_tensor *t = &ts.t[i];
         if (!t->name || !t->data || t->shape.ndim < 0 || t->shape.ndim > SN_MAX_DIMS)
             abort();
         if (i && strcmp(ts.t[i - 1].name, t->name) >= 0)
@@ -45,7 +46,7 @@ int SN_FUZZ_ENTRY(const uint8_t *data, size_t size) {
     }
     void *enc;
     size_t elen;
-    s = sn_fe_safetensors_encode(&ts, &enc, &elen, err, sizeof err);
+    s = sn_io_safetensors_encode(&ts, &enc, &elen, err, sizeof err);
     /* empty names are legal to read but not to write; everything else must encode */
     int has_empty = 0;
     for (int i = 0; i < ts.n; i++)
@@ -53,22 +54,22 @@ int SN_FUZZ_ENTRY(const uint8_t *data, size_t size) {
     if (s != SN_OK) {
         if (!has_empty)
             abort();
-        sn_fe_tensors_free(&ts);
+        sn_io_tensors_free(&ts);
         return 0;
     }
-    sn_fe_tensors back = {0};
-    if (sn_fe_safetensors_parse(enc, elen, "re", &back, err, sizeof err) != SN_OK)
+    sn_io_tensors back = {0};
+    if (sn_io_safetensors_parse(enc, elen, "re", &back, err, sizeof err) != SN_OK)
         abort();
     if (back.n != ts.n)
         abort();
     for (int i = 0; i < ts.n; i++) {
-        const sn_fe_tensor *a = &ts.t[i], *b = &back.t[i];
+        const sn_io_tensor *a = &ts.t[i], *b = &back.t[i];
         if (strcmp(a->name, b->name) || a->dtype != b->dtype ||
             !sn_shape_eq(&a->shape, &b->shape) || memcmp(a->data, b->data, nbytes(a)))
             abort();
     }
-    sn_fe_tensors_free(&back);
+    sn_io_tensors_free(&back);
     free(enc);
-    sn_fe_tensors_free(&ts);
+    sn_io_tensors_free(&ts);
     return 0;
 }

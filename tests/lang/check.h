@@ -3,6 +3,7 @@
 #define SN_TEST_LANG_CHECK_H
 
 #include "frontend/frontend.h"
+#include "io/io.h"
 #include "tests/common/check_ir.h"
 
 #include <stdio.h>

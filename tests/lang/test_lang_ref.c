@@ -14,7 +14,7 @@ static void run(const char *name, int batch, int h, int w) {
     if (!m)
         return;
     sn_ir_graph *g = m->graph;
-    sn_fe_weights_random(g, 1234);
+    sn_io_weights_random(g, 1234);
     const sn_shape *is = &g->nodes[g->inputs[0]].shape, *os = &g->nodes[g->outputs[0]].shape;
     int64_t ni = sn_shape_numel(is), no = sn_shape_numel(os);
     float *in = malloc((size_t)ni * sizeof *in), *out = malloc((size_t)no * sizeof *out);

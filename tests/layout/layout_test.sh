@@ -6,7 +6,7 @@ check=$1 src=$2
 "$check" "$src"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-for m in base ir frontend passes runtime codegen engine cli bench include; do
+for m in base ir frontend io passes runtime codegen engine cli bench include; do
   cp -r "$src/$m" "$tmp/$m"
 done
 expect_fail() { # FILE LINE-TEXT MESSAGE-PART

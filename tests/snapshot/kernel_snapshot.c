@@ -19,6 +19,7 @@
  */
 #include "codegen/codegen.h"
 #include "frontend/frontend.h"
+#include "io/io.h"
 #include "passes/passes.h"
 #include "runtime/runtime.h"
 
@@ -107,7 +108,7 @@ static int snapshot(const char *model, const build *b, FILE *out, int list) {
         return -1;
     int rc = -1;
     sn_cg_program *p = NULL;
-    if (sn_fe_weights_apply(m->graph, "random:0", err, sizeof err) != SN_OK)
+    if (sn_io_weights_apply(m->graph, "random:0", err, sizeof err) != SN_OK)
         goto fail;
     sn_pass_options po;
     sn_pass_options_default(&po, b->eager);
@@ -252,7 +253,7 @@ int main(int argc, char **argv) {
     char *want = NULL;
     size_t wlen = 0;
     char err[512];
-    if (sn_fe_read_file(path, &want, &wlen, err, sizeof err) != SN_OK) {
+    if (sn_read_file(path, &want, &wlen, err, sizeof err) != SN_OK) {
         fprintf(stderr, "kernel_snapshot: %s\n", err);
         free(now);
         return 1;

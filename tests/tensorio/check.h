@@ -4,6 +4,7 @@
 #define SN_TEST_TIO_CHECK_H
 
 #include "frontend/frontend.h"
+#include "io/io.h"
 #include "tests/common/check_ir.h"
 
 #include <dirent.h>

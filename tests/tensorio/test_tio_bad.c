@@ -34,14 +34,14 @@ int main(void) {
         err[0] = '\0';
         size_t nl = strlen(name);
         if (nl > 12 && strcmp(name + nl - 12, ".safetensors") == 0) {
-            sn_fe_tensors ts = {(sn_fe_tensor *)1, 7};
-            s = sn_fe_safetensors_read(path, &ts, err, sizeof err);
+            sn_io_tensors ts = {(sn_io_tensor *)1, 7};
+            s = sn_io_safetensors_read(path, &ts, err, sizeof err);
             CHECKF(ts.n == 0 && ts.t == NULL, "%s: output not emptied", name);
-            sn_fe_tensors_free(&ts);
+            sn_io_tensors_free(&ts);
         } else {
             float *d = (float *)1;
             sn_shape sh;
-            s = sn_fe_npy_read(path, &sh, &d, err, sizeof err);
+            s = sn_io_npy_read(path, &sh, &d, err, sizeof err);
             CHECKF(d == NULL, "%s: data not NULL", name);
             if (s == SN_OK)
                 free(d);

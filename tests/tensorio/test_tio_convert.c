@@ -7,22 +7,22 @@
 
 static uint16_t to_f16(float f) {
     uint16_t h;
-    sn_fe_from_f32(SN_DTYPE_F16, &f, &h, 1);
+    sn_io_from_f32(SN_DTYPE_F16, &f, &h, 1);
     return h;
 }
 static float from_f16(uint16_t h) {
     float f;
-    sn_fe_to_f32(SN_DTYPE_F16, &h, &f, 1);
+    sn_io_to_f32(SN_DTYPE_F16, &h, &f, 1);
     return f;
 }
 static uint16_t to_bf16(float f) {
     uint16_t h;
-    sn_fe_from_f32(SN_DTYPE_BF16, &f, &h, 1);
+    sn_io_from_f32(SN_DTYPE_BF16, &f, &h, 1);
     return h;
 }
 static float from_bf16(uint16_t h) {
     float f;
-    sn_fe_to_f32(SN_DTYPE_BF16, &h, &f, 1);
+    sn_io_to_f32(SN_DTYPE_BF16, &h, &f, 1);
     return f;
 }
 
@@ -121,12 +121,12 @@ static void numpy_oracle(void) {
     char err[512];
     sn_shape si, so;
     float *in = NULL, *out = NULL;
-    CHECK(sn_fe_npy_read(SN_SOURCE_DIR "/tests/tensorio/data/f16_cases_in.npy", &si, &in, err,
+    CHECK(sn_io_npy_read(SN_SOURCE_DIR "/tests/tensorio/data/f16_cases_in.npy", &si, &in, err,
                          sizeof err) == SN_OK);
     /* the expected f16 bits: the raw data bytes of the '<f2' file */
     size_t n;
     unsigned char *raw = slurp(SN_SOURCE_DIR "/tests/tensorio/data/f16_cases_out.npy", &n);
-    CHECK(sn_fe_npy_read(SN_SOURCE_DIR "/tests/tensorio/data/f16_cases_out.npy", &so, &out, err,
+    CHECK(sn_io_npy_read(SN_SOURCE_DIR "/tests/tensorio/data/f16_cases_out.npy", &so, &out, err,
                          sizeof err) == SN_OK);
     if (!in || !out) {
         free(in);
@@ -267,28 +267,28 @@ static void misc(void) {
     /* i32 */
     float in[6] = {1.9f, -1.9f, 3e9f, -3e9f, NAN, 2147483520.0f};
     int32_t out[6];
-    sn_fe_from_f32(SN_DTYPE_I32, in, out, 6);
+    sn_io_from_f32(SN_DTYPE_I32, in, out, 6);
     CHECK(out[0] == 1 && out[1] == -1 && out[2] == INT32_MAX && out[3] == INT32_MIN &&
           out[4] == 0 && out[5] == 2147483520);
     int32_t iv[3] = {-7, 0, 16777217};
     float fv[3];
-    sn_fe_to_f32(SN_DTYPE_I32, iv, fv, 3);
+    sn_io_to_f32(SN_DTYPE_I32, iv, fv, 3);
     CHECK(fv[0] == -7.0f && fv[1] == 0.0f && fv[2] == 16777216.0f);
     /* unaligned source and destination for 2-byte dtypes */
     unsigned char buf[1 + 2 * 4];
     float src[4] = {1.0f, -2.0f, 0.5f, 65504.0f}, back[4];
-    sn_fe_from_f32(SN_DTYPE_F16, src, buf + 1, 4);
+    sn_io_from_f32(SN_DTYPE_F16, src, buf + 1, 4);
     CHECK(buf[1] == 0x00 && buf[2] == 0x3c); /* host order == little-endian on test hosts */
-    sn_fe_to_f32(SN_DTYPE_F16, buf + 1, back, 4);
+    sn_io_to_f32(SN_DTYPE_F16, buf + 1, back, 4);
     CHECK(memcmp(src, back, sizeof src) == 0);
-    sn_fe_from_f32(SN_DTYPE_BF16, src, buf + 1, 4);
-    sn_fe_to_f32(SN_DTYPE_BF16, buf + 1, back, 4);
+    sn_io_from_f32(SN_DTYPE_BF16, src, buf + 1, 4);
+    sn_io_to_f32(SN_DTYPE_BF16, buf + 1, back, 4);
     CHECK(back[0] == 1.0f && back[1] == -2.0f && back[2] == 0.5f && back[3] == 65536.0f);
     /* f32 is a copy, n = 0 touches nothing */
     float a[2] = {1, 2}, b[2] = {9, 9};
-    sn_fe_to_f32(SN_DTYPE_F32, a, b, 2);
+    sn_io_to_f32(SN_DTYPE_F32, a, b, 2);
     CHECK(b[0] == 1 && b[1] == 2);
-    sn_fe_to_f32(SN_DTYPE_F16, a, b, 0);
+    sn_io_to_f32(SN_DTYPE_F16, a, b, 0);
     CHECK(b[0] == 1 && b[1] == 2);
 }
 

@@ -1,4 +1,4 @@
-/* Escaping user data for messages (sn_fe_escape): control characters, C1, bidi controls and
+/* Escaping user data for messages (sn_escape): control characters, C1, bidi controls and
  * invalid UTF-8 become \xNN / \uNNNN; printable text (non-ASCII included) is untouched; a cut
  * never splits an escape or a character. And the messages that echo tensor names and paths
  * (safetensors, .npy, weights, model-language diagnostics with their caret) use it. */
@@ -8,7 +8,7 @@ static char err[2048];
 
 static void check_esc(const char *in, const char *want) {
     char buf[256];
-    const char *got = sn_fe_escape(in, buf, sizeof buf);
+    const char *got = sn_escape(in, buf, sizeof buf);
     CHECK(got == buf);
     if (strcmp(got, want) != 0) {
         fprintf(stderr, "escape: got '%s', want '%s'\n", got, want);
@@ -16,7 +16,7 @@ static void check_esc(const char *in, const char *want) {
     }
     /* escaping is idempotent: the result only holds printable text */
     char again[256];
-    CHECK(strcmp(sn_fe_escape(buf, again, sizeof again), buf) == 0);
+    CHECK(strcmp(sn_escape(buf, again, sizeof again), buf) == 0);
 }
 
 /* No byte that a terminal would act on: C0 controls but tab and newline, and DEL. */
@@ -46,21 +46,21 @@ static void escapes(void) {
     check_esc("cut\xe2\x9c", "cut\\xe2\\x9c");
     check_esc("", "");
     char buf[32];
-    CHECK(strcmp(sn_fe_escape(NULL, buf, sizeof buf), "") == 0);
-    CHECK(strcmp(sn_fe_escape_n("a\0b", 3, buf, sizeof buf), "a\\x00b") == 0);
+    CHECK(strcmp(sn_escape(NULL, buf, sizeof buf), "") == 0);
+    CHECK(strcmp(sn_escape_n("a\0b", 3, buf, sizeof buf), "a\\x00b") == 0);
     /* cuts: at a unit boundary, marked with "..." */
     char small[10];
-    sn_fe_escape("abcdefghijklmnop", small, sizeof small);
+    sn_escape("abcdefghijklmnop", small, sizeof small);
     CHECK(strcmp(small, "abcdef...") == 0);
-    sn_fe_escape("abcde\x1b"
-                 "fgh",
-                 small, sizeof small);
+    sn_escape("abcde\x1b"
+              "fgh",
+              small, sizeof small);
     CHECK(strcmp(small, "abcde...") == 0);
-    sn_fe_escape("abcdefgh\xc3\xa9", small, sizeof small);
+    sn_escape("abcdefgh\xc3\xa9", small, sizeof small);
     CHECK(strcmp(small, "abcdef...") == 0);
-    sn_fe_escape("abcdefghi", small, sizeof small); /* exactly fits */
+    sn_escape("abcdefghi", small, sizeof small); /* exactly fits */
     CHECK(strcmp(small, "abcdefghi") == 0);
-    CHECK(strcmp(sn_fe_escape("abc", small, 0), "") == 0);
+    CHECK(strcmp(sn_escape("abc", small, 0), "") == 0);
 }
 
 /* A safetensors file whose only tensor has an ESC and a bidi override in its name, and an
@@ -77,8 +77,8 @@ static void messages(const char *dir) {
     char path[600];
     snprintf(path, sizeof path, "%s/esc\x1b]0;title\x07.safetensors", dir);
     put_file(path, buf, 8 + hl + 1);
-    sn_fe_tensors ts;
-    CHECK(sn_fe_safetensors_read(path, &ts, err, sizeof err) == SN_ERR_INVALID);
+    sn_io_tensors ts;
+    CHECK(sn_io_safetensors_read(path, &ts, err, sizeof err) == SN_ERR_INVALID);
     CHECK_HAS(err, "evil\\x1b[31mred\\u202e");
     CHECK_HAS(err, "esc\\x1b]0;title\\x07.safetensors");
     CHECK(printable(err) && !strstr(err, "\xe2\x80\xae"));
@@ -90,19 +90,19 @@ static void messages(const char *dir) {
              dir);
     sn_shape sh;
     float *x = NULL;
-    CHECK(sn_fe_npy_read(missing, &sh, &x, err, sizeof err) == SN_ERR_IO);
+    CHECK(sn_io_npy_read(missing, &sh, &x, err, sizeof err) == SN_ERR_IO);
     CHECK_HAS(err, "no\\x1bsuch.npy");
     CHECK(printable(err));
     /* writing: a tensor name that is not UTF-8 is refused, and shown escaped */
     float one = 1;
-    sn_fe_tensor t = {"bad\xff\x1b", SN_DTYPE_F32, {1, {1}}, &one};
-    sn_fe_tensors w = {&t, 1};
+    sn_io_tensor t = {"bad\xff\x1b", SN_DTYPE_F32, {1, {1}}, &one};
+    sn_io_tensors w = {&t, 1};
     snprintf(path, sizeof path, "%s/w.safetensors", dir);
-    CHECK(sn_fe_safetensors_write(path, &w, err, sizeof err) == SN_ERR_INVALID);
+    CHECK(sn_io_safetensors_write(path, &w, err, sizeof err) == SN_ERR_INVALID);
     CHECK_HAS(err, "bad\\xff\\x1b");
     CHECK(printable(err));
     /* --weights random:SEED with junk in it */
-    CHECK(sn_fe_weights_apply(NULL, "random:1\x1b", err, sizeof err) == SN_ERR_INVALID);
+    CHECK(sn_io_weights_apply(NULL, "random:1\x1b", err, sizeof err) == SN_ERR_INVALID);
     CHECK_HAS(err, "random:1\\x1b");
 }
 

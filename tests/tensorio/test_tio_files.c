@@ -30,16 +30,16 @@ static void reads(const char *dir) {
     char *data = (char *)1;
     size_t len = 99;
     snprintf(path, sizeof path, "%s/missing.bin", dir);
-    CHECK(sn_fe_read_file(path, &data, &len, err, sizeof err) == SN_ERR_IO);
+    CHECK(sn_read_file(path, &data, &len, err, sizeof err) == SN_ERR_IO);
     CHECK(data == NULL);
     CHECK_HAS(err, path);
     CHECK_HAS(err, strerror(ENOENT));
-    CHECK(sn_fe_read_file(dir, &data, &len, err, sizeof err) == SN_ERR_IO);
+    CHECK(sn_read_file(dir, &data, &len, err, sizeof err) == SN_ERR_IO);
     CHECK_HAS(err, dir);
     CHECK_HAS(err, "is a directory");
     snprintf(path, sizeof path, "%s/empty.bin", dir);
     put_file(path, "", 0);
-    CHECK(sn_fe_read_file(path, &data, &len, err, sizeof err) == SN_OK);
+    CHECK(sn_read_file(path, &data, &len, err, sizeof err) == SN_OK);
     CHECK(data && len == 0 && data[0] == '\0');
     free(data);
     /* binary content with NULs, larger than any internal chunk */
@@ -49,7 +49,7 @@ static void reads(const char *dir) {
         b[i] = (unsigned char)(i * 7);
     snprintf(path, sizeof path, "%s/big.bin", dir);
     put_file(path, b, big);
-    CHECK(sn_fe_read_file(path, &data, &len, err, sizeof err) == SN_OK);
+    CHECK(sn_read_file(path, &data, &len, err, sizeof err) == SN_OK);
     CHECK(len == big && memcmp(data, b, big) == 0 && data[big] == '\0');
     free(data);
     free(b);
@@ -63,14 +63,14 @@ static void writes(const char *dir) {
     snprintf(path, sizeof path, "%s/out.bin", dir);
     /* a new file: content, and mode 0666 & ~umask */
     mode_t old = umask(027);
-    CHECK(sn_fe_write_atomic(path, "hello", 5, err, sizeof err) == SN_OK);
+    CHECK(sn_write_atomic(path, "hello", 5, err, sizeof err) == SN_OK);
     umask(old);
     CHECK(file_is(path, "hello"));
     struct stat st;
     CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0640);
     /* replacing keeps the file's mode */
     chmod(path, 0600);
-    CHECK(sn_fe_write_atomic(path, "world!", 6, err, sizeof err) == SN_OK);
+    CHECK(sn_write_atomic(path, "world!", 6, err, sizeof err) == SN_OK);
     CHECK(file_is(path, "world!"));
     CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
     CHECK(count_entries(dir) == 1);
@@ -78,7 +78,7 @@ static void writes(const char *dir) {
     /* a missing directory */
     char bad[700];
     snprintf(bad, sizeof bad, "%s/nodir/out.bin", dir);
-    CHECK(sn_fe_write_atomic(bad, "x", 1, err, sizeof err) == SN_ERR_IO);
+    CHECK(sn_write_atomic(bad, "x", 1, err, sizeof err) == SN_ERR_IO);
     CHECK_HAS(err, bad);
     CHECK_HAS(err, strerror(ENOENT));
     /* the path is a (non-empty) directory: nothing changes in it or next to it */
@@ -87,18 +87,18 @@ static void writes(const char *dir) {
     char inner[800];
     snprintf(inner, sizeof inner, "%s/inside", bad);
     put_file(inner, "in", 2);
-    CHECK(sn_fe_write_atomic(bad, "x", 1, err, sizeof err) == SN_ERR_IO);
+    CHECK(sn_write_atomic(bad, "x", 1, err, sizeof err) == SN_ERR_IO);
     CHECK_HAS(err, bad);
     CHECK(file_is(inner, "in") && count_entries(bad) == 1 && count_entries(dir) == 2);
     /* a path ending in '/' */
     snprintf(bad, sizeof bad, "%s/sub/", dir);
-    CHECK(sn_fe_write_atomic(bad, "x", 1, err, sizeof err) == SN_ERR_IO);
+    CHECK(sn_write_atomic(bad, "x", 1, err, sizeof err) == SN_ERR_IO);
     CHECK_HAS(err, bad);
     rm_tree(inner);
     snprintf(bad, sizeof bad, "%s/sub", dir);
     rmdir(bad);
     /* empty path */
-    CHECK(sn_fe_write_atomic("", "x", 1, err, sizeof err) == SN_ERR_INVALID);
+    CHECK(sn_write_atomic("", "x", 1, err, sizeof err) == SN_ERR_INVALID);
 
     /* the write itself fails part-way (file size limit, as a full disk would): the existing
      * file is untouched and the temp file is gone */
@@ -111,7 +111,7 @@ static void writes(const char *dir) {
     size_t big = 100000;
     char *blob = malloc(big);
     memset(blob, 'z', big);
-    sn_status s = sn_fe_write_atomic(path, blob, big, err, sizeof err);
+    sn_status s = sn_write_atomic(path, blob, big, err, sizeof err);
     setrlimit(RLIMIT_FSIZE, &rl);
     CHECK(s == SN_ERR_IO);
     CHECK_HAS(err, path);
@@ -120,11 +120,11 @@ static void writes(const char *dir) {
     CHECK(count_entries(dir) == 1);
     /* the same through the safetensors and npy writers */
     CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
-    sn_fe_tensor t = {"w", SN_DTYPE_F32, {1, {25000}}, blob};
-    sn_fe_tensors ts = {&t, 1};
-    s = sn_fe_safetensors_write(path, &ts, err, sizeof err);
+    sn_io_tensor t = {"w", SN_DTYPE_F32, {1, {25000}}, blob};
+    sn_io_tensors ts = {&t, 1};
+    s = sn_io_safetensors_write(path, &ts, err, sizeof err);
     sn_shape sh = {1, {25000}};
-    sn_status s2 = sn_fe_npy_write(path, &sh, (const float *)blob, SN_DTYPE_F32, err, sizeof err);
+    sn_status s2 = sn_io_npy_write(path, &sh, (const float *)blob, SN_DTYPE_F32, err, sizeof err);
     setrlimit(RLIMIT_FSIZE, &rl);
     signal(SIGXFSZ, prev);
     CHECK(s == SN_ERR_IO && s2 == SN_ERR_IO);
@@ -137,7 +137,7 @@ static void writes(const char *dir) {
     char cwd[1024];
     CHECK(getcwd(cwd, sizeof cwd) != NULL);
     CHECK(chdir(dir) == 0);
-    CHECK(sn_fe_write_atomic("rel.bin", "r", 1, err, sizeof err) == SN_OK);
+    CHECK(sn_write_atomic("rel.bin", "r", 1, err, sizeof err) == SN_OK);
     CHECK(file_is("rel.bin", "r"));
     CHECK(chdir(cwd) == 0);
     CHECK(count_entries(dir) == 2);
@@ -154,16 +154,16 @@ static void read_limits(const char *dir) {
         char *data = (char *)1;
         size_t len;
         time_t t0 = time(NULL);
-        CHECK(sn_fe_read_file(paths[i], &data, &len, err, sizeof err) == SN_ERR_IO);
+        CHECK(sn_read_file(paths[i], &data, &len, err, sizeof err) == SN_ERR_IO);
         CHECK(data == NULL);
         CHECK_HAS(err, paths[i]);
         CHECK_HAS(err, "not a regular file");
         sn_shape sh;
         float *x = NULL;
-        CHECK(sn_fe_npy_read(paths[i], &sh, &x, err, sizeof err) == SN_ERR_IO && !x);
+        CHECK(sn_io_npy_read(paths[i], &sh, &x, err, sizeof err) == SN_ERR_IO && !x);
         CHECK_HAS(err, "not a regular file");
-        sn_fe_tensors ts;
-        CHECK(sn_fe_safetensors_read(paths[i], &ts, err, sizeof err) == SN_ERR_IO && ts.n == 0);
+        sn_io_tensors ts;
+        CHECK(sn_io_safetensors_read(paths[i], &ts, err, sizeof err) == SN_ERR_IO && ts.n == 0);
         CHECK_HAS(err, "not a regular file");
         CHECK(time(NULL) - t0 <= 2);
     }
@@ -191,17 +191,17 @@ static void write_limits(const char *dir) {
     const char *ins[3] = {"random:0", NULL, in};
     const char *outs[3] = {in, hard, sym};
     for (int i = 0; i < 3; i++) {
-        CHECK(sn_fe_output_check(outs[i], ins, 3, err, sizeof err) == SN_ERR_INVALID);
+        CHECK(sn_output_check(outs[i], ins, 3, err, sizeof err) == SN_ERR_INVALID);
         CHECK_HAS(err, outs[i]);
         CHECK_HAS(err, "same file as the input");
     }
     CHECK(file_is(in, "input"));
-    CHECK(sn_fe_output_check(other, ins, 3, err, sizeof err) == SN_OK);
+    CHECK(sn_output_check(other, ins, 3, err, sizeof err) == SN_OK);
     put_file(other, "x", 1);
-    CHECK(sn_fe_output_check(other, ins, 3, err, sizeof err) == SN_OK);
-    CHECK(sn_fe_output_check(dir, ins, 3, err, sizeof err) == SN_ERR_IO);
+    CHECK(sn_output_check(other, ins, 3, err, sizeof err) == SN_OK);
+    CHECK(sn_output_check(dir, ins, 3, err, sizeof err) == SN_ERR_IO);
     CHECK_HAS(err, "is a directory");
-    CHECK(sn_fe_output_check("", ins, 3, err, sizeof err) == SN_ERR_INVALID);
+    CHECK(sn_output_check("", ins, 3, err, sizeof err) == SN_ERR_INVALID);
     unlink(hard);
     unlink(sym);
     unlink(other);
@@ -211,11 +211,11 @@ static void write_limits(const char *dir) {
     char fifo[600];
     snprintf(fifo, sizeof fifo, "%s/out.fifo", dir);
     CHECK(mkfifo(fifo, 0600) == 0);
-    CHECK(sn_fe_write_atomic(fifo, "x", 1, err, sizeof err) == SN_ERR_IO);
+    CHECK(sn_write_atomic(fifo, "x", 1, err, sizeof err) == SN_ERR_IO);
     CHECK_HAS(err, "no reader");
     int rfd = open(fifo, O_RDONLY | O_NONBLOCK);
     CHECK(rfd >= 0);
-    CHECK(sn_fe_write_atomic(fifo, "piped", 5, err, sizeof err) == SN_OK);
+    CHECK(sn_write_atomic(fifo, "piped", 5, err, sizeof err) == SN_OK);
     char got[16] = "";
     CHECK(read(rfd, got, sizeof got) == 5 && memcmp(got, "piped", 5) == 0);
     close(rfd);
@@ -229,18 +229,18 @@ static void write_limits(const char *dir) {
     snprintf(dev, sizeof dev, "%s/null", dir);
     int safe = geteuid() != 0;
     if (mknod(dev, S_IFCHR | 0666, makedev(1, 3)) == 0) {
-        CHECK(sn_fe_write_atomic(dev, "gone", 4, err, sizeof err) == SN_OK);
+        CHECK(sn_write_atomic(dev, "gone", 4, err, sizeof err) == SN_OK);
         safe = lstat(dev, &st) == 0 && S_ISCHR(st.st_mode);
         CHECK(safe);
         unlink(dev);
     }
     if (!safe)
         return;
-    CHECK(sn_fe_write_atomic("/dev/null", "gone", 4, err, sizeof err) == SN_OK);
+    CHECK(sn_write_atomic("/dev/null", "gone", 4, err, sizeof err) == SN_OK);
     CHECK(stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode));
     sn_shape sh = {1, {4}};
     float four[4] = {1, 2, 3, 4};
-    CHECK(sn_fe_npy_write("/dev/null", &sh, four, SN_DTYPE_F32, err, sizeof err) == SN_OK);
+    CHECK(sn_io_npy_write("/dev/null", &sh, four, SN_DTYPE_F32, err, sizeof err) == SN_OK);
     CHECK(stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode));
 
     /* names of 250 and NAME_MAX characters: the temp name still fits */
@@ -249,9 +249,9 @@ static void write_limits(const char *dir) {
         memset(name, 'n', (size_t)len);
         name[len] = '\0';
         snprintf(path, sizeof path, "%s/%s", dir, name);
-        CHECK(sn_fe_write_atomic(path, "long", 4, err, sizeof err) == SN_OK);
+        CHECK(sn_write_atomic(path, "long", 4, err, sizeof err) == SN_OK);
         CHECK(file_is(path, "long"));
-        CHECK(sn_fe_write_atomic(path, "longer", 6, err, sizeof err) == SN_OK);
+        CHECK(sn_write_atomic(path, "longer", 6, err, sizeof err) == SN_OK);
         CHECK(file_is(path, "longer"));
         unlink(path);
     }
@@ -273,7 +273,7 @@ static void write_limits(const char *dir) {
         put_file(all[i], "t", 1);
     struct utimbuf old = {time(NULL) - 7200, time(NULL) - 7200};
     CHECK(utime(t2, &old) == 0 && utime(t3, &old) == 0);
-    CHECK(sn_fe_write_atomic(path, "new", 3, err, sizeof err) == SN_OK);
+    CHECK(sn_write_atomic(path, "new", 3, err, sizeof err) == SN_OK);
     CHECK(access(t1, F_OK) != 0 && access(t2, F_OK) != 0 && access(t3, F_OK) != 0);
     CHECK(access(live, F_OK) == 0 && access(fresh_old, F_OK) == 0 && access(keep, F_OK) == 0);
     CHECK(count_entries(dir) == 4);

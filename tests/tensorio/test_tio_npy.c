@@ -8,7 +8,7 @@ static char err[1024];
 
 static float *read_ok(const char *path, sn_shape *s) {
     float *d = NULL;
-    sn_status st = sn_fe_npy_read(path, s, &d, err, sizeof err);
+    sn_status st = sn_io_npy_read(path, s, &d, err, sizeof err);
     CHECKF(st == SN_OK, "%s", err);
     return d;
 }
@@ -19,7 +19,7 @@ static void same_bytes(const char *path, const sn_shape *s, const float *d, sn_d
     unsigned char *f = slurp(path, &n);
     void *enc;
     size_t elen;
-    CHECKF(sn_fe_npy_encode(s, d, dt, &enc, &elen, err, sizeof err) == SN_OK, "%s", err);
+    CHECKF(sn_io_npy_encode(s, d, dt, &enc, &elen, err, sizeof err) == SN_OK, "%s", err);
     CHECKF(elen == n && memcmp(enc, f, n) == 0, "%s: encoded bytes differ from numpy's", path);
     free(enc);
     free(f);
@@ -83,7 +83,7 @@ static void numpy_files(void) {
     free(d);
 
     d = NULL;
-    CHECK(sn_fe_npy_read(DATA "f64_2x2.npy", &s, &d, err, sizeof err) == SN_ERR_INVALID);
+    CHECK(sn_io_npy_read(DATA "f64_2x2.npy", &s, &d, err, sizeof err) == SN_ERR_INVALID);
     CHECK_HAS(err, "f64_2x2.npy");
     CHECK_HAS(err, "'<f8' is not supported");
     CHECK(d == NULL);
@@ -104,7 +104,7 @@ static void round_trips(const char *dir) {
         }
         for (int f16 = 0; f16 < 2; f16++) {
             sn_dtype dt = f16 ? SN_DTYPE_F16 : SN_DTYPE_F32;
-            CHECKF(sn_fe_npy_write(path, &shapes[i], v, dt, err, sizeof err) == SN_OK, "%s", err);
+            CHECKF(sn_io_npy_write(path, &shapes[i], v, dt, err, sizeof err) == SN_OK, "%s", err);
             sn_shape s;
             float *back = read_ok(path, &s);
             CHECK(sn_shape_eq(&s, &shapes[i]));
@@ -114,8 +114,8 @@ static void round_trips(const char *dir) {
                     float want = v[k];
                     if (f16) { /* exactly the f16 rounding */
                         uint16_t h;
-                        sn_fe_from_f32(SN_DTYPE_F16, &v[k], &h, 1);
-                        sn_fe_to_f32(SN_DTYPE_F16, &h, &want, 1);
+                        sn_io_from_f32(SN_DTYPE_F16, &v[k], &h, 1);
+                        sn_io_to_f32(SN_DTYPE_F16, &h, &want, 1);
                     }
                     bad += fbits(back[k]) != fbits(want);
                 }
@@ -128,7 +128,7 @@ static void round_trips(const char *dir) {
             CHECK(fn >= 10 && (10 + (fb[8] | (fb[9] << 8))) % 64 == 0);
             void *enc;
             size_t elen;
-            CHECK(sn_fe_npy_encode(&shapes[i], v, dt, &enc, &elen, err, sizeof err) == SN_OK);
+            CHECK(sn_io_npy_encode(&shapes[i], v, dt, &enc, &elen, err, sizeof err) == SN_OK);
             CHECK(elen == fn && memcmp(enc, fb, fn) == 0);
             /* every strict prefix is refused, naming the source */
             for (size_t k = 0; k < fn && k < 400; k++) {
@@ -137,7 +137,7 @@ static void round_trips(const char *dir) {
                 float *dd = NULL;
                 sn_shape ss;
                 err[0] = '\0';
-                CHECK(sn_fe_npy_parse(c, k, "pre", &ss, &dd, err, sizeof err) == SN_ERR_INVALID);
+                CHECK(sn_io_npy_parse(c, k, "pre", &ss, &dd, err, sizeof err) == SN_ERR_INVALID);
                 CHECK(dd == NULL && strncmp(err, "pre: ", 5) == 0);
                 free(c);
             }
@@ -150,16 +150,16 @@ static void round_trips(const char *dir) {
     /* refusals: bf16 is not a numpy dtype; a bad shape */
     float one = 1;
     sn_shape s1 = SHAPE(1);
-    CHECK(sn_fe_npy_write(path, &s1, &one, SN_DTYPE_BF16, err, sizeof err) == SN_ERR_INVALID);
+    CHECK(sn_io_npy_write(path, &s1, &one, SN_DTYPE_BF16, err, sizeof err) == SN_ERR_INVALID);
     CHECK_HAS(err, path);
     sn_shape neg = SHAPE(-2);
-    CHECK(sn_fe_npy_write(path, &neg, &one, SN_DTYPE_F32, err, sizeof err) == SN_ERR_INVALID);
+    CHECK(sn_io_npy_write(path, &neg, &one, SN_DTYPE_F32, err, sizeof err) == SN_ERR_INVALID);
     CHECK_HAS(err, "invalid shape");
     /* a missing file */
     snprintf(path, sizeof path, "%s/none.npy", dir);
     float *d = NULL;
     sn_shape s;
-    CHECK(sn_fe_npy_read(path, &s, &d, err, sizeof err) == SN_ERR_IO);
+    CHECK(sn_io_npy_read(path, &s, &d, err, sizeof err) == SN_ERR_IO);
     CHECK_HAS(err, path);
     CHECK_HAS(err, "No such file");
 }
@@ -184,7 +184,7 @@ static void header_variants(void) {
         memcpy(buf + 10 + hl, v, 8);
         sn_shape s;
         float *d = NULL;
-        CHECKF(sn_fe_npy_parse(buf, 18 + hl, "h", &s, &d, err, sizeof err) == SN_OK, "%zu: %s", i,
+        CHECKF(sn_io_npy_parse(buf, 18 + hl, "h", &s, &d, err, sizeof err) == SN_OK, "%zu: %s", i,
                err);
         CHECK(sn_shape_numel(&s) == 2 && d && d[0] == 3.0f && d[1] == -4.0f);
         free(d);

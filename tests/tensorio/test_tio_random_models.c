@@ -12,7 +12,7 @@ static void check_model(const char *name) {
     if (!m)
         return;
     sn_ir_graph *g = m->graph;
-    sn_fe_weights_random(g, 0);
+    sn_io_weights_random(g, 0);
     const sn_ir_node *out = &g->nodes[g->outputs[0]];
     CHECK(out->shape.ndim == 3 && out->shape.d[1] == 4 + m->nc);
     int64_t nin = sn_shape_numel(&g->nodes[g->inputs[0]].shape), nout = sn_shape_numel(&out->shape);

@@ -5,21 +5,21 @@
 
 static char err[1024];
 
-static const sn_fe_tensor *find(const sn_fe_tensors *ts, const char *name) {
+static const sn_io_tensor *find(const sn_io_tensors *ts, const char *name) {
     for (int i = 0; i < ts->n; i++)
         if (strcmp(ts->t[i].name, name) == 0)
             return &ts->t[i];
     return NULL;
 }
 
-static size_t nbytes(const sn_fe_tensor *t) {
+static size_t nbytes(const sn_io_tensor *t) {
     return (size_t)sn_shape_numel(&t->shape) * sn_dtype_size(t->dtype);
 }
 
 /* Invariants of any successful parse: sorted unique names, sane shapes, data present. */
-static int tensors_sane(const sn_fe_tensors *ts) {
+static int tensors_sane(const sn_io_tensors *ts) {
     for (int i = 0; i < ts->n; i++) {
-        const sn_fe_tensor *t = &ts->t[i];
+        const sn_io_tensor *t = &ts->t[i];
         if (!t->name || !t->data)
             return 0;
         if (i && strcmp(ts->t[i - 1].name, t->name) >= 0)
@@ -43,7 +43,7 @@ typedef struct src_tensor {
     sn_shape shape;
 } src_tensor;
 
-static sn_fe_tensors make_set(void) {
+static sn_io_tensors make_set(void) {
     static const char *names[] = {
         "model.0.conv.weight",     "model.0.bn.weight", "z.bf", "scalar", "empty",
         "quote\"back\\slash\ttab", "\xc3\xbcn\xc3\xaf"};
@@ -51,10 +51,10 @@ static sn_fe_tensors make_set(void) {
                       SN_DTYPE_F16, SN_DTYPE_F32, SN_DTYPE_F32};
     sn_shape shs[] = {SHAPE(4, 3, 3, 3), SHAPE(4), SHAPE(2, 3), shape0(),
                       SHAPE(0, 3),       SHAPE(1), SHAPE(2)};
-    sn_fe_tensors ts = {calloc(7, sizeof(sn_fe_tensor)), 7};
+    sn_io_tensors ts = {calloc(7, sizeof(sn_io_tensor)), 7};
     uint32_t x = 12345;
     for (int i = 0; i < 7; i++) {
-        sn_fe_tensor *t = &ts.t[i];
+        sn_io_tensor *t = &ts.t[i];
         t->name = strdup(names[i]);
         t->dtype = dts[i];
         t->shape = shs[i];
@@ -75,10 +75,10 @@ static sn_fe_tensors make_set(void) {
     return ts;
 }
 
-static void check_same(const sn_fe_tensors *a, const sn_fe_tensors *b) {
+static void check_same(const sn_io_tensors *a, const sn_io_tensors *b) {
     CHECK(a->n == b->n);
     for (int i = 0; i < a->n; i++) {
-        const sn_fe_tensor *x = &a->t[i], *y = find(b, x->name);
+        const sn_io_tensor *x = &a->t[i], *y = find(b, x->name);
         CHECKF(y != NULL, "tensor '%s' lost", x->name);
         if (!y)
             continue;
@@ -90,9 +90,9 @@ static void check_same(const sn_fe_tensors *a, const sn_fe_tensors *b) {
 static void round_trip(const char *dir) {
     char path[600];
     snprintf(path, sizeof path, "%s/rt.safetensors", dir);
-    sn_fe_tensors ts = make_set(), back = {0};
-    CHECKF(sn_fe_safetensors_write(path, &ts, err, sizeof err) == SN_OK, "%s", err);
-    CHECKF(sn_fe_safetensors_read(path, &back, err, sizeof err) == SN_OK, "%s", err);
+    sn_io_tensors ts = make_set(), back = {0};
+    CHECKF(sn_io_safetensors_write(path, &ts, err, sizeof err) == SN_OK, "%s", err);
+    CHECKF(sn_io_safetensors_read(path, &back, err, sizeof err) == SN_OK, "%s", err);
     check_same(&ts, &back);
     CHECK(tensors_sane(&back));
     CHECK(count_entries(dir) == 1); /* no temp file left */
@@ -137,10 +137,10 @@ static void round_trip(const char *dir) {
     /* encode gives the same bytes; re-encoding what was read too */
     void *enc;
     size_t elen;
-    CHECK(sn_fe_safetensors_encode(&ts, &enc, &elen, err, sizeof err) == SN_OK);
+    CHECK(sn_io_safetensors_encode(&ts, &enc, &elen, err, sizeof err) == SN_OK);
     CHECK(elen == n && memcmp(enc, f, n) == 0);
     free(enc);
-    CHECK(sn_fe_safetensors_encode(&back, &enc, &elen, err, sizeof err) == SN_OK);
+    CHECK(sn_io_safetensors_encode(&back, &enc, &elen, err, sizeof err) == SN_OK);
     CHECK(elen == n && memcmp(enc, f, n) == 0);
     free(enc);
 
@@ -149,9 +149,9 @@ static void round_trip(const char *dir) {
     for (size_t k = 0; k < n; k++) {
         unsigned char *c = malloc(k ? k : 1);
         memcpy(c, f, k);
-        sn_fe_tensors t2 = {0};
+        sn_io_tensors t2 = {0};
         err[0] = '\0';
-        sn_status s = sn_fe_safetensors_parse(c, k, "prefix", &t2, err, sizeof err);
+        sn_status s = sn_io_safetensors_parse(c, k, "prefix", &t2, err, sizeof err);
         if (s == SN_OK)
             accepted++;
         else
@@ -170,33 +170,33 @@ static void round_trip(const char *dir) {
         for (size_t k = 0; k < sizeof subst; k++) {
             memcpy(c, f, n);
             c[pos] = subst[k];
-            sn_fe_tensors t2 = {0};
+            sn_io_tensors t2 = {0};
             err[0] = '\0';
-            if (sn_fe_safetensors_parse(c, n, "mut", &t2, err, sizeof err) == SN_OK) {
+            if (sn_io_safetensors_parse(c, n, "mut", &t2, err, sizeof err) == SN_OK) {
                 ok++;
                 CHECK(tensors_sane(&t2));
             } else {
                 refused++;
                 CHECK(strncmp(err, "mut: ", 5) == 0);
             }
-            sn_fe_tensors_free(&t2);
+            sn_io_tensors_free(&t2);
         }
     }
     free(c);
     CHECK(refused > 0 && ok > 0);
     /* a tiny or absent error buffer is fine */
     char small[8];
-    sn_fe_tensors none;
-    CHECK(sn_fe_safetensors_parse(f, 20, "x", &none, small, sizeof small) == SN_ERR_INVALID);
+    sn_io_tensors none;
+    CHECK(sn_io_safetensors_parse(f, 20, "x", &none, small, sizeof small) == SN_ERR_INVALID);
     CHECK(strlen(small) == 7);
-    CHECK(sn_fe_safetensors_parse(f, 20, "x", &none, NULL, 0) == SN_ERR_INVALID);
+    CHECK(sn_io_safetensors_parse(f, 20, "x", &none, NULL, 0) == SN_ERR_INVALID);
     CHECK(none.n == 0 && none.t == NULL);
 
     free(h);
     free(f);
-    sn_fe_tensors_free(&ts);
-    sn_fe_tensors_free(&back);
-    sn_fe_tensors_free(&back); /* twice is fine */
+    sn_io_tensors_free(&ts);
+    sn_io_tensors_free(&back);
+    sn_io_tensors_free(&back); /* twice is fine */
     unlink(path);
 }
 
@@ -232,26 +232,26 @@ static void hand_made(void) {
     d[13] = 0xc0;
     d[16] = 7; /* the counter */
     memcpy(d + 24, &s, 4);
-    sn_fe_tensors ts = {0};
-    CHECKF(sn_fe_safetensors_parse(f, n, "hand", &ts, err, sizeof err) == SN_OK, "%s", err);
+    sn_io_tensors ts = {0};
+    CHECKF(sn_io_safetensors_parse(f, n, "hand", &ts, err, sizeof err) == SN_OK, "%s", err);
     CHECK(ts.n == 4 && tensors_sane(&ts));
     if (ts.n == 4) {
         CHECK(strcmp(ts.t[0].name, "a") == 0 && ts.t[0].dtype == SN_DTYPE_F32);
         CHECK(memcmp(ts.t[0].data, a, 8) == 0);
         CHECK(strcmp(ts.t[1].name, "b\xc3\xa9\xf0\x9f\x98\x80/name") == 0);
         float h[2];
-        sn_fe_to_f32(SN_DTYPE_F16, ts.t[1].data, h, 2);
+        sn_io_to_f32(SN_DTYPE_F16, ts.t[1].data, h, 2);
         CHECK(h[0] == 1.0f && h[1] == -2.0f);
         CHECK(strcmp(ts.t[2].name, "s") == 0 && ts.t[2].shape.ndim == 0 &&
               *(float *)ts.t[2].data == 42.0f);
         CHECK(strcmp(ts.t[3].name, "z") == 0 && ts.t[3].dtype == SN_DTYPE_BF16 &&
               sn_shape_numel(&ts.t[3].shape) == 0 && ts.t[3].shape.d[1] == 5);
     }
-    sn_fe_tensors_free(&ts);
+    sn_io_tensors_free(&ts);
     /* the empty header */
     unsigned char e[10] = {2, 0, 0, 0, 0, 0, 0, 0, '{', '}'};
-    CHECK(sn_fe_safetensors_parse(e, 10, "e", &ts, err, sizeof err) == SN_OK && ts.n == 0);
-    sn_fe_tensors_free(&ts);
+    CHECK(sn_io_safetensors_parse(e, 10, "e", &ts, err, sizeof err) == SN_OK && ts.n == 0);
+    sn_io_tensors_free(&ts);
     free(f);
 }
 
@@ -276,23 +276,23 @@ static void write_refusals(const char *dir) {
         {"x", SN_DTYPE_F32, SHAPE(-1), v, "invalid shape"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        sn_fe_tensor t = {(char *)cases[i].name, cases[i].dt, cases[i].sh, cases[i].data};
-        sn_fe_tensors ts = {&t, 1};
-        CHECKF(sn_fe_safetensors_write(path, &ts, err, sizeof err) == SN_ERR_INVALID, "case %zu",
+        sn_io_tensor t = {(char *)cases[i].name, cases[i].dt, cases[i].sh, cases[i].data};
+        sn_io_tensors ts = {&t, 1};
+        CHECKF(sn_io_safetensors_write(path, &ts, err, sizeof err) == SN_ERR_INVALID, "case %zu",
                i);
         CHECK_HAS(err, cases[i].want);
         CHECK_HAS(err, path);
         CHECK(access(path, F_OK) != 0);
     }
-    sn_fe_tensor two[2] = {{"dup", SN_DTYPE_F32, SHAPE(1), v}, {"dup", SN_DTYPE_F32, SHAPE(1), v}};
-    sn_fe_tensors ts = {two, 2};
-    CHECK(sn_fe_safetensors_write(path, &ts, err, sizeof err) == SN_ERR_INVALID);
+    sn_io_tensor two[2] = {{"dup", SN_DTYPE_F32, SHAPE(1), v}, {"dup", SN_DTYPE_F32, SHAPE(1), v}};
+    sn_io_tensors ts = {two, 2};
+    CHECK(sn_io_safetensors_write(path, &ts, err, sizeof err) == SN_ERR_INVALID);
     CHECK_HAS(err, "tensor 'dup' is given twice");
     CHECK(count_entries(dir) == 0);
     /* writing into a missing directory, or onto a directory */
     snprintf(path, sizeof path, "%s/no/such/dir/w.safetensors", dir);
     ts.n = 1;
-    CHECK(sn_fe_safetensors_write(path, &ts, err, sizeof err) == SN_ERR_IO);
+    CHECK(sn_io_safetensors_write(path, &ts, err, sizeof err) == SN_ERR_IO);
     CHECK_HAS(err, path);
     CHECK_HAS(err, "No such file or directory");
     snprintf(path, sizeof path, "%s/adir", dir);
@@ -300,7 +300,7 @@ static void write_refusals(const char *dir) {
     char inner[700];
     snprintf(inner, sizeof inner, "%s/keep", path);
     put_file(inner, "k", 1);
-    CHECK(sn_fe_safetensors_write(path, &ts, err, sizeof err) == SN_ERR_IO);
+    CHECK(sn_io_safetensors_write(path, &ts, err, sizeof err) == SN_ERR_IO);
     CHECK_HAS(err, path);
     CHECK(count_entries(dir) == 1 && count_entries(path) == 1);
     rm_tree(path);

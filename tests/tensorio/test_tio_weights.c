@@ -52,9 +52,9 @@ static int64_t numel_of(const sn_ir_node *n) { return sn_shape_numel(&n->shape);
 static void random_weights(void) {
     sn_ir_graph *a = build(small_model, NSMALL, 0), *b = build(small_model, NSMALL, 1),
                 *c = build(small_model, NSMALL, 0);
-    sn_fe_weights_random(a, 7);
-    sn_fe_weights_random(b, 7); /* other order: values follow the names */
-    sn_fe_weights_random(c, 8);
+    sn_io_weights_random(a, 7);
+    sn_io_weights_random(b, 7); /* other order: values follow the names */
+    sn_io_weights_random(c, 8);
     int differ = 0;
     for (int i = 0; i < NSMALL; i++) {
         const sn_ir_node *x = param(a, small_model[i].name), *y = param(b, small_model[i].name),
@@ -115,7 +115,7 @@ static void random_weights(void) {
     sn_shape s4 = {1, {4}};
     sn_ir_param(p, "model.0.bn.running_var", &s4, SN_IR_INIT_BN_VAR);
     sn_ir_param(p, "model.0.conv.weight", &(sn_shape){4, {1, 1, 1, 4}}, SN_IR_INIT_CONV_WEIGHT);
-    sn_fe_weights_random(p, 0);
+    sn_io_weights_random(p, 0);
     const float *v = param(p, "model.0.bn.running_var")->data;
     const float *w = param(p, "model.0.conv.weight")->data;
     printf("pinned: var %08x %08x %08x %08x  w %08x %08x %08x %08x\n", fbits(v[0]), fbits(v[1]),
@@ -132,20 +132,20 @@ static void random_weights(void) {
 
     /* apply */
     sn_ir_graph *d = build(small_model, NSMALL, 0);
-    CHECK(sn_fe_weights_apply(d, "random:7", err, sizeof err) == SN_OK);
+    CHECK(sn_io_weights_apply(d, "random:7", err, sizeof err) == SN_OK);
     CHECK(memcmp(param(d, "model.1.weight")->data, param(a, "model.1.weight")->data, 40 * 4) == 0);
-    CHECK(sn_fe_weights_apply(d, "random", err, sizeof err) == SN_OK);
-    sn_fe_weights_random(c, 0);
+    CHECK(sn_io_weights_apply(d, "random", err, sizeof err) == SN_OK);
+    sn_io_weights_random(c, 0);
     CHECK(memcmp(param(d, "model.1.weight")->data, param(c, "model.1.weight")->data, 40 * 4) == 0);
-    CHECK(sn_fe_weights_apply(d, "random:18446744073709551615", err, sizeof err) == SN_OK);
+    CHECK(sn_io_weights_apply(d, "random:18446744073709551615", err, sizeof err) == SN_OK);
     const char *bad[] = {
         "random:", "random:abc", "random:-1", "random:18446744073709551616", "random:1x", ""};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         err[0] = '\0';
-        CHECKF(sn_fe_weights_apply(d, bad[i], err, sizeof err) == SN_ERR_INVALID, "%s", bad[i]);
+        CHECKF(sn_io_weights_apply(d, bad[i], err, sizeof err) == SN_ERR_INVALID, "%s", bad[i]);
         CHECK(err[0] != '\0');
     }
-    CHECK(sn_fe_weights_apply(d, "/nonexistent/w.safetensors", err, sizeof err) == SN_ERR_IO);
+    CHECK(sn_io_weights_apply(d, "/nonexistent/w.safetensors", err, sizeof err) == SN_ERR_IO);
     CHECK_HAS(err, "/nonexistent/w.safetensors");
     sn_ir_graph_free(a);
     sn_ir_graph_free(b);
@@ -158,21 +158,21 @@ static void save_load(const char *dir) {
     snprintf(path, sizeof path, "%s/w.safetensors", dir);
     sn_ir_graph *a = build(small_model, NSMALL, 0);
     /* saving before any data is refused */
-    CHECK(sn_fe_weights_save(a, path, SN_DTYPE_F32, err, sizeof err) == SN_ERR_INVALID);
+    CHECK(sn_io_weights_save(a, path, SN_DTYPE_F32, err, sizeof err) == SN_ERR_INVALID);
     CHECK_HAS(err, "has no data");
-    CHECK(sn_fe_weights_save(a, path, SN_DTYPE_I32, err, sizeof err) == SN_ERR_INVALID);
-    sn_fe_weights_random(a, 3);
+    CHECK(sn_io_weights_save(a, path, SN_DTYPE_I32, err, sizeof err) == SN_ERR_INVALID);
+    sn_io_weights_random(a, 3);
     sn_dtype dts[] = {SN_DTYPE_F32, SN_DTYPE_F16, SN_DTYPE_BF16};
     for (int t = 0; t < 3; t++) {
-        CHECKF(sn_fe_weights_save(a, path, dts[t], err, sizeof err) == SN_OK, "%s", err);
+        CHECKF(sn_io_weights_save(a, path, dts[t], err, sizeof err) == SN_OK, "%s", err);
         /* the file holds every PARAM in that dtype */
-        sn_fe_tensors ts;
-        CHECK(sn_fe_safetensors_read(path, &ts, err, sizeof err) == SN_OK && ts.n == NSMALL);
+        sn_io_tensors ts;
+        CHECK(sn_io_safetensors_read(path, &ts, err, sizeof err) == SN_OK && ts.n == NSMALL);
         for (int i = 0; i < ts.n; i++)
             CHECK(ts.t[i].dtype == dts[t]);
-        sn_fe_tensors_free(&ts);
+        sn_io_tensors_free(&ts);
         sn_ir_graph *b = build(small_model, NSMALL, 1);
-        CHECKF(sn_fe_weights_load(b, path, err, sizeof err) == SN_OK, "%s", err);
+        CHECKF(sn_io_weights_load(b, path, err, sizeof err) == SN_OK, "%s", err);
         for (int i = 0; i < NSMALL; i++) {
             const sn_ir_node *x = param(a, small_model[i].name), *y = param(b, small_model[i].name);
             int64_t n = numel_of(x);
@@ -184,8 +184,8 @@ static void save_load(const char *dir) {
                 float want = x->data[k];
                 if (dts[t] != SN_DTYPE_F32) {
                     uint16_t h;
-                    sn_fe_from_f32(dts[t], &want, &h, 1);
-                    sn_fe_to_f32(dts[t], &h, &want, 1);
+                    sn_io_from_f32(dts[t], &want, &h, 1);
+                    sn_io_to_f32(dts[t], &h, &want, 1);
                 }
                 bad += fbits(y->data[k]) != fbits(want);
             }
@@ -199,7 +199,7 @@ static void save_load(const char *dir) {
 
 /* Writes a safetensors file of the given (name, shape, dtype) list, data all 0.25. */
 static void write_weights(const char *path, const pdef *p, int n, sn_dtype dt) {
-    sn_fe_tensors ts = {calloc((size_t)n, sizeof(sn_fe_tensor)), n};
+    sn_io_tensors ts = {calloc((size_t)n, sizeof(sn_io_tensor)), n};
     for (int i = 0; i < n; i++) {
         int64_t ne = sn_shape_numel(&p[i].shape);
         float *f = malloc((size_t)(ne ? ne : 1) * 4);
@@ -209,11 +209,11 @@ static void write_weights(const char *path, const pdef *p, int n, sn_dtype dt) {
         ts.t[i].dtype = dt;
         ts.t[i].shape = p[i].shape;
         ts.t[i].data = malloc((size_t)(ne ? ne : 1) * 4);
-        sn_fe_from_f32(dt, f, ts.t[i].data, ne);
+        sn_io_from_f32(dt, f, ts.t[i].data, ne);
         free(f);
     }
-    CHECKF(sn_fe_safetensors_write(path, &ts, err, sizeof err) == SN_OK, "%s", err);
-    sn_fe_tensors_free(&ts);
+    CHECKF(sn_io_safetensors_write(path, &ts, err, sizeof err) == SN_OK, "%s", err);
+    sn_io_tensors_free(&ts);
 }
 
 static void mismatches(const char *dir) {
@@ -235,10 +235,10 @@ static void mismatches(const char *dir) {
     };
     write_weights(path, file, 10, SN_DTYPE_F16);
     sn_ir_graph *g = build(small_model, NSMALL, 0);
-    sn_fe_weights_random(g, 5);
+    sn_io_weights_random(g, 5);
     sn_ir_graph *before = build(small_model, NSMALL, 0);
-    sn_fe_weights_random(before, 5);
-    CHECK(sn_fe_weights_load(g, path, err, sizeof err) == SN_ERR_INVALID);
+    sn_io_weights_random(before, 5);
+    CHECK(sn_io_weights_load(g, path, err, sizeof err) == SN_ERR_INVALID);
     printf("--- mismatch message:\n%s\n---\n", err);
     CHECK_HAS(err, path);
     CHECK_HAS(err, "1 missing, 1 extra, 1 mis-shaped");
@@ -259,7 +259,7 @@ static void mismatches(const char *dir) {
     file[9].name = "model.0.bn.bias";
     file[9].shape = (sn_shape){1, {8}};
     write_weights(path, file, 10, SN_DTYPE_BF16);
-    CHECKF(sn_fe_weights_load(g, path, err, sizeof err) == SN_OK, "%s", err);
+    CHECKF(sn_io_weights_load(g, path, err, sizeof err) == SN_OK, "%s", err);
     CHECK(param(g, "model.1.weight")->data[39] == 0.25f);
 
     /* weights of another model: everything wrong; the list stops at 20 with a count */
@@ -270,7 +270,7 @@ static void mismatches(const char *dir) {
         other[i] = (pdef){names[i], {1, {2}}, 0};
     }
     write_weights(path, other, 40, SN_DTYPE_F32);
-    CHECK(sn_fe_weights_load(g, path, err, sizeof err) == SN_ERR_INVALID);
+    CHECK(sn_io_weights_load(g, path, err, sizeof err) == SN_ERR_INVALID);
     CHECK_HAS(err, "9 missing, 40 extra, 0 mis-shaped");
     CHECK_HAS(err, "another model");
     CHECK_HAS(err, "missing    model.0.bn.bias [8]");
@@ -282,7 +282,7 @@ static void mismatches(const char *dir) {
     CHECKF(lines == 22, "%d lines", lines); /* hint + 20 listed + "and more" */
     /* a small buffer: still a clean, truncated message */
     char small[64];
-    CHECK(sn_fe_weights_load(g, path, small, sizeof small) == SN_ERR_INVALID);
+    CHECK(sn_io_weights_load(g, path, small, sizeof small) == SN_ERR_INVALID);
     CHECK(strlen(small) == 63 && strncmp(small, path, strlen(path) < 63 ? strlen(path) : 63) == 0);
     /* names listed in natural order: model.2 before model.10 */
     pdef nat[] = {{"model.10.weight", {1, {2}}, SN_IR_INIT_CONV_BIAS},
@@ -291,7 +291,7 @@ static void mismatches(const char *dir) {
     sn_ir_graph *ng = build(nat, 3, 0);
     pdef only[] = {{"unrelated", {1, {1}}, 0}};
     write_weights(path, only, 1, SN_DTYPE_F32);
-    CHECK(sn_fe_weights_load(ng, path, err, sizeof err) == SN_ERR_INVALID);
+    CHECK(sn_io_weights_load(ng, path, err, sizeof err) == SN_ERR_INVALID);
     const char *p2 = strstr(err, "missing    model.2.weight"),
                *p9 = strstr(err, "missing    model.9.weight"),
                *p10 = strstr(err, "missing    model.10.weight"),
@@ -301,7 +301,7 @@ static void mismatches(const char *dir) {
     /* a bad file is reported as such */
     char bad[700];
     snprintf(bad, sizeof bad, "%s/tests/bad/tensors/st_overlap.safetensors", SN_SOURCE_DIR);
-    CHECK(sn_fe_weights_load(g, bad, err, sizeof err) == SN_ERR_INVALID);
+    CHECK(sn_io_weights_load(g, bad, err, sizeof err) == SN_ERR_INVALID);
     CHECK_HAS(err, "overlap");
     unlink(path);
     sn_ir_graph_free(g);
@@ -354,8 +354,8 @@ static tiny build_tiny(int64_t hw) {
  * input size. */
 static void calibration(void) {
     tiny a = build_tiny(64), b = build_tiny(24);
-    sn_fe_weights_random(a.g, 11);
-    sn_fe_weights_random(b.g, 11);
+    sn_io_weights_random(a.g, 11);
+    sn_io_weights_random(b.g, 11);
     for (int32_t i = 0; i < a.g->nnodes; i++) {
         const sn_ir_node *x = &a.g->nodes[i], *y = &b.g->nodes[i];
         if (x->op != SN_OP_PARAM)

@@ -29,7 +29,7 @@
  * and no rule depends on the spatial size, so a model built at 320 and at 640 gets the same
  * weights.
  */
-#include "frontend/tensor_int.h"
+#include "io/io_int.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -158,9 +158,9 @@ static int cmp_problem(const void *x, const void *y) {
  * mis-shaped first (the most telling), then missing, then extra, each in natural name order —
  * and a count of the rest. */
 static void report_mismatch(const sn_ir_graph *g, const char *path, const param_ref *pr, int np,
-                            const sn_fe_tio_index *ix, const char *used,
-                            const sn_fe_tio_entry *const *bind, int missing, int extra,
-                            int misshaped, int ignored, char *err, size_t errlen) {
+                            const sn_io_index *ix, const char *used, const sn_io_entry *const *bind,
+                            int missing, int extra, int misshaped, int ignored, char *err,
+                            size_t errlen) {
     report r = {err, errlen, 0, 0, 0};
     if (err && errlen) {
         int k = snprintf(err, errlen,
@@ -194,9 +194,9 @@ static void report_mismatch(const sn_ir_graph *g, const char *path, const param_
             pb[n++] = (problem){2, ix->e[j].name, NULL, &ix->e[j].shape};
     }
     qsort(pb, (size_t)n, sizeof *pb, cmp_problem);
-    char a[160], b[160], nb[SN_FE_SHOWN_NAME];
+    char a[160], b[160], nb[SN_SHOWN_NAME];
     for (int k = 0; k < n; k++) {
-        sn_fe_escape(pb[k].name, nb, sizeof nb);
+        sn_escape(pb[k].name, nb, sizeof nb);
         if (pb[k].model)
             sn_shape_str(pb[k].model, a, sizeof a);
         if (pb[k].file)
@@ -216,16 +216,16 @@ static void report_mismatch(const sn_ir_graph *g, const char *path, const param_
     free(pb);
 }
 
-sn_status sn_fe_weights_load(sn_ir_graph *g, const char *path, char *err, size_t errlen) {
-    char shown[SN_FE_SHOWN], nb[SN_FE_SHOWN_NAME];
-    sn_fe_escape(path, shown, sizeof shown);
+sn_status sn_io_weights_load(sn_ir_graph *g, const char *path, char *err, size_t errlen) {
+    char shown[SN_SHOWN], nb[SN_SHOWN_NAME];
+    sn_escape(path, shown, sizeof shown);
     char *buf;
     size_t len;
-    sn_status s = sn_fe_read_file(path, &buf, &len, err, errlen);
+    sn_status s = sn_read_file(path, &buf, &len, err, errlen);
     if (s != SN_OK)
         return s;
-    sn_fe_tio_index ix;
-    s = sn_fe_tio_st_index(buf, len, path, &ix, err, errlen);
+    sn_io_index ix;
+    s = sn_io_st_index(buf, len, path, &ix, err, errlen);
     if (s != SN_OK) {
         free(buf);
         return s;
@@ -233,7 +233,7 @@ sn_status sn_fe_weights_load(sn_ir_graph *g, const char *path, char *err, size_t
     int np;
     param_ref *pr = collect_params(g, &np);
     char *used = calloc((size_t)(ix.n ? ix.n : 1), 1);
-    const sn_fe_tio_entry **bind = calloc((size_t)(np > 0 ? np : 1), sizeof *bind);
+    const sn_io_entry **bind = calloc((size_t)(np > 0 ? np : 1), sizeof *bind);
     if (!pr || !used || !bind) {
         sn_errf(err, errlen, "%s: out of memory", shown);
         s = SN_ERR_NOMEM;
@@ -271,22 +271,22 @@ sn_status sn_fe_weights_load(sn_ir_graph *g, const char *path, char *err, size_t
         goto done;
     }
     for (int i = 0; i < np; i++) {
-        const sn_fe_tio_entry *e = bind[i];
+        const sn_io_entry *e = bind[i];
         float *d = sn_ir_node_data(g, pr[i].node);
         if (!d) {
             sn_errf(err, errlen, "%s: out of memory binding '%s'", shown,
-                    sn_fe_escape(pr[i].name, nb, sizeof nb));
+                    sn_escape(pr[i].name, nb, sizeof nb));
             s = SN_ERR_NOMEM;
             goto done;
         }
-        sn_fe_tio_le_to_f32(e->dtype, e->data, d, e->numel);
+        sn_io_le_to_f32(e->dtype, e->data, d, e->numel);
     }
     s = SN_OK;
 done:
     free(bind);
     free(used);
     free(pr);
-    sn_fe_tio_index_free(&ix);
+    sn_io_index_free(&ix);
     free(buf);
     return s;
 }
@@ -845,7 +845,7 @@ static unsigned char *bn_weight_unactivated(const sn_ir_graph *g) {
     return act;
 }
 
-void sn_fe_weights_random(sn_ir_graph *g, uint64_t seed) {
+void sn_io_weights_random(sn_ir_graph *g, uint64_t seed) {
     uint64_t mixed = seed;
     mixed = splitmix64(&mixed);
     unsigned char *unactivated = bn_weight_unactivated(g);
@@ -908,7 +908,7 @@ void sn_fe_weights_random(sn_ir_graph *g, uint64_t seed) {
     calibrate(g);
 }
 
-sn_status sn_fe_weights_apply(sn_ir_graph *g, const char *spec, char *err, size_t errlen) {
+sn_status sn_io_weights_apply(sn_ir_graph *g, const char *spec, char *err, size_t errlen) {
     if (!spec || !*spec) {
         sn_errf(err, errlen,
                 "--weights: empty (give \"random\", \"random:SEED\" or a "
@@ -916,7 +916,7 @@ sn_status sn_fe_weights_apply(sn_ir_graph *g, const char *spec, char *err, size_
         return SN_ERR_INVALID;
     }
     if (strcmp(spec, "random") == 0) {
-        sn_fe_weights_random(g, 0);
+        sn_io_weights_random(g, 0);
         return SN_OK;
     }
     if (strncmp(spec, "random:", 7) == 0) {
@@ -930,23 +930,23 @@ sn_status sn_fe_weights_apply(sn_ir_graph *g, const char *spec, char *err, size_
                 v = v * 10 + (uint64_t)(*p - '0');
         }
         if (!ok) {
-            char shown[SN_FE_SHOWN];
+            char shown[SN_SHOWN];
             sn_errf(err, errlen, "--weights %s: the seed must be a decimal integer in [0, 2^64)",
-                    sn_fe_escape(spec, shown, sizeof shown));
+                    sn_escape(spec, shown, sizeof shown));
             return SN_ERR_INVALID;
         }
-        sn_fe_weights_random(g, v);
+        sn_io_weights_random(g, v);
         return SN_OK;
     }
-    return sn_fe_weights_load(g, spec, err, errlen);
+    return sn_io_weights_load(g, spec, err, errlen);
 }
 
 /* ---------------------------------------------------------------- saving */
 
-sn_status sn_fe_weights_save(const sn_ir_graph *g, const char *path, sn_dtype dtype, char *err,
+sn_status sn_io_weights_save(const sn_ir_graph *g, const char *path, sn_dtype dtype, char *err,
                              size_t errlen) {
-    char shown[SN_FE_SHOWN], nb[SN_FE_SHOWN_NAME];
-    sn_fe_escape(path, shown, sizeof shown);
+    char shown[SN_SHOWN], nb[SN_SHOWN_NAME];
+    sn_escape(path, shown, sizeof shown);
     if (dtype != SN_DTYPE_F32 && dtype != SN_DTYPE_F16 && dtype != SN_DTYPE_BF16) {
         sn_errf(err, errlen, "%s: weights are saved as f32, f16 or bf16, not %s", shown,
                 sn_dtype_name(dtype));
@@ -954,7 +954,7 @@ sn_status sn_fe_weights_save(const sn_ir_graph *g, const char *path, sn_dtype dt
     }
     int np;
     param_ref *pr = collect_params(g, &np);
-    sn_fe_tensors ts = {NULL, 0};
+    sn_io_tensors ts = {NULL, 0};
     sn_status s = SN_OK;
     if (!pr || !(ts.t = calloc((size_t)(np ? np : 1), sizeof *ts.t))) {
         sn_errf(err, errlen, "%s: out of memory", shown);
@@ -966,11 +966,11 @@ sn_status sn_fe_weights_save(const sn_ir_graph *g, const char *path, sn_dtype dt
         const sn_ir_node *nd = &g->nodes[pr[i].node];
         if (!nd->data) {
             sn_errf(err, errlen, "%s: parameter '%s' has no data (load or randomise weights first)",
-                    shown, sn_fe_escape(pr[i].name, nb, sizeof nb));
+                    shown, sn_escape(pr[i].name, nb, sizeof nb));
             s = SN_ERR_INVALID;
             break;
         }
-        sn_fe_tensor *t = &ts.t[ts.n];
+        sn_io_tensor *t = &ts.t[ts.n];
         t->name = (char *)pr[i].name; /* borrowed; never freed here */
         t->dtype = dtype;
         t->shape = nd->shape;
@@ -984,12 +984,12 @@ sn_status sn_fe_weights_save(const sn_ir_graph *g, const char *path, sn_dtype dt
                 s = SN_ERR_NOMEM;
                 break;
             }
-            sn_fe_from_f32(dtype, nd->data, t->data, n);
+            sn_io_from_f32(dtype, nd->data, t->data, n);
         }
         ts.n++;
     }
     if (s == SN_OK)
-        s = sn_fe_safetensors_write(path, &ts, err, errlen);
+        s = sn_io_safetensors_write(path, &ts, err, errlen);
     if (dtype != SN_DTYPE_F32)
         for (int i = 0; i < ts.n; i++)
             free(ts.t[i].data);

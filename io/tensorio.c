@@ -11,7 +11,7 @@
  * assembled explicitly (p[0] | p[1] << 8 …), which compilers turn into plain loads on
  * little-endian hosts and which stays correct elsewhere.
  */
-#include "frontend/tensor_int.h"
+#include "io/io_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -107,7 +107,7 @@ static int32_t f32_to_i32(float f) {
     return (int32_t)f;
 }
 
-void sn_fe_to_f32(sn_dtype t, const void *src, float *dst, int64_t n) {
+void sn_io_to_f32(sn_dtype t, const void *src, float *dst, int64_t n) {
     const uint8_t *s = src;
     switch (t) {
     case SN_DTYPE_F32:
@@ -135,11 +135,11 @@ void sn_fe_to_f32(sn_dtype t, const void *src, float *dst, int64_t n) {
         }
         break;
     default:
-        SN_ASSERT(!"sn_fe_to_f32: bad dtype");
+        SN_ASSERT(!"sn_io_to_f32: bad dtype");
     }
 }
 
-void sn_fe_from_f32(sn_dtype t, const float *src, void *dst, int64_t n) {
+void sn_io_from_f32(sn_dtype t, const float *src, void *dst, int64_t n) {
     uint8_t *d = dst;
     switch (t) {
     case SN_DTYPE_F32:
@@ -164,11 +164,11 @@ void sn_fe_from_f32(sn_dtype t, const float *src, void *dst, int64_t n) {
         }
         break;
     default:
-        SN_ASSERT(!"sn_fe_from_f32: bad dtype");
+        SN_ASSERT(!"sn_io_from_f32: bad dtype");
     }
 }
 
-void sn_fe_tio_le_to_f32(sn_dtype t, const uint8_t *src, float *dst, int64_t n) {
+void sn_io_le_to_f32(sn_dtype t, const uint8_t *src, float *dst, int64_t n) {
     switch (t) {
     case SN_DTYPE_F32:
         if (host_is_le()) {
@@ -191,7 +191,7 @@ void sn_fe_tio_le_to_f32(sn_dtype t, const uint8_t *src, float *dst, int64_t n) 
             dst[i] = (float)(int32_t)ld32(src + 4 * i);
         break;
     default:
-        SN_ASSERT(!"sn_fe_tio_le_to_f32: bad dtype");
+        SN_ASSERT(!"sn_io_le_to_f32: bad dtype");
     }
 }
 
@@ -209,7 +209,7 @@ static void le_copy(void *dst, const void *src, size_t n, size_t esz) {
             d[i * esz + b] = s[i * esz + esz - 1 - b];
 }
 
-void sn_fe_tensors_free(sn_fe_tensors *ts) {
+void sn_io_tensors_free(sn_io_tensors *ts) {
     if (!ts)
         return;
     for (int i = 0; i < ts->n; i++) {
@@ -225,7 +225,7 @@ void sn_fe_tensors_free(sn_fe_tensors *ts) {
  *
  * A recursive-descent reader for exactly RFC 8259, specialised to the safetensors header: the
  * top-level object is walked member by member, tensor entries are decoded into
- * sn_fe_tio_entry, and anything else ("__metadata__") is validated and skipped. No DOM, so
+ * sn_io_entry, and anything else ("__metadata__") is validated and skipped. No DOM, so
  * memory is bounded by the names kept; recursion is bounded by JSON_MAX_DEPTH. */
 
 #define JSON_MAX_DEPTH 64
@@ -257,10 +257,10 @@ static void jerr(jp *p, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    char nb[SN_FE_SHOWN_NAME];
+    char nb[SN_SHOWN_NAME];
     if (p->tensor)
         snprintf(p->err, p->errlen, "%s: bad safetensors header at byte %zu (tensor '%s'): %s",
-                 p->what, p->i, sn_fe_escape(p->tensor, nb, sizeof nb), msg);
+                 p->what, p->i, sn_escape(p->tensor, nb, sizeof nb), msg);
     else
         snprintf(p->err, p->errlen, "%s: bad safetensors header at byte %zu: %s", p->what, p->i,
                  msg);
@@ -294,7 +294,7 @@ static int jexpect(jp *p, char c) {
  * surrogate, > U+10FFFF, truncated). */
 static size_t utf8_len(const uint8_t *s, size_t n) {
     uint32_t cp;
-    return sn_fe_tio_utf8(s, n, &cp);
+    return sn_utf8_decode(s, n, &cp);
 }
 
 static int hex4(const uint8_t *s, uint32_t *v) {
@@ -642,7 +642,7 @@ static const char *const st_other_dtypes[] = {
     "BOOL", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2", "C64"};
 
 typedef struct st_raw {
-    sn_fe_tio_entry e;
+    sn_io_entry e;
     uint64_t begin, end;
 } st_raw;
 
@@ -702,7 +702,7 @@ static int jtensor(jp *p, st_raw *r) {
         } else {
             char kb[80];
             jerr(p, "unknown field '%s' (expected dtype, shape, data_offsets)",
-                 sn_fe_escape(key, kb, sizeof kb));
+                 sn_escape(key, kb, sizeof kb));
             ok = 0;
         }
         free(key);
@@ -746,14 +746,13 @@ static int jtensor(jp *p, st_raw *r) {
         int known = 0;
         for (size_t k = 0; k < sizeof st_other_dtypes / sizeof *st_other_dtypes; k++)
             known |= strcmp(dtype, st_other_dtypes[k]) == 0;
-        char nb[SN_FE_SHOWN_NAME], db[48];
+        char nb[SN_SHOWN_NAME], db[48];
         if (p->err && p->errlen)
             snprintf(p->err, p->errlen,
                      known ? "%s: tensor '%s' has dtype %s: Sinter reads F32, F16 and BF16"
                            : "%s: tensor '%s' has unknown dtype '%s' (Sinter reads F32, "
                              "F16 and BF16)",
-                     p->what, sn_fe_escape(r->e.name, nb, sizeof nb),
-                     sn_fe_escape(dtype, db, sizeof db));
+                     p->what, sn_escape(r->e.name, nb, sizeof nb), sn_escape(dtype, db, sizeof db));
         p->failed = 1;
         goto fail;
     }
@@ -768,9 +767,9 @@ static int jtensor(jp *p, st_raw *r) {
         r->e.shape.d[k] = (int64_t)dims[k];
     }
     r->e.numel = checked_numel(&r->e.shape);
-    char sb[160], nb[SN_FE_SHOWN_NAME];
+    char sb[160], nb[SN_SHOWN_NAME];
     shape_fmt(&r->e.shape, sb, sizeof sb);
-    sn_fe_escape(r->e.name, nb, sizeof nb);
+    sn_escape(r->e.name, nb, sizeof nb);
     if (r->e.numel < 0) {
         if (p->err && p->errlen)
             snprintf(p->err, p->errlen, "%s: tensor '%s': shape %s is too large", p->what, nb, sb);
@@ -812,7 +811,7 @@ static void raw_free(st_raw *r, int n) {
     free(r);
 }
 
-void sn_fe_tio_index_free(sn_fe_tio_index *ix) {
+void sn_io_index_free(sn_io_index *ix) {
     if (!ix)
         return;
     for (int k = 0; k < ix->n; k++)
@@ -822,13 +821,13 @@ void sn_fe_tio_index_free(sn_fe_tio_index *ix) {
     ix->n = 0;
 }
 
-sn_status sn_fe_tio_st_index(const void *buf, size_t len, const char *what, sn_fe_tio_index *out,
-                             char *err, size_t errlen) {
+sn_status sn_io_st_index(const void *buf, size_t len, const char *what, sn_io_index *out, char *err,
+                         size_t errlen) {
     const uint8_t *b = buf;
     out->e = NULL;
     out->n = 0;
-    char wb[SN_FE_SHOWN], nb[SN_FE_SHOWN_NAME], nb2[SN_FE_SHOWN_NAME];
-    what = sn_fe_escape(what ? what : "<memory>", wb, sizeof wb);
+    char wb[SN_SHOWN], nb[SN_SHOWN_NAME], nb2[SN_SHOWN_NAME];
+    what = sn_escape(what ? what : "<memory>", wb, sizeof wb);
     if (len < 8) {
         sn_errf(err, errlen,
                 "%s: not a safetensors file: %zu bytes, shorter than the 8-byte header "
@@ -940,7 +939,7 @@ sn_status sn_fe_tio_st_index(const void *buf, size_t len, const char *what, sn_f
     for (int k = 1; k < n; k++) {
         if (strcmp(raw[k - 1].e.name, raw[k].e.name) == 0) {
             sn_errf(err, errlen, "%s: tensor '%s' appears twice in the header", what,
-                    sn_fe_escape(raw[k].e.name, nb, sizeof nb));
+                    sn_escape(raw[k].e.name, nb, sizeof nb));
             goto fail_quiet;
         }
     }
@@ -950,8 +949,8 @@ sn_status sn_fe_tio_st_index(const void *buf, size_t len, const char *what, sn_f
             sn_errf(err, errlen,
                     "%s: truncated safetensors file: tensor '%s' ends at data byte "
                     "%llu but the data holds %llu bytes",
-                    what, sn_fe_escape(raw[k].e.name, nb, sizeof nb),
-                    (unsigned long long)raw[k].end, (unsigned long long)dlen);
+                    what, sn_escape(raw[k].e.name, nb, sizeof nb), (unsigned long long)raw[k].end,
+                    (unsigned long long)dlen);
             goto fail_quiet;
         }
         raw[k].e.data = data + raw[k].begin;
@@ -973,8 +972,8 @@ sn_status sn_fe_tio_st_index(const void *buf, size_t len, const char *what, sn_f
         for (int k = 1; k < m; k++) {
             if (by[k]->begin < by[k - 1]->end) {
                 sn_errf(err, errlen, "%s: tensors '%s' and '%s' overlap in the data", what,
-                        sn_fe_escape(by[k - 1]->e.name, nb, sizeof nb),
-                        sn_fe_escape(by[k]->e.name, nb2, sizeof nb2));
+                        sn_escape(by[k - 1]->e.name, nb, sizeof nb),
+                        sn_escape(by[k]->e.name, nb2, sizeof nb2));
                 free(by);
                 goto fail_quiet;
             }
@@ -1000,29 +999,29 @@ fail_quiet:
     return SN_ERR_INVALID;
 }
 
-sn_status sn_fe_safetensors_parse(const void *buf, size_t len, const char *name, sn_fe_tensors *out,
+sn_status sn_io_safetensors_parse(const void *buf, size_t len, const char *name, sn_io_tensors *out,
                                   char *err, size_t errlen) {
     out->t = NULL;
     out->n = 0;
     if (!name)
         name = "<memory>";
-    char wb[SN_FE_SHOWN];
-    sn_fe_tio_index ix;
-    sn_status s = sn_fe_tio_st_index(buf, len, name, &ix, err, errlen);
+    char wb[SN_SHOWN];
+    sn_io_index ix;
+    sn_status s = sn_io_st_index(buf, len, name, &ix, err, errlen);
     if (s != SN_OK)
         return s;
     int keep = 0;
     for (int k = 0; k < ix.n; k++)
         keep += !ix.e[k].skip;
-    sn_fe_tensor *t = calloc((size_t)(keep ? keep : 1), sizeof *t);
+    sn_io_tensor *t = calloc((size_t)(keep ? keep : 1), sizeof *t);
     if (!t)
         goto oom;
     out->t = t;
     for (int k = 0; k < ix.n; k++) {
-        const sn_fe_tio_entry *e = &ix.e[k];
+        const sn_io_entry *e = &ix.e[k];
         if (e->skip)
             continue;
-        sn_fe_tensor *d = &out->t[out->n];
+        sn_io_tensor *d = &out->t[out->n];
         d->data = malloc(e->nbytes ? (size_t)e->nbytes : 1);
         if (!d->data)
             goto oom;
@@ -1033,25 +1032,24 @@ sn_status sn_fe_safetensors_parse(const void *buf, size_t len, const char *name,
         le_copy(d->data, e->data, (size_t)e->numel, sn_dtype_size(e->dtype));
         out->n++;
     }
-    sn_fe_tio_index_free(&ix);
+    sn_io_index_free(&ix);
     return SN_OK;
 oom:
-    sn_errf(err, errlen, "%s: out of memory reading the tensors",
-            sn_fe_escape(name, wb, sizeof wb));
-    sn_fe_tio_index_free(&ix);
-    sn_fe_tensors_free(out);
+    sn_errf(err, errlen, "%s: out of memory reading the tensors", sn_escape(name, wb, sizeof wb));
+    sn_io_index_free(&ix);
+    sn_io_tensors_free(out);
     return SN_ERR_NOMEM;
 }
 
-sn_status sn_fe_safetensors_read(const char *path, sn_fe_tensors *out, char *err, size_t errlen) {
+sn_status sn_io_safetensors_read(const char *path, sn_io_tensors *out, char *err, size_t errlen) {
     out->t = NULL;
     out->n = 0;
     char *buf;
     size_t len;
-    sn_status s = sn_fe_read_file(path, &buf, &len, err, errlen);
+    sn_status s = sn_read_file(path, &buf, &len, err, errlen);
     if (s != SN_OK)
         return s;
-    s = sn_fe_safetensors_parse(buf, len, path, out, err, errlen);
+    s = sn_io_safetensors_parse(buf, len, path, out, err, errlen);
     free(buf);
     return s;
 }
@@ -1135,30 +1133,30 @@ static const char *st_dtype_name(sn_dtype t) {
 }
 
 static int cmp_tensor_ptr(const void *a, const void *b) {
-    return strcmp((*(const sn_fe_tensor *const *)a)->name, (*(const sn_fe_tensor *const *)b)->name);
+    return strcmp((*(const sn_io_tensor *const *)a)->name, (*(const sn_io_tensor *const *)b)->name);
 }
 
-sn_status sn_fe_tio_st_emit(const sn_fe_tensors *ts, const char *what, sn_fe_tio_emit emit,
-                            void *ctx, char *err, size_t errlen) {
+sn_status sn_io_st_emit(const sn_io_tensors *ts, const char *what, sn_io_emit emit, void *ctx,
+                        char *err, size_t errlen) {
     int n = ts->n;
-    char wb[SN_FE_SHOWN], tn[SN_FE_SHOWN_NAME];
-    what = sn_fe_escape(what, wb, sizeof wb);
+    char wb[SN_SHOWN], tn[SN_SHOWN_NAME];
+    what = sn_escape(what, wb, sizeof wb);
     if (n < 0) {
         sn_errf(err, errlen, "%s: negative tensor count", what);
         return SN_ERR_INVALID;
     }
-    const sn_fe_tensor **order = malloc((size_t)(n ? n : 1) * sizeof *order);
+    const sn_io_tensor **order = malloc((size_t)(n ? n : 1) * sizeof *order);
     if (!order) {
         sn_errf(err, errlen, "%s: out of memory", what);
         return SN_ERR_NOMEM;
     }
     for (int k = 0; k < n; k++) {
-        const sn_fe_tensor *t = &ts->t[k];
+        const sn_io_tensor *t = &ts->t[k];
         if (!t->name || !*t->name || strcmp(t->name, "__metadata__") == 0 || !utf8_valid(t->name)) {
             sn_errf(err, errlen,
                     "%s: tensor %d has an invalid name ('%s'): names must be "
                     "non-empty UTF-8 and not __metadata__",
-                    what, k, t->name ? sn_fe_escape(t->name, tn, sizeof tn) : "(null)");
+                    what, k, t->name ? sn_escape(t->name, tn, sizeof tn) : "(null)");
             free(order);
             return SN_ERR_INVALID;
         }
@@ -1166,7 +1164,7 @@ sn_status sn_fe_tio_st_emit(const sn_fe_tensors *ts, const char *what, sn_fe_tio
             sn_errf(err, errlen,
                     "%s: tensor '%s': cannot write dtype %s (F32, F16, "
                     "BF16 only)",
-                    what, sn_fe_escape(t->name, tn, sizeof tn), sn_dtype_name(t->dtype));
+                    what, sn_escape(t->name, tn, sizeof tn), sn_dtype_name(t->dtype));
             free(order);
             return SN_ERR_INVALID;
         }
@@ -1175,13 +1173,13 @@ sn_status sn_fe_tio_st_emit(const sn_fe_tensors *ts, const char *what, sn_fe_tio
             bad = t->shape.d[d] < 0;
         if (bad || checked_numel(&t->shape) < 0) {
             sn_errf(err, errlen, "%s: tensor '%s': invalid shape", what,
-                    sn_fe_escape(t->name, tn, sizeof tn));
+                    sn_escape(t->name, tn, sizeof tn));
             free(order);
             return SN_ERR_INVALID;
         }
         if (!t->data && checked_numel(&t->shape) > 0) {
             sn_errf(err, errlen, "%s: tensor '%s' has no data", what,
-                    sn_fe_escape(t->name, tn, sizeof tn));
+                    sn_escape(t->name, tn, sizeof tn));
             free(order);
             return SN_ERR_INVALID;
         }
@@ -1192,7 +1190,7 @@ sn_status sn_fe_tio_st_emit(const sn_fe_tensors *ts, const char *what, sn_fe_tio
     for (int k = 1; k < n; k++) {
         if (strcmp(order[k]->name, order[k - 1]->name) == 0) {
             sn_errf(err, errlen, "%s: tensor '%s' is given twice", what,
-                    sn_fe_escape(order[k]->name, tn, sizeof tn));
+                    sn_escape(order[k]->name, tn, sizeof tn));
             free(order);
             return SN_ERR_INVALID;
         }
@@ -1201,7 +1199,7 @@ sn_status sn_fe_tio_st_emit(const sn_fe_tensors *ts, const char *what, sn_fe_tio
     sb_str(&h, "{\"__metadata__\":{\"format\":\"pt\"}");
     uint64_t off = 0;
     for (int k = 0; k < n; k++) {
-        const sn_fe_tensor *t = order[k];
+        const sn_io_tensor *t = order[k];
         uint64_t nb = (uint64_t)checked_numel(&t->shape) * sn_dtype_size(t->dtype);
         sb_put(&h, ",", 1);
         sb_json_str(&h, t->name);
@@ -1231,7 +1229,7 @@ sn_status sn_fe_tio_st_emit(const sn_fe_tensors *ts, const char *what, sn_fe_tio
     enum { CHUNK = 1 << 16 };
     uint8_t *tmp = NULL;
     for (int k = 0; s == SN_OK && k < n; k++) {
-        const sn_fe_tensor *t = order[k];
+        const sn_io_tensor *t = order[k];
         size_t esz = sn_dtype_size(t->dtype);
         size_t nb = (size_t)checked_numel(&t->shape) * esz;
         if (nb == 0)
@@ -1259,7 +1257,7 @@ sn_status sn_fe_tio_st_emit(const sn_fe_tensors *ts, const char *what, sn_fe_tio
 }
 
 static int emit_atomic(void *ctx, const void *p, size_t n, char *err, size_t errlen) {
-    return sn_fe_tio_atomic_write(ctx, p, n, err, errlen) != SN_OK;
+    return sn_atomic_write(ctx, p, n, err, errlen) != SN_OK;
 }
 
 static int emit_mem(void *ctx, const void *p, size_t n, char *err, size_t errlen) {
@@ -1270,26 +1268,26 @@ static int emit_mem(void *ctx, const void *p, size_t n, char *err, size_t errlen
     return b->oom;
 }
 
-sn_status sn_fe_safetensors_write(const char *path, const sn_fe_tensors *ts, char *err,
+sn_status sn_io_safetensors_write(const char *path, const sn_io_tensors *ts, char *err,
                                   size_t errlen) {
-    sn_fe_tio_atomic a;
-    sn_status s = sn_fe_tio_atomic_begin(&a, path, err, errlen);
+    sn_atomic_file a;
+    sn_status s = sn_atomic_begin(&a, path, err, errlen);
     if (s != SN_OK)
         return s;
-    s = sn_fe_tio_st_emit(ts, path, emit_atomic, &a, err, errlen);
+    s = sn_io_st_emit(ts, path, emit_atomic, &a, err, errlen);
     if (s != SN_OK) {
-        sn_fe_tio_atomic_abort(&a); /* no-op when a write already aborted it */
+        sn_atomic_abort(&a); /* no-op when a write already aborted it */
         return s;
     }
-    return sn_fe_tio_atomic_commit(&a, err, errlen);
+    return sn_atomic_commit(&a, err, errlen);
 }
 
-sn_status sn_fe_safetensors_encode(const sn_fe_tensors *ts, void **buf, size_t *len, char *err,
+sn_status sn_io_safetensors_encode(const sn_io_tensors *ts, void **buf, size_t *len, char *err,
                                    size_t errlen) {
     sbuf b = {0};
     *buf = NULL;
     *len = 0;
-    sn_status s = sn_fe_tio_st_emit(ts, "<memory>", emit_mem, &b, err, errlen);
+    sn_status s = sn_io_st_emit(ts, "<memory>", emit_mem, &b, err, errlen);
     if (s != SN_OK) {
         free(b.p);
         return b.oom ? SN_ERR_NOMEM : s;
@@ -1391,13 +1389,13 @@ static const char *ntuple(np *p, sn_shape *s) {
     }
 }
 
-sn_status sn_fe_npy_parse(const void *buf, size_t len, const char *name, sn_shape *shape,
+sn_status sn_io_npy_parse(const void *buf, size_t len, const char *name, sn_shape *shape,
                           float **data, char *err, size_t errlen) {
     const uint8_t *b = buf;
     *data = NULL;
     memset(shape, 0, sizeof *shape);
-    char wb[SN_FE_SHOWN];
-    name = sn_fe_escape(name ? name : "<memory>", wb, sizeof wb);
+    char wb[SN_SHOWN];
+    name = sn_escape(name ? name : "<memory>", wb, sizeof wb);
     if (len < 10 || memcmp(b, "\x93NUMPY", 6) != 0) {
         sn_errf(err, errlen, "%s: not a .npy file (no \\x93NUMPY magic)", name);
         return SN_ERR_INVALID;
@@ -1469,7 +1467,7 @@ sn_status sn_fe_npy_parse(const void *buf, size_t len, const char *name, sn_shap
         } else {
             char kb[80];
             sn_errf(err, errlen, "%s: bad .npy header: unexpected or repeated key '%s'", name,
-                    sn_fe_escape(key, kb, sizeof kb));
+                    sn_escape(key, kb, sizeof kb));
             return SN_ERR_INVALID;
         }
         if (nchar(&p, ','))
@@ -1500,7 +1498,7 @@ sn_status sn_fe_npy_parse(const void *buf, size_t len, const char *name, sn_shap
         sn_errf(err, errlen,
                 "%s: .npy dtype '%s' is not supported: Sinter reads little-endian float32 "
                 "('<f4') and float16 ('<f2')%s",
-                name, sn_fe_escape(descr, db, sizeof db),
+                name, sn_escape(descr, db, sizeof db),
                 strcmp(descr, "<f8") == 0 ? "; convert with a.astype(np.float32)" : "");
         return SN_ERR_INVALID;
     }
@@ -1533,7 +1531,7 @@ sn_status sn_fe_npy_parse(const void *buf, size_t len, const char *name, sn_shap
         sn_errf(err, errlen, "%s: out of memory for shape %s", name, sb);
         return SN_ERR_NOMEM;
     }
-    sn_fe_tio_le_to_f32(esz == 4 ? SN_DTYPE_F32 : SN_DTYPE_F16, b + start + hlen, out, numel);
+    sn_io_le_to_f32(esz == 4 ? SN_DTYPE_F32 : SN_DTYPE_F16, b + start + hlen, out, numel);
     *data = out;
     return SN_OK;
 bad:
@@ -1542,15 +1540,15 @@ bad:
     return SN_ERR_INVALID;
 }
 
-sn_status sn_fe_npy_read(const char *path, sn_shape *shape, float **data, char *err,
+sn_status sn_io_npy_read(const char *path, sn_shape *shape, float **data, char *err,
                          size_t errlen) {
     *data = NULL;
     char *buf;
     size_t len;
-    sn_status s = sn_fe_read_file(path, &buf, &len, err, errlen);
+    sn_status s = sn_read_file(path, &buf, &len, err, errlen);
     if (s != SN_OK)
         return s;
-    s = sn_fe_npy_parse(buf, len, path, shape, data, err, errlen);
+    s = sn_io_npy_parse(buf, len, path, shape, data, err, errlen);
     free(buf);
     return s;
 }
@@ -1611,7 +1609,7 @@ static void npy_data(const float *src, sn_dtype dtype, uint8_t *dst, int64_t n) 
     }
 }
 
-sn_status sn_fe_npy_encode(const sn_shape *shape, const float *data, sn_dtype dtype, void **buf,
+sn_status sn_io_npy_encode(const sn_shape *shape, const float *data, sn_dtype dtype, void **buf,
                            size_t *len, char *err, size_t errlen) {
     uint8_t hdr[384];
     size_t hlen;
@@ -1634,19 +1632,19 @@ sn_status sn_fe_npy_encode(const sn_shape *shape, const float *data, sn_dtype dt
     return SN_OK;
 }
 
-sn_status sn_fe_npy_write(const char *path, const sn_shape *shape, const float *data,
+sn_status sn_io_npy_write(const char *path, const sn_shape *shape, const float *data,
                           sn_dtype dtype, char *err, size_t errlen) {
     uint8_t hdr[384];
     size_t hlen;
-    char wb[SN_FE_SHOWN];
-    sn_status s = npy_header(shape, dtype, sn_fe_escape(path, wb, sizeof wb), hdr, sizeof hdr,
-                             &hlen, err, errlen);
+    char wb[SN_SHOWN];
+    sn_status s = npy_header(shape, dtype, sn_escape(path, wb, sizeof wb), hdr, sizeof hdr, &hlen,
+                             err, errlen);
     if (s != SN_OK)
         return s;
-    sn_fe_tio_atomic a;
-    if ((s = sn_fe_tio_atomic_begin(&a, path, err, errlen)) != SN_OK)
+    sn_atomic_file a;
+    if ((s = sn_atomic_begin(&a, path, err, errlen)) != SN_OK)
         return s;
-    if ((s = sn_fe_tio_atomic_write(&a, hdr, hlen, err, errlen)) != SN_OK)
+    if ((s = sn_atomic_write(&a, hdr, hlen, err, errlen)) != SN_OK)
         return s;
     /* the data in chunks, so a large array is not duplicated in memory */
     int64_t n = checked_numel(shape);
@@ -1655,17 +1653,17 @@ sn_status sn_fe_npy_write(const char *path, const sn_shape *shape, const float *
     uint8_t *tmp = malloc(CH * 4);
     if (!tmp) {
         sn_errf(err, errlen, "%s: out of memory", wb);
-        sn_fe_tio_atomic_abort(&a);
+        sn_atomic_abort(&a);
         return SN_ERR_NOMEM;
     }
     for (int64_t k = 0; k < n; k += CH) {
         int64_t c = n - k < CH ? n - k : CH;
         npy_data(data + k, dtype, tmp, c);
-        if ((s = sn_fe_tio_atomic_write(&a, tmp, (size_t)c * esz, err, errlen)) != SN_OK) {
+        if ((s = sn_atomic_write(&a, tmp, (size_t)c * esz, err, errlen)) != SN_OK) {
             free(tmp);
             return s;
         }
     }
     free(tmp);
-    return sn_fe_tio_atomic_commit(&a, err, errlen);
+    return sn_atomic_commit(&a, err, errlen);
 }

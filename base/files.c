@@ -1,4 +1,4 @@
-/* frontend/files.c — reading whole files, writing them atomically, and showing user data in
+/* base/files.c — reading whole files, writing them atomically, and showing user data in
  * messages.
  *
  * Reading: a file is opened with O_NONBLOCK (so a FIFO cannot block the open), fstat'ed, and
@@ -21,7 +21,7 @@
  * directly: opened without O_CREAT or O_TRUNC, never renamed over. Directories and other
  * kinds of files are refused.
  */
-#include "frontend/tensor_int.h"
+#include "base/base.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -43,7 +43,7 @@ static int cp_hidden(uint32_t c) {
            (c >= 0x2028 && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c == 0xfeff;
 }
 
-size_t sn_fe_tio_utf8(const uint8_t *s, size_t n, uint32_t *cp) {
+size_t sn_utf8_decode(const uint8_t *s, size_t n, uint32_t *cp) {
     unsigned char c = s[0];
     size_t len;
     uint32_t v, min;
@@ -76,7 +76,7 @@ size_t sn_fe_tio_utf8(const uint8_t *s, size_t n, uint32_t *cp) {
  * (at most 6 characters) and the bytes it consumes in *k. */
 static size_t esc_unit(const unsigned char *s, size_t n, char out[8], size_t *k) {
     uint32_t cp;
-    *k = sn_fe_tio_utf8(s, n, &cp);
+    *k = sn_utf8_decode(s, n, &cp);
     if (*k == 0) { /* an invalid byte */
         *k = 1;
         return (size_t)snprintf(out, 8, "\\x%02x", s[0]);
@@ -87,7 +87,7 @@ static size_t esc_unit(const unsigned char *s, size_t n, char out[8], size_t *k)
     return *k;
 }
 
-const char *sn_fe_escape_n(const char *s, size_t n, char *buf, size_t buflen) {
+const char *sn_escape_n(const char *s, size_t n, char *buf, size_t buflen) {
     if (!buf || buflen == 0)
         return "";
     const unsigned char *u = (const unsigned char *)(s ? s : "");
@@ -116,18 +116,18 @@ const char *sn_fe_escape_n(const char *s, size_t n, char *buf, size_t buflen) {
     return buf;
 }
 
-const char *sn_fe_escape(const char *s, char *buf, size_t buflen) {
-    return sn_fe_escape_n(s, s ? strlen(s) : 0, buf, buflen);
+const char *sn_escape(const char *s, char *buf, size_t buflen) {
+    return sn_escape_n(s, s ? strlen(s) : 0, buf, buflen);
 }
 
 /* ---------------------------------------------------------------- reading */
 
-sn_status sn_fe_read_file(const char *path, char **data, size_t *len, char *err, size_t errlen) {
+sn_status sn_read_file(const char *path, char **data, size_t *len, char *err, size_t errlen) {
     *data = NULL;
     if (len)
         *len = 0;
-    char shown[SN_FE_SHOWN];
-    sn_fe_escape(path, shown, sizeof shown);
+    char shown[SN_SHOWN];
+    sn_escape(path, shown, sizeof shown);
     /* O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below anyway. */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) {
@@ -197,8 +197,8 @@ static const char *unwritable_kind(const struct stat *st) {
     return NULL;
 }
 
-sn_status sn_fe_output_check(const char *out, const char *const *inputs, int n, char *err,
-                             size_t errlen) {
+sn_status sn_output_check(const char *out, const char *const *inputs, int n, char *err,
+                          size_t errlen) {
     if (!out || !*out) {
         sn_errf(err, errlen, "cannot write: empty output path");
         return SN_ERR_INVALID;
@@ -206,8 +206,8 @@ sn_status sn_fe_output_check(const char *out, const char *const *inputs, int n, 
     struct stat so;
     if (stat(out, &so) != 0)
         return SN_OK; /* a new file (or one the writer will report on) */
-    char shown[SN_FE_SHOWN], ishown[SN_FE_SHOWN];
-    sn_fe_escape(out, shown, sizeof shown);
+    char shown[SN_SHOWN], ishown[SN_SHOWN];
+    sn_escape(out, shown, sizeof shown);
     const char *why = unwritable_kind(&so);
     if (why) {
         sn_errf(err, errlen, "%s: %s", shown, why);
@@ -215,16 +215,12 @@ sn_status sn_fe_output_check(const char *out, const char *const *inputs, int n, 
     }
     for (int i = 0; i < n; i++) {
         struct stat si;
-        char model[4096], scale[16];
         const char *in = inputs[i];
-        if (in && stat(in, &si) != 0 &&
-            sn_fe_resolve(in, model, sizeof model, scale, sizeof scale) == SN_OK)
-            in = model; /* a zoo name: its model file */
         if (!in || stat(in, &si) != 0)
             continue;
         if (si.st_dev == so.st_dev && si.st_ino == so.st_ino) {
             sn_errf(err, errlen, "%s: is the same file as the input %s; refusing to overwrite it",
-                    shown, sn_fe_escape(in, ishown, sizeof ishown));
+                    shown, sn_escape(in, ishown, sizeof ishown));
             return SN_ERR_INVALID;
         }
     }
@@ -303,7 +299,7 @@ static void temps_clean(const char *dir, const char *prefix, const char *base) {
 }
 
 /* Opens an existing character device or FIFO for writing in place. */
-static sn_status direct_begin(sn_fe_tio_atomic *a, char *err, size_t errlen) {
+static sn_status direct_begin(sn_atomic_file *a, char *err, size_t errlen) {
     /* O_NONBLOCK: a FIFO nobody reads fails at once (ENXIO) instead of blocking. */
     a->fd = open(a->path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     struct stat st;
@@ -311,12 +307,12 @@ static sn_status direct_begin(sn_fe_tio_atomic *a, char *err, size_t errlen) {
         int e = errno;
         sn_errf(err, errlen, "%s: cannot open for writing: %s", a->shown,
                 e == ENXIO ? "a FIFO with no reader" : strerror(e));
-        sn_fe_tio_atomic_abort(a);
+        sn_atomic_abort(a);
         return SN_ERR_IO;
     }
     if (fstat(a->fd, &st) != 0 || !kind_written_directly(st.st_mode)) {
         sn_errf(err, errlen, "%s: changed while being opened; not written", a->shown);
-        sn_fe_tio_atomic_abort(a);
+        sn_atomic_abort(a);
         return SN_ERR_IO;
     }
     int fl = fcntl(a->fd, F_GETFL);
@@ -325,7 +321,7 @@ static sn_status direct_begin(sn_fe_tio_atomic *a, char *err, size_t errlen) {
     return SN_OK;
 }
 
-sn_status sn_fe_tio_atomic_begin(sn_fe_tio_atomic *a, const char *path, char *err, size_t errlen) {
+sn_status sn_atomic_begin(sn_atomic_file *a, const char *path, char *err, size_t errlen) {
     memset(a, 0, sizeof *a);
     a->fd = -1;
     if (!path || !*path) {
@@ -333,13 +329,13 @@ sn_status sn_fe_tio_atomic_begin(sn_fe_tio_atomic *a, const char *path, char *er
         return SN_ERR_INVALID;
     }
     a->path = dup_str(path);
-    a->shown = malloc(SN_FE_SHOWN);
+    a->shown = malloc(SN_SHOWN);
     if (!a->path || !a->shown) {
         sn_errf(err, errlen, "out of memory");
-        sn_fe_tio_atomic_abort(a);
+        sn_atomic_abort(a);
         return SN_ERR_NOMEM;
     }
-    sn_fe_escape(path, a->shown, SN_FE_SHOWN);
+    sn_escape(path, a->shown, SN_SHOWN);
     size_t plen = strlen(path);
     struct stat st;
     const char *why = path[plen - 1] == '/' ? "cannot write: the path names a directory" : NULL;
@@ -352,7 +348,7 @@ sn_status sn_fe_tio_atomic_begin(sn_fe_tio_atomic *a, const char *path, char *er
     }
     if (why) {
         sn_errf(err, errlen, "%s: %s", a->shown, why);
-        sn_fe_tio_atomic_abort(a);
+        sn_atomic_abort(a);
         return SN_ERR_IO;
     }
     const char *slash = strrchr(path, '/');
@@ -364,7 +360,7 @@ sn_status sn_fe_tio_atomic_begin(sn_fe_tio_atomic *a, const char *path, char *er
     a->tmp = malloc(dirlen + strlen(tail) + 2);
     if (!a->tmp) {
         sn_errf(err, errlen, "%s: out of memory", a->shown);
-        sn_fe_tio_atomic_abort(a);
+        sn_atomic_abort(a);
         return SN_ERR_NOMEM;
     }
     memcpy(a->tmp, path, dirlen);
@@ -378,14 +374,14 @@ sn_status sn_fe_tio_atomic_begin(sn_fe_tio_atomic *a, const char *path, char *er
                 strerror(e));
         free(a->tmp); /* mkstemp failed: nothing to unlink */
         a->tmp = NULL;
-        sn_fe_tio_atomic_abort(a);
+        sn_atomic_abort(a);
         return SN_ERR_IO;
     }
     (void)fcntl(a->fd, F_SETFD, FD_CLOEXEC);
     return SN_OK;
 }
 
-void sn_fe_tio_atomic_abort(sn_fe_tio_atomic *a) {
+void sn_atomic_abort(sn_atomic_file *a) {
     if (a->fd >= 0)
         close(a->fd);
     if (a->tmp)
@@ -399,8 +395,7 @@ void sn_fe_tio_atomic_abort(sn_fe_tio_atomic *a) {
     a->shown = NULL;
 }
 
-sn_status sn_fe_tio_atomic_write(sn_fe_tio_atomic *a, const void *p, size_t n, char *err,
-                                 size_t errlen) {
+sn_status sn_atomic_write(sn_atomic_file *a, const void *p, size_t n, char *err, size_t errlen) {
     const char *c = p;
     while (n > 0) {
         size_t chunk = n > ((size_t)1 << 30) ? ((size_t)1 << 30) : n;
@@ -409,12 +404,12 @@ sn_status sn_fe_tio_atomic_write(sn_fe_tio_atomic *a, const void *p, size_t n, c
             if (errno == EINTR)
                 continue;
             sn_errf(err, errlen, "%s: write failed: %s", a->shown, strerror(errno));
-            sn_fe_tio_atomic_abort(a);
+            sn_atomic_abort(a);
             return SN_ERR_IO;
         }
         if (w == 0) { /* should not happen for regular files; never spin */
             sn_errf(err, errlen, "%s: write failed: no progress", a->shown);
-            sn_fe_tio_atomic_abort(a);
+            sn_atomic_abort(a);
             return SN_ERR_IO;
         }
         c += w;
@@ -424,22 +419,22 @@ sn_status sn_fe_tio_atomic_write(sn_fe_tio_atomic *a, const void *p, size_t n, c
 }
 
 /* Closes the handle's descriptor, reporting a failed close as a failed write. */
-static sn_status close_fd(sn_fe_tio_atomic *a, char *err, size_t errlen) {
+static sn_status close_fd(sn_atomic_file *a, char *err, size_t errlen) {
     int fd = a->fd;
     a->fd = -1;
     if (close(fd) != 0) {
         sn_errf(err, errlen, "%s: write failed: %s", a->shown, strerror(errno));
-        sn_fe_tio_atomic_abort(a);
+        sn_atomic_abort(a);
         return SN_ERR_IO;
     }
     return SN_OK;
 }
 
-sn_status sn_fe_tio_atomic_commit(sn_fe_tio_atomic *a, char *err, size_t errlen) {
+sn_status sn_atomic_commit(sn_atomic_file *a, char *err, size_t errlen) {
     if (a->direct) { /* a device or FIFO: nothing to sync or rename */
         sn_status s = close_fd(a, err, errlen);
         if (s == SN_OK)
-            sn_fe_tio_atomic_abort(a);
+            sn_atomic_abort(a);
         return s;
     }
     /* A replaced file keeps its permissions; a new one gets what open(2) would give it. */
@@ -448,7 +443,7 @@ sn_status sn_fe_tio_atomic_commit(sn_fe_tio_atomic *a, char *err, size_t errlen)
                                                                  : (0666 & ~current_umask());
     if (fchmod(a->fd, mode) != 0 || fsync(a->fd) != 0) {
         sn_errf(err, errlen, "%s: cannot sync the temp file: %s", a->shown, strerror(errno));
-        sn_fe_tio_atomic_abort(a);
+        sn_atomic_abort(a);
         return SN_ERR_IO;
     }
     sn_status s = close_fd(a, err, errlen);
@@ -456,7 +451,7 @@ sn_status sn_fe_tio_atomic_commit(sn_fe_tio_atomic *a, char *err, size_t errlen)
         return s;
     if (rename(a->tmp, a->path) != 0) {
         sn_errf(err, errlen, "%s: cannot replace the file: %s", a->shown, strerror(errno));
-        sn_fe_tio_atomic_abort(a);
+        sn_atomic_abort(a);
         return SN_ERR_IO;
     }
     free(a->tmp); /* renamed: abort must not unlink it */
@@ -475,18 +470,18 @@ sn_status sn_fe_tio_atomic_commit(sn_fe_tio_atomic *a, char *err, size_t errlen)
         (void)fsync(dfd);
         close(dfd);
     }
-    sn_fe_tio_atomic_abort(a);
+    sn_atomic_abort(a);
     return SN_OK;
 }
 
-sn_status sn_fe_write_atomic(const char *path, const void *data, size_t len, char *err,
-                             size_t errlen) {
-    sn_fe_tio_atomic a;
-    sn_status s = sn_fe_tio_atomic_begin(&a, path, err, errlen);
+sn_status sn_write_atomic(const char *path, const void *data, size_t len, char *err,
+                          size_t errlen) {
+    sn_atomic_file a;
+    sn_status s = sn_atomic_begin(&a, path, err, errlen);
     if (s != SN_OK)
         return s;
-    s = sn_fe_tio_atomic_write(&a, data, len, err, errlen);
+    s = sn_atomic_write(&a, data, len, err, errlen);
     if (s != SN_OK)
         return s;
-    return sn_fe_tio_atomic_commit(&a, err, errlen);
+    return sn_atomic_commit(&a, err, errlen);
 }
