@@ -121,3 +121,47 @@ float sn_bf16_to_f32(uint16_t h) {
     memcpy(&f, &x, 4);
     return f;
 }
+
+/* ---------------------------------------------------------------- strings */
+
+void sn_str_printf(sn_str *s, const char *fmt, ...) {
+    if (s->oom)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        size_t room = s->cap - s->len;
+        int n = vsnprintf(s->p ? s->p + s->len : NULL, s->p ? room : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            s->oom = 1;
+            return;
+        }
+        if (s->p && (size_t)n < room) {
+            s->len += (size_t)n;
+            return;
+        }
+        size_t ncap = s->cap ? s->cap * 2 : 256;
+        while (ncap < s->len + (size_t)n + 1)
+            ncap *= 2;
+        char *np = realloc(s->p, ncap);
+        if (!np) {
+            s->oom = 1;
+            return;
+        }
+        s->p = np;
+        s->cap = ncap;
+    }
+}
+
+char *sn_str_take(sn_str *s) {
+    char *p = s->oom ? NULL : s->p;
+    if (s->oom)
+        free(s->p);
+    if (p == NULL && !s->oom)
+        p = calloc(1, 1);
+    s->p = NULL;
+    s->len = s->cap = 0;
+    s->oom = 0;
+    return p;
+}

@@ -45,6 +45,20 @@ sn_status sn_fail(char *err, size_t errlen, sn_status st, const char *fmt, ...) 
 #endif
 void sn_assert_fail(const char *cond, const char *file, int line);
 
+/* ---------------------------------------------------------------- strings */
+
+/* A growing malloc'd string: sn_str_printf appends (snprintf-style); after an allocation
+ * failure it stops appending and sn_str_take returns NULL. */
+typedef struct sn_str {
+    char *p;
+    size_t len, cap;
+    int oom;
+} sn_str;
+void sn_str_printf(sn_str *s, const char *fmt, ...) SN_PRINTF(2, 3);
+/* Takes the buffer ("" when nothing was appended; NULL after out-of-memory); s is empty
+ * afterwards. */
+char *sn_str_take(sn_str *s);
+
 /* ---------------------------------------------------------------- half precision
  * IEEE binary16 and bfloat16, rounded to nearest even. NaN stays NaN (quiet, the top payload
  * bits kept), overflow becomes ±Inf, values below half the smallest subnormal become ±0. */

@@ -219,22 +219,6 @@ sn_status sn_cg_rename_text(sn_cg_kernel *k, const char *name);
 
 /* ---------------------------------------------------------------- small shared helpers */
 
-/* Element strides of a contiguous row-major shape. */
-void sn_cg_contiguous_strides(const sn_shape *s, int64_t *stride);
-/* snprintf-append into a growing malloc'd string; returns 0 on out-of-memory. */
-typedef struct sn_cg_str {
-    char *p;
-    size_t len, cap;
-    int oom;
-} sn_cg_str;
-void sn_cg_str_printf(sn_cg_str *s, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-/* Takes the buffer (NULL after out-of-memory); s is empty afterwards. */
-char *sn_cg_str_take(sn_cg_str *s);
-
 /* 1 when a weight value's data (v->is_weight) holds no NaN/Inf, or when it has no data. A
  * conv template that zero-fills its padding (0·NaN = NaN) is only chosen over finite weights:
  * ref, like a direct conv, leaves padding taps out. */

@@ -142,22 +142,22 @@ sn_status sn_cg_cpu_compile(sn_cg_kernel *k, const sn_cg_target *t, int want_ir,
     }
     if (want_ir) {
         /* the provenance comment and the spec as ';' lines, then the optimised IR */
-        sn_cg_str txt = {0};
+        sn_str txt = {0};
         const char *parts[2] = {k->comment, k->spec};
         for (int i = 0; i < 2; i++) {
             const char *q = parts[i] ? parts[i] : "";
             while (*q) {
                 const char *nl = strchr(q, '\n');
                 int len = nl ? (int)(nl - q) : (int)strlen(q);
-                sn_cg_str_printf(&txt, "; %.*s\n", len, q);
+                sn_str_printf(&txt, "; %.*s\n", len, q);
                 q += len + (nl ? 1 : 0);
             }
         }
         char *ir = LLVMPrintModuleToString(m);
-        sn_cg_str_printf(&txt, "%s", ir);
+        sn_str_printf(&txt, "%s", ir);
         LLVMDisposeMessage(ir);
         free(k->source);
-        k->source = sn_cg_str_take(&txt);
+        k->source = sn_str_take(&txt);
         if (!k->source) {
             st = SN_ERR_NOMEM;
             goto done;

@@ -530,21 +530,21 @@ static void plan_axis_op(sn_cg_cpu_impl *ki) {
 
 /* ---------------------------------------------------------------- the spec */
 
-static void spec_view(sn_cg_str *s, const sn_cg_cpu_view *v) {
-    sn_cg_str_printf(s, "[");
+static void spec_view(sn_str *s, const sn_cg_cpu_view *v) {
+    sn_str_printf(s, "[");
     for (int k = 0; k < v->ndim; k++)
-        sn_cg_str_printf(s, "%s%lld", k ? "," : "", (long long)v->d[k]);
-    sn_cg_str_printf(s, "]/[");
+        sn_str_printf(s, "%s%lld", k ? "," : "", (long long)v->d[k]);
+    sn_str_printf(s, "]/[");
     for (int k = 0; k < v->ndim; k++)
-        sn_cg_str_printf(s, "%s%lld", k ? "," : "", (long long)v->stride[k]);
-    sn_cg_str_printf(s, "]");
+        sn_str_printf(s, "%s%lld", k ? "," : "", (long long)v->stride[k]);
+    sn_str_printf(s, "]");
 }
 
-static void spec_strides(sn_cg_str *s, const int64_t *st, int n) {
-    sn_cg_str_printf(s, "[");
+static void spec_strides(sn_str *s, const int64_t *st, int n) {
+    sn_str_printf(s, "[");
     for (int k = 0; k < n; k++)
-        sn_cg_str_printf(s, "%s%lld", k ? "," : "", (long long)st[k]);
-    sn_cg_str_printf(s, "]");
+        sn_str_printf(s, "%s%lld", k ? "," : "", (long long)st[k]);
+    sn_str_printf(s, "]");
 }
 
 static const char *const cls_names[SN_CG_CPU_COUNT] = {
@@ -552,81 +552,80 @@ static const char *const cls_names[SN_CG_CPU_COUNT] = {
     "upsample", "softmax", "reduce", "concat",    "reshape"};
 
 char *sn_cg_cpu_spec(const sn_cg_cpu_impl *ki) {
-    sn_cg_str s = {0};
-    sn_cg_str_printf(&s, "sinter-cpu-kernel rev %d\n", SN_CG_CPU_REVISION);
-    sn_cg_str_printf(&s, "name %s\nclass %s\nvw %d\n", ki->name, cls_names[ki->cls], ki->vw);
+    sn_str s = {0};
+    sn_str_printf(&s, "sinter-cpu-kernel rev %d\n", SN_CG_CPU_REVISION);
+    sn_str_printf(&s, "name %s\nclass %s\nvw %d\n", ki->name, cls_names[ki->cls], ki->vw);
     for (int i = 0; i < ki->nargs; i++) {
-        sn_cg_str_printf(&s, "arg %d ", i);
+        sn_str_printf(&s, "arg %d ", i);
         spec_view(&s, &ki->args[i]);
-        sn_cg_str_printf(&s, "\n");
+        sn_str_printf(&s, "\n");
     }
-    sn_cg_str_printf(&s, "anchor %s attr", sn_cg_anchor_name(ki->anchor));
+    sn_str_printf(&s, "anchor %s attr", sn_cg_anchor_name(ki->anchor));
     for (int i = 0; i < ki->nattr; i++)
-        sn_cg_str_printf(&s, " %lld", (long long)ki->attr[i]);
-    sn_cg_str_printf(&s, " in");
+        sn_str_printf(&s, " %lld", (long long)ki->attr[i]);
+    sn_str_printf(&s, " in");
     for (int i = 0; i < ki->nanchor_in; i++)
-        sn_cg_str_printf(&s, " %d", ki->anchor_in[i]);
-    sn_cg_str_printf(&s, "\n");
+        sn_str_printf(&s, " %d", ki->anchor_in[i]);
+    sn_str_printf(&s, "\n");
     const sn_cg_conv *cv = &ki->conv;
-    sn_cg_str_printf(&s,
-                     "conv n%lld c%lld h%lld w%lld o%lld oh%lld ow%lld k%lldx%lld s%lldx%lld "
-                     "p%lldx%lld d%lldx%lld g%lld\n",
-                     (long long)cv->n, (long long)cv->c, (long long)cv->h, (long long)cv->w,
-                     (long long)cv->o, (long long)cv->oh, (long long)cv->ow, (long long)cv->kh,
-                     (long long)cv->kw, (long long)cv->sh, (long long)cv->sw, (long long)cv->ph,
-                     (long long)cv->pw, (long long)cv->dh, (long long)cv->dw,
-                     (long long)cv->groups);
-    sn_cg_str_printf(&s, "space ");
+    sn_str_printf(&s,
+                  "conv n%lld c%lld h%lld w%lld o%lld oh%lld ow%lld k%lldx%lld s%lldx%lld "
+                  "p%lldx%lld d%lldx%lld g%lld\n",
+                  (long long)cv->n, (long long)cv->c, (long long)cv->h, (long long)cv->w,
+                  (long long)cv->o, (long long)cv->oh, (long long)cv->ow, (long long)cv->kh,
+                  (long long)cv->kw, (long long)cv->sh, (long long)cv->sw, (long long)cv->ph,
+                  (long long)cv->pw, (long long)cv->dh, (long long)cv->dw, (long long)cv->groups);
+    sn_str_printf(&s, "space ");
     spec_strides(&s, ki->space.d, ki->space.ndim);
-    sn_cg_str_printf(&s, " vd %d\n", ki->vd);
+    sn_str_printf(&s, " vd %d\n", ki->vd);
     for (int i = 0; i < ki->nops; i++) {
         const sn_cg_op *op = &ki->ops[i];
-        sn_cg_str_printf(&s, "op %d %s ", i, sn_ir_op_info[op->op].name);
+        sn_str_printf(&s, "op %d %s ", i, sn_ir_op_info[op->op].name);
         spec_strides(&s, op->shape.d, op->shape.ndim);
         if (op->op == SN_OP_CONCAT || op->op == SN_OP_UPSAMPLE) {
-            sn_cg_str_printf(&s, " attr %lld,%lld start", (long long)op->attr[0],
-                             (long long)op->attr[1]);
+            sn_str_printf(&s, " attr %lld,%lld start", (long long)op->attr[0],
+                          (long long)op->attr[1]);
             for (int j = 0; j <= op->nin; j++)
-                sn_cg_str_printf(&s, "%s%lld", j ? "," : " ", (long long)op->start[j]);
+                sn_str_printf(&s, "%s%lld", j ? "," : " ", (long long)op->start[j]);
         }
         for (int j = 0; j < op->nin; j++) {
             const sn_cg_opnd *o = &op->in[j];
             switch (o->kind) {
             case SN_CG_OPND_PREV:
-                sn_cg_str_printf(&s, " prev:%d", o->ref);
+                sn_str_printf(&s, " prev:%d", o->ref);
                 break;
             case SN_CG_OPND_SCALAR:
-                sn_cg_str_printf(&s, " lit:%a", (double)o->scalar);
+                sn_str_printf(&s, " lit:%a", (double)o->scalar);
                 break;
             case SN_CG_OPND_INPUT:
-                sn_cg_str_printf(&s, " in:%d:%d:", o->ref, (int)o->bcast);
+                sn_str_printf(&s, " in:%d:%d:", o->ref, (int)o->bcast);
                 spec_strides(&s, o->stride, ki->space.ndim);
                 break;
             case SN_CG_OPND_NONE:
-                sn_cg_str_printf(&s, " none");
+                sn_str_printf(&s, " none");
                 break;
             }
         }
         if (op->store >= 0) {
-            sn_cg_str_printf(&s, " store:%d:", op->store);
+            sn_str_printf(&s, " store:%d:", op->store);
             spec_strides(&s, ki->store_stride[op->store], ki->space.ndim);
         }
-        sn_cg_str_printf(&s, "\n");
+        sn_str_printf(&s, "\n");
     }
     for (int i = 0; i < ki->npieces; i++) {
-        sn_cg_str_printf(&s, "piece %d in ", i);
+        sn_str_printf(&s, "piece %d in ", i);
         spec_view(&s, &ki->piece_in[i]);
-        sn_cg_str_printf(&s, " out +%lld ", (long long)ki->piece_out_off[i]);
+        sn_str_printf(&s, " out +%lld ", (long long)ki->piece_out_off[i]);
         spec_strides(&s, ki->piece_out_stride[i], ki->piece_in[i].ndim);
-        sn_cg_str_printf(&s, " task0 %lld rows %lld chunk %lld\n", (long long)ki->piece_task0[i],
-                         (long long)ki->piece_rows_per_task[i], (long long)ki->piece_chunk[i]);
+        sn_str_printf(&s, " task0 %lld rows %lld chunk %lld\n", (long long)ki->piece_task0[i],
+                      (long long)ki->piece_rows_per_task[i], (long long)ki->piece_chunk[i]);
     }
-    sn_cg_str_printf(&s,
-                     "tune pix %d vec %d unroll %d flat %d wino %d chunk %lld rows %lld "
-                     "along_axis %d tasks %lld\n",
-                     ki->blk_pix, ki->blk_vec, ki->unroll, ki->flat, ki->wino, (long long)ki->chunk,
-                     (long long)ki->rows_per_task, ki->along_axis, (long long)ki->tasks);
-    return sn_cg_str_take(&s);
+    sn_str_printf(&s,
+                  "tune pix %d vec %d unroll %d flat %d wino %d chunk %lld rows %lld "
+                  "along_axis %d tasks %lld\n",
+                  ki->blk_pix, ki->blk_vec, ki->unroll, ki->flat, ki->wino, (long long)ki->chunk,
+                  (long long)ki->rows_per_task, ki->along_axis, (long long)ki->tasks);
+    return sn_str_take(&s);
 }
 
 /* ---------------------------------------------------------------- the renderer */

@@ -843,7 +843,7 @@ static sn_status render_mma(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *t, char *er
     sn_cg_cuda_line(kc, 8, "}");
     sn_cg_cuda_line(kc, 4, "}");
 
-    sn_cg_str spec = {0};
+    sn_str spec = {0};
     sn_cg_cuda_spec_begin(kc, &spec, vec_a ? "conv_igemm_mma_cpasync" : "conv_igemm_mma_gather", t);
     return sn_cg_cuda_launch(kc, &spec, t, (uint32_t)cdiv(d.M, t->bm), (uint32_t)(np / t->bn),
                              (uint32_t)cv->groups, dyn ? (uint32_t)mma_smem(t) : 0, err, errlen);
@@ -927,7 +927,7 @@ static sn_status render_fma(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *t, char *er
         return st;
     sn_cg_cuda_line(kc, 4, "}");
 
-    sn_cg_str spec = {0};
+    sn_str spec = {0};
     sn_cg_cuda_spec_begin(kc, &spec, vec_a ? "conv_igemm_fma_cpasync" : "conv_igemm_fma_gather", t);
     return sn_cg_cuda_launch(kc, &spec, t, (uint32_t)cdiv(d.M, t->bm), (uint32_t)(np / t->bn),
                              (uint32_t)cv->groups, 0, err, errlen);

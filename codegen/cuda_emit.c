@@ -64,11 +64,11 @@ void sn_cg_cuda_line(sn_cg_cuda_k *kc, int indent, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(p, (size_t)n + 1, fmt, ap);
         va_end(ap);
-        sn_cg_str_printf(&kc->src, "%*s%s\n", indent, "", p);
+        sn_str_printf(&kc->src, "%*s%s\n", indent, "", p);
         free(p);
         return;
     }
-    sn_cg_str_printf(&kc->src, "%*s%s\n", indent, "", buf);
+    sn_str_printf(&kc->src, "%*s%s\n", indent, "", buf);
 }
 
 void sn_cg_cuda_float_lit(float f, char *buf, size_t n) {
@@ -308,27 +308,27 @@ void sn_cg_cuda_begin(sn_cg_cuda_k *kc, int want_mma) {
     kc->idx64 = big >= (1LL << 30);
     kc->ity = kc->idx64 ? "long long" : "int";
 
-    sn_cg_str_printf(&kc->src, "/* %s — Sinter, CUDA sm_%d, %s\n", kc->k->name, kc->t->sm,
-                     sn_dtype_name(kc->t->dtype));
-    sn_cg_str_printf(&kc->src, " * fused IR ops:\n");
+    sn_str_printf(&kc->src, "/* %s — Sinter, CUDA sm_%d, %s\n", kc->k->name, kc->t->sm,
+                  sn_dtype_name(kc->t->dtype));
+    sn_str_printf(&kc->src, " * fused IR ops:\n");
     const char *c = kc->k->comment ? kc->k->comment : "";
     while (*c) {
         const char *nl = strchr(c, '\n');
         size_t len = nl ? (size_t)(nl - c) : strlen(c);
         /* never let provenance text close the comment */
-        sn_cg_str_printf(&kc->src, " *   ");
+        sn_str_printf(&kc->src, " *   ");
         for (size_t i = 0; i < len; i++) {
             if (c[i] == '*' && i + 1 < len && c[i + 1] == '/')
-                sn_cg_str_printf(&kc->src, "* ");
+                sn_str_printf(&kc->src, "* ");
             else
-                sn_cg_str_printf(&kc->src, "%c", c[i]);
+                sn_str_printf(&kc->src, "%c", c[i]);
         }
-        sn_cg_str_printf(&kc->src, "\n");
+        sn_str_printf(&kc->src, "\n");
         c += len + (nl ? 1 : 0);
     }
-    sn_cg_str_printf(&kc->src, " */\n%s", prelude_base);
+    sn_str_printf(&kc->src, " */\n%s", prelude_base);
     if (want_mma)
-        sn_cg_str_printf(&kc->src, "%s", prelude_gemm);
+        sn_str_printf(&kc->src, "%s", prelude_gemm);
 }
 
 static int loc_overlap(const sn_cg_val *a, const sn_cg_val *b, int sa, int sb) {
@@ -349,23 +349,23 @@ void sn_cg_cuda_signature(sn_cg_cuda_k *kc, int threads, const int *override_dty
             if (loc_overlap(&g->vals[o], &g->vals[i], sn_cg_cuda_ssize(sn_cg_cuda_val_dtype(g, o)),
                             sn_cg_cuda_ssize(sn_cg_cuda_val_dtype(g, i))))
                 restrict_ok = 0;
-    sn_cg_str_printf(&kc->src, "\nextern \"C\" __global__ void __launch_bounds__(%d) %s(", threads,
-                     kc->k->name);
+    sn_str_printf(&kc->src, "\nextern \"C\" __global__ void __launch_bounds__(%d) %s(", threads,
+                  kc->k->name);
     for (int i = 0; i < g->nvals; i++) {
         sn_dtype dt = sn_cg_cuda_val_dtype(g, i);
         if (override_dtype && override_dtype[i] >= 0)
             dt = (sn_dtype)override_dtype[i];
         int in = i < g->nin;
-        sn_cg_str_printf(&kc->src, "%s%s%s *%sa%d", i ? ", " : "", in ? "const " : "",
-                         sn_cg_cuda_stype(dt), in && restrict_ok ? "__restrict__ " : "", i);
+        sn_str_printf(&kc->src, "%s%s%s *%sa%d", i ? ", " : "", in ? "const " : "",
+                      sn_cg_cuda_stype(dt), in && restrict_ok ? "__restrict__ " : "", i);
     }
-    sn_cg_str_printf(&kc->src, ") {\n    typedef %s sn_idx;\n", kc->ity);
+    sn_str_printf(&kc->src, ") {\n    typedef %s sn_idx;\n", kc->ity);
 }
 
-sn_status sn_cg_cuda_finish(sn_cg_cuda_k *kc, sn_cg_str *spec, char *err, size_t errlen) {
-    sn_cg_str_printf(&kc->src, "}\n");
-    char *s = sn_cg_str_take(&kc->src);
-    char *p = sn_cg_str_take(spec);
+sn_status sn_cg_cuda_finish(sn_cg_cuda_k *kc, sn_str *spec, char *err, size_t errlen) {
+    sn_str_printf(&kc->src, "}\n");
+    char *s = sn_str_take(&kc->src);
+    char *p = sn_str_take(spec);
     if (!s || !p) {
         free(s);
         free(p);
@@ -379,9 +379,8 @@ sn_status sn_cg_cuda_finish(sn_cg_cuda_k *kc, sn_cg_str *spec, char *err, size_t
     return SN_OK;
 }
 
-sn_status sn_cg_cuda_launch(sn_cg_cuda_k *kc, sn_cg_str *spec, const sn_cg_cuda_tune *tu,
-                            uint32_t gx, uint32_t gy, uint32_t gz, uint32_t smem, char *err,
-                            size_t errlen) {
+sn_status sn_cg_cuda_launch(sn_cg_cuda_k *kc, sn_str *spec, const sn_cg_cuda_tune *tu, uint32_t gx,
+                            uint32_t gy, uint32_t gz, uint32_t smem, char *err, size_t errlen) {
     kc->k->grid[0] = gx;
     kc->k->grid[1] = gy;
     kc->k->grid[2] = gz;
@@ -393,81 +392,81 @@ sn_status sn_cg_cuda_launch(sn_cg_cuda_k *kc, sn_cg_str *spec, const sn_cg_cuda_
 
 /* ---------------------------------------------------------------- spec */
 
-static void shape_txt(sn_cg_str *s, const int64_t *d, int n) {
-    sn_cg_str_printf(s, "[");
+static void shape_txt(sn_str *s, const int64_t *d, int n) {
+    sn_str_printf(s, "[");
     for (int k = 0; k < n; k++)
-        sn_cg_str_printf(s, "%s%lld", k ? "," : "", (long long)d[k]);
-    sn_cg_str_printf(s, "]");
+        sn_str_printf(s, "%s%lld", k ? "," : "", (long long)d[k]);
+    sn_str_printf(s, "]");
 }
 
-void sn_cg_cuda_spec_begin(sn_cg_cuda_k *kc, sn_cg_str *spec, const char *tmpl,
+void sn_cg_cuda_spec_begin(sn_cg_cuda_k *kc, sn_str *spec, const char *tmpl,
                            const sn_cg_cuda_tune *tu) {
     const sn_cg_group *g = kc->g;
-    sn_cg_str_printf(spec, "kernel %s\ntarget cuda sm_%d %s tf32=%d\n", kc->k->name, kc->t->sm,
-                     sn_dtype_name(kc->t->dtype), kc->t->allow_tf32 ? 1 : 0);
-    sn_cg_str_printf(spec, "template %s", tmpl);
+    sn_str_printf(spec, "kernel %s\ntarget cuda sm_%d %s tf32=%d\n", kc->k->name, kc->t->sm,
+                  sn_dtype_name(kc->t->dtype), kc->t->allow_tf32 ? 1 : 0);
+    sn_str_printf(spec, "template %s", tmpl);
     if (tu->bm)
-        sn_cg_str_printf(spec, " bm=%d bn=%d bk=%d", tu->bm, tu->bn, tu->bk);
+        sn_str_printf(spec, " bm=%d bn=%d bk=%d", tu->bm, tu->bn, tu->bk);
     if (tu->warps_m)
-        sn_cg_str_printf(spec, " warps=%dx%dx%d", tu->warps_m, tu->warps_n,
-                         tu->warps_k ? tu->warps_k : 1);
+        sn_str_printf(spec, " warps=%dx%dx%d", tu->warps_m, tu->warps_n,
+                      tu->warps_k ? tu->warps_k : 1);
     if (tu->tm)
-        sn_cg_str_printf(spec, " tm=%d tn=%d", tu->tm, tu->tn);
+        sn_str_printf(spec, " tm=%d tn=%d", tu->tm, tu->tn);
     if (tu->stages)
-        sn_cg_str_printf(spec, " stages=%d", tu->stages);
+        sn_str_printf(spec, " stages=%d", tu->stages);
     if (tu->threads)
-        sn_cg_str_printf(spec, " threads=%d", tu->threads);
+        sn_str_printf(spec, " threads=%d", tu->threads);
     if (tu->vec)
-        sn_cg_str_printf(spec, " vec=%d", tu->vec);
+        sn_str_printf(spec, " vec=%d", tu->vec);
     if (tu->lpr)
-        sn_cg_str_printf(spec, " lpr=%d", tu->lpr);
+        sn_str_printf(spec, " lpr=%d", tu->lpr);
     if (tu->max_blocks)
-        sn_cg_str_printf(spec, " max_blocks=%d", tu->max_blocks);
-    sn_cg_str_printf(spec, "\nanchor %s", sn_cg_anchor_name(g->anchor));
+        sn_str_printf(spec, " max_blocks=%d", tu->max_blocks);
+    sn_str_printf(spec, "\nanchor %s", sn_cg_anchor_name(g->anchor));
     for (int i = 0; i < g->nattr; i++)
-        sn_cg_str_printf(spec, " %lld", (long long)g->attr[i]);
-    sn_cg_str_printf(spec, "\nspace ");
+        sn_str_printf(spec, " %lld", (long long)g->attr[i]);
+    sn_str_printf(spec, "\nspace ");
     shape_txt(spec, g->space.d, g->space.ndim);
-    sn_cg_str_printf(spec, "\n");
+    sn_str_printf(spec, "\n");
     for (int i = 0; i < g->nvals; i++) {
         const sn_cg_val *v = &g->vals[i];
-        sn_cg_str_printf(spec, "val%d %s %s%s ", i, i < g->nin ? "in" : "out",
-                         sn_dtype_name(sn_cg_cuda_val_dtype(g, i)), v->is_weight ? " weight" : "");
+        sn_str_printf(spec, "val%d %s %s%s ", i, i < g->nin ? "in" : "out",
+                      sn_dtype_name(sn_cg_cuda_val_dtype(g, i)), v->is_weight ? " weight" : "");
         shape_txt(spec, v->shape.d, v->shape.ndim);
-        sn_cg_str_printf(spec, " strides=");
+        sn_str_printf(spec, " strides=");
         shape_txt(spec, v->stride, v->shape.ndim);
-        sn_cg_str_printf(spec, " align=%lld\n",
-                         (long long)(v->loc.offset < 0 ? -1 : v->loc.offset % 16));
+        sn_str_printf(spec, " align=%lld\n",
+                      (long long)(v->loc.offset < 0 ? -1 : v->loc.offset % 16));
     }
     for (int j = 0; j < g->nops; j++) {
         const sn_cg_op *op = &g->ops[j];
-        sn_cg_str_printf(spec, "op%d %s", j, sn_ir_op_info[op->op].name);
+        sn_str_printf(spec, "op%d %s", j, sn_ir_op_info[op->op].name);
         if (op->op == SN_OP_CAST && op->node >= 0)
-            sn_cg_str_printf(spec, ":%s", sn_dtype_name((sn_dtype)g->graph->nodes[op->node].ia[0]));
+            sn_str_printf(spec, ":%s", sn_dtype_name((sn_dtype)g->graph->nodes[op->node].ia[0]));
         for (int i = 0; i < op->nin; i++) {
             const sn_cg_opnd *o = &op->in[i];
             switch (o->kind) {
             case SN_CG_OPND_PREV:
-                sn_cg_str_printf(spec, " t%d", o->ref);
+                sn_str_printf(spec, " t%d", o->ref);
                 break;
             case SN_CG_OPND_INPUT:
-                sn_cg_str_printf(spec, " val%d", o->ref);
+                sn_str_printf(spec, " val%d", o->ref);
                 shape_txt(spec, o->stride, g->space.ndim);
                 break;
             case SN_CG_OPND_SCALAR: {
                 char lit[48];
                 sn_cg_cuda_float_lit(o->scalar, lit, sizeof lit);
-                sn_cg_str_printf(spec, " %s", lit);
+                sn_str_printf(spec, " %s", lit);
                 break;
             }
             default:
-                sn_cg_str_printf(spec, " -");
+                sn_str_printf(spec, " -");
                 break;
             }
         }
         if (op->store >= 0)
-            sn_cg_str_printf(spec, " -> val%d", op->store);
-        sn_cg_str_printf(spec, "\n");
+            sn_str_printf(spec, " -> val%d", op->store);
+        sn_str_printf(spec, "\n");
     }
 }
 

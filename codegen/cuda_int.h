@@ -74,7 +74,7 @@ typedef struct sn_cg_cuda_tune {
 /* ---------------------------------------------------------------- the kernel under construction */
 
 typedef struct sn_cg_cuda_k {
-    sn_cg_str src;
+    sn_str src;
     const sn_cg_group *g;
     const sn_cg_target *t;
     sn_cg_kernel *k;
@@ -102,16 +102,15 @@ void sn_cg_cuda_begin(sn_cg_cuda_k *kc, int want_mma);
 void sn_cg_cuda_signature(sn_cg_cuda_k *kc, int threads, const int *override_dtype);
 /* Finishes: closes the function, takes the source into k->source, sets k->spec from the
  * spec text. Returns SN_ERR_NOMEM on out-of-memory. */
-sn_status sn_cg_cuda_finish(sn_cg_cuda_k *kc, sn_cg_str *spec, char *err, size_t errlen);
+sn_status sn_cg_cuda_finish(sn_cg_cuda_k *kc, sn_str *spec, char *err, size_t errlen);
 
 /* Sets the launch shape (grid gx x gy x gz, blocks of tu->threads threads, `smem` bytes of
  * dynamic shared memory) and finishes as sn_cg_cuda_finish. */
-sn_status sn_cg_cuda_launch(sn_cg_cuda_k *kc, sn_cg_str *spec, const sn_cg_cuda_tune *tu,
-                            uint32_t gx, uint32_t gy, uint32_t gz, uint32_t smem, char *err,
-                            size_t errlen);
+sn_status sn_cg_cuda_launch(sn_cg_cuda_k *kc, sn_str *spec, const sn_cg_cuda_tune *tu, uint32_t gx,
+                            uint32_t gy, uint32_t gz, uint32_t smem, char *err, size_t errlen);
 
 /* Spec: the canonical description (target, template, tunables, vals, ops). */
-void sn_cg_cuda_spec_begin(sn_cg_cuda_k *kc, sn_cg_str *spec, const char *tmpl,
+void sn_cg_cuda_spec_begin(sn_cg_cuda_k *kc, sn_str *spec, const char *tmpl,
                            const sn_cg_cuda_tune *tu);
 
 /* A float literal that round-trips (e.g. "0.5f", "__int_as_float(0x7f800000)"). */

@@ -193,7 +193,7 @@ sn_status sn_cg_cuda_render_matmul(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *tu_i
     }
     sn_cg_cuda_line(kc, 4, "}");
 
-    sn_cg_str spec = {0};
+    sn_str spec = {0};
     sn_cg_cuda_spec_begin(kc, &spec, "matmul_simt", &tu);
     return sn_cg_cuda_launch(kc, &spec, &tu, (uint32_t)((N + tu.bn - 1) / tu.bn),
                              (uint32_t)((M + tu.bm - 1) / tu.bm), (uint32_t)batch, 0, err, errlen);

@@ -213,7 +213,7 @@ static sn_status anchor_reshape(sn_cg_cuda_k *kc, int ind, const char *const *id
     const sn_cg_group *g = kc->g;
     const sn_shape *sp = &g->space;
     int64_t cs[SN_MAX_DIMS];
-    sn_cg_contiguous_strides(sp, cs);
+    sn_ir_contiguous_strides(sp, cs);
     char lin[1024];
     sn_cg_cuda_offset_expr(lin, sizeof lin, sp->ndim, sp->d, idx, cs);
     sn_cg_cuda_line(kc, ind, "sn_idx e_ = %s;", lin);
@@ -354,12 +354,12 @@ sn_status sn_cg_cuda_render_space(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *tu_in
     }
     sn_cg_cuda_line(kc, 4, "}");
 
-    sn_cg_str spec = {0};
+    sn_str spec = {0};
     const char *tmpl = g->anchor == SN_CG_ANCHOR_CONV2D ? "conv_direct" : "space";
     sn_cg_cuda_spec_begin(kc, &spec, tmpl, &tu);
-    sn_cg_str_printf(&spec, "order");
+    sn_str_printf(&spec, "order");
     for (int j = 0; j < no; j++)
-        sn_cg_str_printf(&spec, " %d", order[j]);
-    sn_cg_str_printf(&spec, " lane %d\n", L);
+        sn_str_printf(&spec, " %d", order[j]);
+    sn_str_printf(&spec, " lane %d\n", L);
     return sn_cg_cuda_launch(kc, &spec, &tu, (uint32_t)blocks, 1, 1, 0, err, errlen);
 }

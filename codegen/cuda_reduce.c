@@ -223,7 +223,7 @@ sn_status sn_cg_cuda_render_reduce(sn_cg_cuda_k *kc, const sn_cg_cuda_tune *tu_i
     }
     sn_cg_cuda_line(kc, 4, "}");
 
-    sn_cg_str spec = {0};
+    sn_str spec = {0};
     sn_cg_cuda_spec_begin(kc, &spec, softmax ? "softmax" : "reduce_sum", &tu);
     return sn_cg_cuda_launch(kc, &spec, &tu, (uint32_t)blocks, 1, 1, 0, err, errlen);
 }

@@ -36,56 +36,6 @@ int sn_cg_val_finite(const sn_cg_val *v) {
     return 1;
 }
 
-void sn_cg_str_printf(sn_cg_str *s, const char *fmt, ...) {
-    if (s->oom)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        size_t room = s->cap - s->len;
-        int n = vsnprintf(s->p ? s->p + s->len : NULL, s->p ? room : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            s->oom = 1;
-            return;
-        }
-        if (s->p && (size_t)n < room) {
-            s->len += (size_t)n;
-            return;
-        }
-        size_t ncap = s->cap ? s->cap * 2 : 256;
-        while (ncap < s->len + (size_t)n + 1)
-            ncap *= 2;
-        char *np = realloc(s->p, ncap);
-        if (!np) {
-            s->oom = 1;
-            return;
-        }
-        s->p = np;
-        s->cap = ncap;
-    }
-}
-
-char *sn_cg_str_take(sn_cg_str *s) {
-    char *p = s->oom ? NULL : s->p;
-    if (s->oom)
-        free(s->p);
-    if (p == NULL && !s->oom)
-        p = calloc(1, 1);
-    s->p = NULL;
-    s->len = s->cap = 0;
-    s->oom = 0;
-    return p;
-}
-
-void sn_cg_contiguous_strides(const sn_shape *s, int64_t *stride) {
-    int64_t st = 1;
-    for (int i = s->ndim - 1; i >= 0; i--) {
-        stride[i] = st;
-        st *= s->d[i];
-    }
-}
-
 const char *sn_cg_anchor_name(sn_cg_anchor a) {
     static const char *const names[SN_CG_ANCHOR_COUNT] = {"pointwise",  "conv2d",   "matmul",
                                                           "maxpool",    "upsample", "softmax",
@@ -298,7 +248,7 @@ static sn_status make_val(sn_cg_lower_ctx *c, int32_t ni, int pack, sn_cg_val *v
         v->is_weight = 1;
         v->data = d;
         v->dtype = SN_DTYPE_F32;
-        sn_cg_contiguous_strides(&n->shape, v->stride);
+        sn_ir_contiguous_strides(&n->shape, v->stride);
         v->loc.kind = SN_CG_ARG_WEIGHTS;
         v->loc.offset = -1;
         if (pack) {
@@ -891,41 +841,40 @@ static const char *epi_name(sn_op op) {
 }
 
 void sn_cg_group_basename(const sn_cg_group *g, char *buf, size_t n) {
-    sn_cg_str s = {0};
+    sn_str s = {0};
     int first = 0;
     switch (g->anchor) {
     case SN_CG_ANCHOR_CONV2D: {
         const sn_cg_conv *cv = &g->conv;
         int dw = cv->groups > 1 && cv->groups == cv->c && cv->groups == cv->o;
-        sn_cg_str_printf(&s, "%sconv%lldx%lld", dw ? "dw" : "", (long long)cv->kh,
-                         (long long)cv->kw);
+        sn_str_printf(&s, "%sconv%lldx%lld", dw ? "dw" : "", (long long)cv->kh, (long long)cv->kw);
         if (cv->sh > 1 || cv->sw > 1) {
             if (cv->sh == cv->sw)
-                sn_cg_str_printf(&s, "s%lld", (long long)cv->sh);
+                sn_str_printf(&s, "s%lld", (long long)cv->sh);
             else
-                sn_cg_str_printf(&s, "s%lldx%lld", (long long)cv->sh, (long long)cv->sw);
+                sn_str_printf(&s, "s%lldx%lld", (long long)cv->sh, (long long)cv->sw);
         }
         if (cv->dh > 1 || cv->dw > 1)
-            sn_cg_str_printf(&s, "d%lld", (long long)cv->dh);
+            sn_str_printf(&s, "d%lld", (long long)cv->dh);
         if (cv->groups > 1 && !dw)
-            sn_cg_str_printf(&s, "g%lld", (long long)cv->groups);
+            sn_str_printf(&s, "g%lld", (long long)cv->groups);
         first = 1;
         break;
     }
     case SN_CG_ANCHOR_MAXPOOL:
-        sn_cg_str_printf(&s, "maxpool%lld", (long long)g->conv.kh);
+        sn_str_printf(&s, "maxpool%lld", (long long)g->conv.kh);
         if (g->conv.sh > 1)
-            sn_cg_str_printf(&s, "s%lld", (long long)g->conv.sh);
+            sn_str_printf(&s, "s%lld", (long long)g->conv.sh);
         first = 1;
         break;
     case SN_CG_ANCHOR_UPSAMPLE:
-        sn_cg_str_printf(&s, "upsample%lld", (long long)g->attr[0]);
+        sn_str_printf(&s, "upsample%lld", (long long)g->attr[0]);
         first = 1;
         break;
     case SN_CG_ANCHOR_POINTWISE:
         break;
     default:
-        sn_cg_str_printf(&s, "%s", sn_cg_anchor_name(g->anchor));
+        sn_str_printf(&s, "%s", sn_cg_anchor_name(g->anchor));
         first = 1;
         break;
     }
@@ -934,11 +883,11 @@ void sn_cg_group_basename(const sn_cg_group *g, char *buf, size_t n) {
         const char *en = epi_name(g->ops[i].op);
         if (!en)
             continue;
-        sn_cg_str_printf(&s, "%s%s", named ? "_" : "", en);
+        sn_str_printf(&s, "%s%s", named ? "_" : "", en);
         named = 1;
     }
     if (!named)
-        sn_cg_str_printf(&s, "%s", g->nops ? sn_ir_op_info[g->ops[0].op].name : "copy");
+        sn_str_printf(&s, "%s", g->nops ? sn_ir_op_info[g->ops[0].op].name : "copy");
     /* index space: 4-D → CxHxW (batch shown when > 1); else the dims without leading 1s */
     const sn_shape *sp = &g->space;
     int k0 = 0;
@@ -948,31 +897,31 @@ void sn_cg_group_basename(const sn_cg_group *g, char *buf, size_t n) {
         while (k0 < sp->ndim - 1 && sp->d[k0] == 1)
             k0++;
     for (int k = k0; k < sp->ndim; k++)
-        sn_cg_str_printf(&s, "%s%lld", k == k0 ? "_" : "x", (long long)sp->d[k]);
-    char *p = sn_cg_str_take(&s);
+        sn_str_printf(&s, "%s%lld", k == k0 ? "_" : "x", (long long)sp->d[k]);
+    char *p = sn_str_take(&s);
     snprintf(buf, n, "%s", p ? p : "kernel");
     free(p);
 }
 
 char *sn_cg_group_comment(const sn_cg_group *g) {
-    sn_cg_str s = {0};
+    sn_str s = {0};
     const sn_ir_graph *gr = g->graph;
     for (int i = 0; i < g->nnodes; i++) {
         const sn_ir_node *n = &gr->nodes[g->nodes[i]];
         const char *src = sn_ir_str_get(gr, n->src);
         char sb[96];
         sn_shape_str(&n->shape, sb, sizeof sb);
-        sn_cg_str_printf(&s, "%%%d %s %s%s%s\n", g->nodes[i], sn_ir_op_info[n->op].name, sb,
-                         *src ? " " : "", src);
+        sn_str_printf(&s, "%%%d %s %s%s%s\n", g->nodes[i], sn_ir_op_info[n->op].name, sb,
+                      *src ? " " : "", src);
     }
-    return sn_cg_str_take(&s);
+    return sn_str_take(&s);
 }
 
 /* Replaces whole-word occurrences of `from` by `to` in *text (reallocating). */
 static sn_status replace_word(char **text, const char *from, const char *to) {
     if (!*text)
         return SN_OK;
-    sn_cg_str s = {0};
+    sn_str s = {0};
     size_t fl = strlen(from);
     const char *p = *text;
     for (;;) {
@@ -988,11 +937,11 @@ static sn_status replace_word(char **text, const char *from, const char *to) {
         }
         if (!q)
             break;
-        sn_cg_str_printf(&s, "%.*s%s", (int)(q - p), p, to);
+        sn_str_printf(&s, "%.*s%s", (int)(q - p), p, to);
         p = q + fl;
     }
-    sn_cg_str_printf(&s, "%s", p);
-    char *r = sn_cg_str_take(&s);
+    sn_str_printf(&s, "%s", p);
+    char *r = sn_str_take(&s);
     if (!r)
         return SN_ERR_NOMEM;
     free(*text);

@@ -58,6 +58,8 @@ typedef struct sn_shape {
 
 int64_t sn_shape_numel(const sn_shape *s);
 int sn_shape_eq(const sn_shape *a, const sn_shape *b);
+/* Element strides of a contiguous row-major shape (dims past ndim get 0). */
+void sn_ir_contiguous_strides(const sn_shape *s, int64_t *stride);
 /* Writes "[1,3,640,640]" into buf; returns buf. */
 char *sn_shape_str(const sn_shape *s, char *buf, size_t n);
 

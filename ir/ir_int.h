@@ -41,7 +41,6 @@ sn_status sn_ir_infer_node(const sn_ir_graph *g, const sn_ir_node *n, sn_shape *
 
 /* Row-major element strides of s (entries past ndim are 0), and whether a node's strides
  * are exactly those (the printer leaves contiguous strides out). */
-void sn_ir_contiguous_strides(const sn_shape *s, int64_t *stride);
 int sn_ir_strides_contiguous(const sn_ir_node *n);
 
 /* Value rounding to a storage dtype (f16/bf16 round-to-nearest-even, i32 truncation). */
