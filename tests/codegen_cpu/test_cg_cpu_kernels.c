@@ -485,6 +485,12 @@ static void test_no_kernel(void) {
     sn_ir_graph *g;
     g = sn_ir_graph_new();
     no_kernel(g, cgt_un(g, SN_OP_LOG, cgt_un(g, SN_OP_SILU, cgt_input(g, CGT_SHAPE(1, 4, 8, 8)))));
+    g = sn_ir_graph_new();
+    {
+        int32_t x = cgt_input(g, CGT_SHAPE(2, 8));
+        int32_t in[3] = {x, x, sn_ir_scalar(g, 0.0)};
+        no_kernel(g, cgt_add_node(g, SN_OP_WHERE, in, 3, NULL, 0, NULL, 0));
+    }
     printf("ok   ops without kernels (lowering names them)\n");
 }
 

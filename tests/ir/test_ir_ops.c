@@ -101,7 +101,39 @@ static void test_log(void) {
     sn_ir_graph_free(g);
 }
 
+/* ---------------------------------------------------------------- where */
+
+static void test_where(void) {
+    sn_ir_graph *g = sn_ir_graph_new();
+    int32_t c = inp(g, SHAPE(2, 1, 4)), a = inp(g, SHAPE(3, 1)), b = inp(g, shape0());
+    int32_t w = node(g, SN_OP_WHERE, (int32_t[]){c, a, b}, 3, NULL, 0);
+    sn_ir_mark_output(g, w);
+    CHECK(sn_shape_eq(&g->nodes[w].shape, &(sn_shape){3, {2, 3, 4}}));
+    float cv[8] = {0, 1, 0, 2, NAN, 0, -1, 0}, av[3], bv[1];
+    fill_random(av, 3);
+    fill_random(bv, 1);
+    float *y = eval(g, (float *[]){cv, av, bv});
+    double want[24];
+    for (int i = 0; i < 2; i++) /* out[i][j][k] = cond[i][0][k] != 0 ? a[j][0] : b */
+        for (int j = 0; j < 3; j++)
+            for (int k = 0; k < 4; k++)
+                want[(i * 3 + j) * 4 + k] = cv[i * 4 + k] != 0.0f ? av[j] : bv[0];
+    close_all(y, want, 24, 0.0, "where [2,1,4] [3,1] []");
+    free(y);
+    roundtrip(g, "where");
+
+    /* scalar cond, b broadcast along the last dim */
+    int32_t c0 = inp(g, shape0()), a2 = inp(g, SHAPE(2, 3)), b2 = inp(g, SHAPE(3));
+    int32_t w2 = node(g, SN_OP_WHERE, (int32_t[]){c0, a2, b2}, 3, NULL, 0);
+    CHECK(sn_shape_eq(&g->nodes[w2].shape, &(sn_shape){2, {2, 3}}));
+    refused(g, SN_OP_WHERE, (int32_t[]){c, a2, b2}, 3, NULL, 0,
+            "where: shapes [2,1,4] and [2,3] do not broadcast");
+    refused(g, SN_OP_WHERE, (int32_t[]){c0, a, a2}, 3, NULL, 0, "do not broadcast");
+    sn_ir_graph_free(g);
+}
+
 int main(void) {
     test_log();
+    test_where();
     return check_report("test_ir_ops");
 }
