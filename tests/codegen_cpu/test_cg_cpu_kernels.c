@@ -491,6 +491,11 @@ static void test_no_kernel(void) {
         int32_t in[3] = {x, x, sn_ir_scalar(g, 0.0)};
         no_kernel(g, cgt_add_node(g, SN_OP_WHERE, in, 3, NULL, 0, NULL, 0));
     }
+    g = sn_ir_graph_new();
+    {
+        int32_t in[2] = {cgt_input(g, CGT_SHAPE(2, 8)), sn_ir_scalar(g, 0.0)};
+        no_kernel(g, cgt_add_node(g, SN_OP_CMP, in, 2, (int64_t[]){4}, 1, NULL, 0));
+    }
     printf("ok   ops without kernels (lowering names them)\n");
 }
 

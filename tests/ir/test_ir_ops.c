@@ -132,8 +132,55 @@ static void test_where(void) {
     sn_ir_graph_free(g);
 }
 
+/* ---------------------------------------------------------------- cmp */
+
+static void test_cmp(void) {
+    enum { M = 4, N = 5 };
+    float av[M * N], bv[N];
+    fill_random(av, M * N);
+    fill_random(bv, N);
+    for (int j = 0; j < N; j++) /* row 1 ties b */
+        av[N + j] = bv[j];
+    av[2 * N] = NAN;
+    for (int64_t pred = 0; pred < 6; pred++) {
+        sn_ir_graph *g = sn_ir_graph_new();
+        int32_t a = inp(g, SHAPE(M, N)), b = inp(g, SHAPE(N));
+        int32_t c = node(g, SN_OP_CMP, (int32_t[]){a, b}, 2, &pred, 1);
+        sn_ir_mark_output(g, c);
+        float *y = eval(g, (float *[]){av, bv});
+        double want[M * N];
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) {
+                double p = av[i * N + j], q = bv[j];
+                int r = pred == 0   ? p == q
+                        : pred == 1 ? p != q
+                        : pred == 2 ? p < q
+                        : pred == 3 ? p <= q
+                        : pred == 4 ? p > q
+                                    : p >= q;
+                want[i * N + j] = r ? 1.0 : 0.0;
+            }
+        char what[32];
+        snprintf(what, sizeof what, "cmp pred %d", (int)pred);
+        close_all(y, want, M * N, 0.0, what);
+        free(y);
+        roundtrip(g, what);
+        if (pred == 4) { /* f32 result from f16 operands; bad pred; bad broadcast */
+            int32_t h = node(g, SN_OP_CAST, &a, 1, (int64_t[]){SN_DTYPE_F16}, 1);
+            int32_t hc = node(g, SN_OP_CMP, (int32_t[]){h, h}, 2, &pred, 1);
+            CHECK(g->nodes[hc].dtype == SN_DTYPE_F32);
+            refused(g, SN_OP_CMP, (int32_t[]){a, b}, 2, (int64_t[]){6}, 1, "cmp: unknown pred 6");
+            int32_t b4 = inp(g, SHAPE(M));
+            refused(g, SN_OP_CMP, (int32_t[]){a, b4}, 2, &pred, 1, "cmp: shapes [4,5] and [4]");
+            refused(g, SN_OP_CMP, (int32_t[]){h, b}, 2, &pred, 1, "cmp: dtypes differ");
+        }
+        sn_ir_graph_free(g);
+    }
+}
+
 int main(void) {
     test_log();
     test_where();
+    test_cmp();
     return check_report("test_ir_ops");
 }
