@@ -496,6 +496,13 @@ static void test_no_kernel(void) {
         int32_t in[2] = {cgt_input(g, CGT_SHAPE(2, 8)), sn_ir_scalar(g, 0.0)};
         no_kernel(g, cgt_add_node(g, SN_OP_CMP, in, 2, (int64_t[]){4}, 1, NULL, 0));
     }
+    g = sn_ir_graph_new();
+    {
+        int32_t in[2] = {cgt_input(g, CGT_SHAPE(1, 8, 4, 4)),
+                         cgt_param(g, CGT_SHAPE(8, 4, 3, 3), SN_IR_INIT_CONV_WEIGHT)};
+        int64_t ia[9] = {2, 2, 1, 1, 1, 1, 1, 8, 8};
+        no_kernel(g, cgt_add_node(g, SN_OP_CONV2D_GRAD_INPUT, in, 2, ia, 9, NULL, 0));
+    }
     printf("ok   ops without kernels (lowering names them)\n");
 }
 

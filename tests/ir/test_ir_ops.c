@@ -178,9 +178,146 @@ static void test_cmp(void) {
     }
 }
 
+/* ---------------------------------------------------------------- conv2d gradients */
+
+/* Σ out * r in double: the scalar loss whose gradient the finite differences measure. */
+static double loss(const sn_ir_graph *g, float *const *ins, const float *r) {
+    float *y = eval(g, ins);
+    double s = 0.0;
+    for (int64_t i = 0; i < numel(g, g->outputs[0]); i++)
+        s += (double)y[i] * r[i];
+    free(y);
+    return s;
+}
+
+/* The central difference of loss over *v (an input element or a PARAM's value), divided by the
+ * step actually taken in f32. */
+static double central_diff(const sn_ir_graph *g, float *const *ins, const float *r, float *v,
+                           double h) {
+    float v0 = *v, up = (float)(v0 + h), down = (float)(v0 - h);
+    *v = up;
+    double lu = loss(g, ins, r);
+    *v = down;
+    double ld = loss(g, ins, r);
+    *v = v0;
+    return (lu - ld) / ((double)up - (double)down);
+}
+
+typedef struct conv_case {
+    int64_t n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, g;
+} conv_case;
+
+static const conv_case conv_cases[] = {
+    {2, 4, 7, 6, 6, 3, 3, 2, 2, 1, 1, 1, 1, 2}, /* strided, grouped */
+    {1, 3, 8, 9, 4, 3, 2, 1, 2, 2, 0, 2, 1, 1}, /* dilated, uneven */
+    {1, 4, 5, 5, 4, 1, 1, 1, 1, 0, 0, 1, 1, 4}, /* depthwise 1x1 */
+    {1, 2, 9, 7, 3, 5, 3, 3, 2, 2, 1, 1, 2, 1}, /* stride 3 skips inputs */
+};
+
+/* The forward conv2d (x an INPUT, w a PARAM with random data) as the finite differences'
+ * function; *w_out gets the weight node. */
+static sn_ir_graph *conv_forward(const conv_case *k, int32_t *w_out) {
+    sn_ir_graph *g = sn_ir_graph_new();
+    int32_t x = inp(g, SHAPE(k->n, k->c, k->h, k->w));
+    sn_shape ws = SHAPE(k->o, k->c / k->g, k->kh, k->kw);
+    int32_t w = sn_ir_param(g, "w", &ws, SN_IR_INIT_CONV_WEIGHT);
+    fill_random(sn_ir_node_data(g, w), sn_shape_numel(&ws));
+    sn_ir_mark_output(g, node(g, SN_OP_CONV2D, (int32_t[]){x, w}, 2,
+                              (int64_t[]){k->sh, k->sw, k->ph, k->pw, k->dh, k->dw, k->g}, 7));
+    *w_out = w;
+    return g;
+}
+
+/* Calls f(n, o, c, oy, ox, ky, kx, iy, ix) for every term of the convolution's definition:
+ * output (n, o, oy, ox) reads input (n, c, iy, ix) through weight (o, c % C/g, ky, kx). */
+#define FOR_CONV_TERMS(k, OH, OW, BODY)                                                            \
+    for (int64_t n = 0; n < (k)->n; n++)                                                           \
+        for (int64_t o = 0; o < (k)->o; o++)                                                       \
+            for (int64_t cg = 0; cg < (k)->c / (k)->g; cg++)                                       \
+                for (int64_t oy = 0; oy < (OH); oy++)                                              \
+                    for (int64_t ox = 0; ox < (OW); ox++)                                          \
+                        for (int64_t ky = 0; ky < (k)->kh; ky++)                                   \
+                            for (int64_t kx = 0; kx < (k)->kw; kx++) {                             \
+                                int64_t c = o / ((k)->o / (k)->g) * ((k)->c / (k)->g) + cg;        \
+                                int64_t iy = oy * (k)->sh - (k)->ph + ky * (k)->dh;                \
+                                int64_t ix = ox * (k)->sw - (k)->pw + kx * (k)->dw;                \
+                                if (iy < 0 || iy >= (k)->h || ix < 0 || ix >= (k)->w)              \
+                                    continue;                                                      \
+                                int64_t xi = ((n * (k)->c + c) * (k)->h + iy) * (k)->w + ix;       \
+                                int64_t wi =                                                       \
+                                    ((o * ((k)->c / (k)->g) + cg) * (k)->kh + ky) * (k)->kw + kx;  \
+                                int64_t yi = ((n * (k)->o + o) * (OH) + oy) * (OW) + ox;           \
+                                BODY;                                                              \
+                            }
+
+static void test_conv2d_grad_input(void) {
+    for (size_t ci = 0; ci < sizeof conv_cases / sizeof conv_cases[0]; ci++) {
+        const conv_case *k = &conv_cases[ci];
+        int32_t wf;
+        sn_ir_graph *f = conv_forward(k, &wf);
+        const sn_shape ys = f->nodes[f->outputs[0]].shape;
+        int64_t OH = ys.d[2], OW = ys.d[3], nx = k->n * k->c * k->h * k->w;
+        float *r = malloc((size_t)sn_shape_numel(&ys) * sizeof *r);
+        fill_random(r, sn_shape_numel(&ys));
+
+        sn_ir_graph *g = sn_ir_graph_new();
+        int32_t dy = inp(g, ys);
+        sn_shape ws = f->nodes[wf].shape;
+        int32_t w = sn_ir_param(g, "w", &ws, SN_IR_INIT_CONV_WEIGHT);
+        memcpy(sn_ir_node_data(g, w), f->nodes[wf].data,
+               (size_t)sn_shape_numel(&ws) * sizeof(float));
+        int32_t dx =
+            node(g, SN_OP_CONV2D_GRAD_INPUT, (int32_t[]){dy, w}, 2,
+                 (int64_t[]){k->sh, k->sw, k->ph, k->pw, k->dh, k->dw, k->g, k->h, k->w}, 9);
+        sn_ir_mark_output(g, dx);
+        CHECK(sn_shape_eq(&g->nodes[dx].shape, &f->nodes[f->inputs[0]].shape));
+        float *got = eval(g, &r);
+
+        /* the definition: dx[xi] = Σ over the terms that read xi of r[yi] * w[wi] */
+        double *want = calloc((size_t)nx, sizeof *want);
+        const float *wd = f->nodes[wf].data;
+        FOR_CONV_TERMS(k, OH, OW, want[xi] += (double)r[yi] * wd[wi])
+        char what[64];
+        snprintf(what, sizeof what, "conv2d_grad_input case %d", (int)ci);
+        close_all(got, want, nx, 1e-6, what);
+
+        /* finite differences of Σ conv2d(x, w) * r: linear in x, so a wide step is exact
+         * up to the forward's f32 rounding */
+        float *x = malloc((size_t)nx * sizeof *x);
+        fill_random(x, nx);
+        double h = 0.5;
+        for (int64_t i = 0; i < nx; i++)
+            want[i] = central_diff(f, &x, r, &x[i], h);
+        snprintf(what, sizeof what, "conv2d_grad_input case %d vs finite differences", (int)ci);
+        close_all(got, want, nx, 1e-4, what);
+        roundtrip(g, what);
+        free(x);
+        free(want);
+        free(got);
+        free(r);
+        sn_ir_graph_free(g);
+        sn_ir_graph_free(f);
+    }
+
+    sn_ir_graph *g = sn_ir_graph_new();
+    sn_shape ws = SHAPE(6, 4, 3, 3);
+    int32_t w = sn_ir_param(g, "w", &ws, SN_IR_INIT_CONV_WEIGHT);
+    int32_t dy8 = inp(g, SHAPE(1, 8, 4, 4)), dy6 = inp(g, SHAPE(1, 6, 4, 4));
+    const int64_t at[9] = {1, 1, 1, 1, 1, 1, 1, 4, 4};
+    refused(g, SN_OP_CONV2D_GRAD_INPUT, (int32_t[]){dy8, w}, 2, at, 9,
+            "conv2d_grad_input: dy has 8 channels but weight has 6 outputs");
+    refused(g, SN_OP_CONV2D_GRAD_INPUT, (int32_t[]){dy6, w}, 2,
+            (int64_t[]){1, 1, 1, 1, 1, 1, 1, 5, 4}, 9, "conv2d_grad_input: dy has shape");
+    refused(g, SN_OP_CONV2D_GRAD_INPUT, (int32_t[]){dy6, w}, 2,
+            (int64_t[]){1, 1, 1, 1, 1, 1, 4, 4, 4}, 9, "groups 4 must divide");
+    CHECK(node(g, SN_OP_CONV2D_GRAD_INPUT, (int32_t[]){dy6, w}, 2, at, 9) >= 0);
+    sn_ir_graph_free(g);
+}
+
 int main(void) {
     test_log();
     test_where();
     test_cmp();
+    test_conv2d_grad_input();
     return check_report("test_ir_ops");
 }
