@@ -88,6 +88,9 @@ void sn_ir_ref_map2(const sn_ir_ref_args *r, double (*f)(double, double));
  * result shape [N,O,OH,OW]. */
 int sn_ir_conv2d_shape(const int64_t *ia, const sn_shape *xs, const sn_shape *ws, sn_shape *out,
                        const char *opn, char *err, size_t errlen);
+/* The gradient ops' check (ops/conv2d.c): the geometry as above, and dys is the result's shape. */
+int sn_ir_conv2d_grad_shape(const int64_t *ia, const sn_shape *xs, const sn_shape *ws,
+                            const sn_shape *dys, const char *opn, char *err, size_t errlen);
 /* Maxpool2d geometry (ops/maxpool2d.c): checks ia (k stride pad) against xs [N,C,H,W] and gives
  * the result shape. */
 int sn_ir_maxpool2d_shape(const int64_t *ia, const sn_shape *xs, sn_shape *out, const char *opn,

@@ -1,5 +1,6 @@
 /* ir/ops/conv2d.c — CONV2D: x[N,C,H,W] * w[O,C/g,KH,KW] (+ bias[O]), zero padding, groups.
- * The geometry check (sn_ir_conv2d_shape) is shared with the convolution's gradient ops. */
+ * The geometry checks (sn_ir_conv2d_shape, sn_ir_conv2d_grad_shape) are shared with the
+ * convolution's gradient ops. */
 #include "ir/ir_int.h"
 
 #include <stdlib.h>
@@ -48,6 +49,21 @@ int sn_ir_conv2d_shape(const int64_t *ia, const sn_shape *xs, const sn_shape *ws
     out->d[1] = O;
     out->d[2] = oh / sh + 1;
     out->d[3] = ow / sw + 1;
+    return 1;
+}
+
+int sn_ir_conv2d_grad_shape(const int64_t *ia, const sn_shape *xs, const sn_shape *ws,
+                            const sn_shape *dys, const char *opn, char *err, size_t errlen) {
+    sn_shape ys;
+    if (!sn_ir_conv2d_shape(ia, xs, ws, &ys, opn, err, errlen))
+        return 0;
+    if (!sn_shape_eq(&ys, dys)) {
+        char b1[128], b2[128], b3[128], b4[128];
+        sn_errf(err, errlen, "%s: dy has shape %s but conv2d of %s with weight %s gives %s", opn,
+                SN_SHAPE_STR(dys, b1), SN_SHAPE_STR(xs, b2), SN_SHAPE_STR(ws, b3),
+                SN_SHAPE_STR(&ys, b4));
+        return 0;
+    }
     return 1;
 }
 

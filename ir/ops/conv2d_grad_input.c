@@ -15,7 +15,7 @@ sn_status sn_ir_shape_conv2d_grad_input(const sn_ir_node *n, const sn_ir_node *c
                                         size_t errlen) {
     const char *opn = "conv2d_grad_input";
     const sn_shape *dys = &x[0]->shape, *ws = &x[1]->shape;
-    char b1[128], b2[128], b3[128];
+    char b1[128], b2[128];
     if (dys->ndim != 4 || ws->ndim != 4) {
         sn_errf(err, errlen, "%s: dy %s and weight %s must both be 4-D (NCHW, OIHW)", opn,
                 SN_SHAPE_STR(dys, b1), SN_SHAPE_STR(ws, b2));
@@ -32,20 +32,9 @@ sn_status sn_ir_shape_conv2d_grad_input(const sn_ir_node *n, const sn_ir_node *c
         return SN_ERR_INVALID;
     }
     sn_shape xs = {4, {dys->d[0], ws->d[1] * (n->ia[6] > 0 ? n->ia[6] : 1), n->ia[7], n->ia[8]}};
-    sn_shape ys;
-    if (!sn_ir_conv2d_shape(n->ia, &xs, ws, &ys, opn, err, errlen))
+    if (!sn_ir_conv2d_grad_shape(n->ia, &xs, ws, dys, opn, err, errlen) ||
+        !sn_ir_binary_dtype(x[0], x[1], dtype, opn, err, errlen))
         return SN_ERR_INVALID;
-    if (!sn_shape_eq(&ys, dys)) {
-        sn_errf(err, errlen, "%s: dy has shape %s but conv2d of %s with weight %s gives %s", opn,
-                SN_SHAPE_STR(dys, b1), SN_SHAPE_STR(&xs, b2), SN_SHAPE_STR(ws, b3),
-                SN_SHAPE_STR(&ys, b1));
-        return SN_ERR_INVALID;
-    }
-    if (x[1]->dtype != *dtype) {
-        sn_errf(err, errlen, "%s: weight dtype %s differs from dy dtype %s", opn,
-                sn_dtype_name(x[1]->dtype), sn_dtype_name(*dtype));
-        return SN_ERR_INVALID;
-    }
     *shape = xs;
     return SN_OK;
 }

@@ -314,10 +314,71 @@ static void test_conv2d_grad_input(void) {
     sn_ir_graph_free(g);
 }
 
+static void test_conv2d_grad_weight(void) {
+    for (size_t ci = 0; ci < sizeof conv_cases / sizeof conv_cases[0]; ci++) {
+        const conv_case *k = &conv_cases[ci];
+        int32_t wf;
+        sn_ir_graph *f = conv_forward(k, &wf);
+        const sn_shape ys = f->nodes[f->outputs[0]].shape;
+        const sn_shape xs = f->nodes[f->inputs[0]].shape;
+        int64_t OH = ys.d[2], OW = ys.d[3], nw = numel(f, wf);
+        float *r = malloc((size_t)sn_shape_numel(&ys) * sizeof *r);
+        float *x = malloc((size_t)sn_shape_numel(&xs) * sizeof *x);
+        fill_random(r, sn_shape_numel(&ys));
+        fill_random(x, sn_shape_numel(&xs));
+
+        sn_ir_graph *g = sn_ir_graph_new();
+        int32_t xi_ = inp(g, xs), dy = inp(g, ys);
+        int32_t dw =
+            node(g, SN_OP_CONV2D_GRAD_WEIGHT, (int32_t[]){xi_, dy}, 2,
+                 (int64_t[]){k->sh, k->sw, k->ph, k->pw, k->dh, k->dw, k->g, k->kh, k->kw}, 9);
+        sn_ir_mark_output(g, dw);
+        CHECK(sn_shape_eq(&g->nodes[dw].shape, &f->nodes[wf].shape));
+        float *got = eval(g, (float *[]){x, r});
+
+        /* the definition: dw[wi] = Σ over the terms that use wi of r[yi] * x[xi] */
+        double *want = calloc((size_t)nw, sizeof *want);
+        FOR_CONV_TERMS(k, OH, OW, want[wi] += (double)r[yi] * x[xi])
+        char what[64];
+        snprintf(what, sizeof what, "conv2d_grad_weight case %d", (int)ci);
+        close_all(got, want, nw, 1e-6, what);
+
+        /* finite differences of Σ conv2d(x, w) * r over w (linear: a wide step is exact) */
+        float *wd = f->nodes[wf].data;
+        double h = 0.5;
+        for (int64_t i = 0; i < nw; i++)
+            want[i] = central_diff(f, &x, r, &wd[i], h);
+        snprintf(what, sizeof what, "conv2d_grad_weight case %d vs finite differences", (int)ci);
+        close_all(got, want, nw, 1e-4, what);
+        roundtrip(g, what);
+        free(want);
+        free(got);
+        free(x);
+        free(r);
+        sn_ir_graph_free(g);
+        sn_ir_graph_free(f);
+    }
+
+    sn_ir_graph *g = sn_ir_graph_new();
+    int32_t x4 = inp(g, SHAPE(1, 4, 8, 8)), x2 = inp(g, SHAPE(2, 4, 8, 8));
+    int32_t dy = inp(g, SHAPE(1, 6, 8, 8));
+    refused(g, SN_OP_CONV2D_GRAD_WEIGHT, (int32_t[]){x4, dy}, 2,
+            (int64_t[]){1, 1, 1, 1, 1, 1, 3, 3, 3}, 9,
+            "conv2d_grad_weight: groups 3 must divide input channels 4");
+    refused(g, SN_OP_CONV2D_GRAD_WEIGHT, (int32_t[]){x2, dy}, 2,
+            (int64_t[]){1, 1, 1, 1, 1, 1, 1, 3, 3}, 9, "conv2d_grad_weight: dy has shape");
+    refused(g, SN_OP_CONV2D_GRAD_WEIGHT, (int32_t[]){x4, dy}, 2,
+            (int64_t[]){1, 1, 1, 1, 1, 1, 1, 5, 3}, 9, "conv2d_grad_weight: dy has shape");
+    CHECK(node(g, SN_OP_CONV2D_GRAD_WEIGHT, (int32_t[]){x4, dy}, 2,
+               (int64_t[]){1, 1, 1, 1, 1, 1, 2, 3, 3}, 9) >= 0);
+    sn_ir_graph_free(g);
+}
+
 int main(void) {
     test_log();
     test_where();
     test_cmp();
     test_conv2d_grad_input();
+    test_conv2d_grad_weight();
     return check_report("test_ir_ops");
 }
