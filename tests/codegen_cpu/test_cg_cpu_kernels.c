@@ -509,6 +509,12 @@ static void test_no_kernel(void) {
         int64_t ia[9] = {2, 2, 1, 1, 1, 1, 1, 3, 3};
         no_kernel(g, cgt_add_node(g, SN_OP_CONV2D_GRAD_WEIGHT, in, 2, ia, 9, NULL, 0));
     }
+    g = sn_ir_graph_new();
+    {
+        int32_t in[2] = {cgt_input(g, CGT_SHAPE(1, 4, 8, 8)), cgt_input(g, CGT_SHAPE(1, 4, 4, 4))};
+        no_kernel(g,
+                  cgt_add_node(g, SN_OP_MAXPOOL2D_GRAD, in, 2, (int64_t[]){2, 2, 0}, 3, NULL, 0));
+    }
     printf("ok   ops without kernels (lowering names them)\n");
 }
 

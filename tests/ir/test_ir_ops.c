@@ -374,11 +374,120 @@ static void test_conv2d_grad_weight(void) {
     sn_ir_graph_free(g);
 }
 
+/* ---------------------------------------------------------------- maxpool2d_grad */
+
+typedef struct pool_case {
+    int64_t n, c, h, w, k, s, p;
+} pool_case;
+
+static sn_ir_graph *pool_graph(const pool_case *k, int grad) {
+    sn_ir_graph *g = sn_ir_graph_new();
+    int32_t x = inp(g, SHAPE(k->n, k->c, k->h, k->w));
+    const int64_t at[3] = {k->k, k->s, k->p};
+    int32_t y = node(g, SN_OP_MAXPOOL2D, &x, 1, at, 3);
+    if (grad) {
+        int32_t dy = inp(g, g->nodes[y].shape);
+        y = node(g, SN_OP_MAXPOOL2D_GRAD, (int32_t[]){x, dy}, 2, at, 3);
+    }
+    sn_ir_mark_output(g, y);
+    return g;
+}
+
+static void test_maxpool2d_grad(void) {
+    static const pool_case cases[] = {
+        {2, 3, 7, 8, 3, 2, 1}, /* overlapping windows, padding */
+        {1, 2, 6, 6, 2, 2, 0}, /* disjoint windows */
+        {1, 2, 7, 7, 5, 1, 2}, /* SPPF's pool: every element in up to 25 windows */
+        {1, 1, 9, 5, 3, 3, 0}, /* stride k: rows and columns no window reaches */
+    };
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        const pool_case *k = &cases[ci];
+        sn_ir_graph *f = pool_graph(k, 0), *g = pool_graph(k, 1);
+        const sn_shape ys = f->nodes[f->outputs[0]].shape;
+        int64_t nx = k->n * k->c * k->h * k->w, ny = sn_shape_numel(&ys);
+        int64_t OH = ys.d[2], OW = ys.d[3], P = k->n * k->c;
+        float *x = malloc((size_t)nx * sizeof *x), *r = malloc((size_t)ny * sizeof *r);
+        fill_random(r, ny);
+        /* distinct values 0.01 apart (a shuffled ramp): no ties, and a step of 0.004 never
+         * changes which element is a window's max */
+        for (int64_t i = 0; i < nx; i++)
+            x[i] = (float)(0.01 * (double)i);
+        for (int64_t i = nx - 1; i > 0; i--) {
+            int64_t j = (int64_t)(rnd_u64() % (uint64_t)(i + 1));
+            float t = x[i];
+            x[i] = x[j];
+            x[j] = t;
+        }
+        float *got = eval(g, (float *[]){x, r});
+        double *want = calloc((size_t)nx, sizeof *want);
+        char what[64];
+
+        /* the definition: each window's r to its max */
+        for (int64_t p = 0; p < P; p++)
+            for (int64_t oy = 0; oy < OH; oy++)
+                for (int64_t ox = 0; ox < OW; ox++) {
+                    int64_t best = -1;
+                    for (int64_t iy = oy * k->s - k->p; iy < oy * k->s - k->p + k->k; iy++)
+                        for (int64_t ix = ox * k->s - k->p; ix < ox * k->s - k->p + k->k; ix++) {
+                            if (iy < 0 || iy >= k->h || ix < 0 || ix >= k->w)
+                                continue;
+                            int64_t e = (p * k->h + iy) * k->w + ix;
+                            if (best < 0 || x[e] > x[best])
+                                best = e;
+                        }
+                    want[best] += r[(p * OH + oy) * OW + ox];
+                }
+        snprintf(what, sizeof what, "maxpool2d_grad case %d", (int)ci);
+        close_all(got, want, nx, 1e-6, what);
+
+        double h = 0.004;
+        for (int64_t i = 0; i < nx; i++)
+            want[i] = central_diff(f, &x, r, &x[i], h);
+        snprintf(what, sizeof what, "maxpool2d_grad case %d vs finite differences", (int)ci);
+        close_all(got, want, nx, 1e-5, what);
+        free(got);
+
+        /* ties: in a constant plane every window's max is its first element in the input
+         * (PyTorch's choice), so it alone gets the window's gradient */
+        for (int64_t i = 0; i < nx; i++)
+            x[i] = 1.0f;
+        memset(want, 0, (size_t)nx * sizeof *want);
+        for (int64_t p = 0; p < P; p++)
+            for (int64_t oy = 0; oy < OH; oy++)
+                for (int64_t ox = 0; ox < OW; ox++) {
+                    int64_t iy = oy * k->s - k->p, ix = ox * k->s - k->p;
+                    iy = iy > 0 ? iy : 0;
+                    ix = ix > 0 ? ix : 0;
+                    want[(p * k->h + iy) * k->w + ix] += r[(p * OH + oy) * OW + ox];
+                }
+        got = eval(g, (float *[]){x, r});
+        snprintf(what, sizeof what, "maxpool2d_grad case %d, ties", (int)ci);
+        close_all(got, want, nx, 1e-6, what);
+        roundtrip(g, what);
+        free(got);
+        free(want);
+        free(x);
+        free(r);
+        sn_ir_graph_free(f);
+        sn_ir_graph_free(g);
+    }
+
+    sn_ir_graph *g = sn_ir_graph_new();
+    int32_t x = inp(g, SHAPE(1, 2, 8, 8)), dy = inp(g, SHAPE(1, 2, 8, 8));
+    refused(g, SN_OP_MAXPOOL2D_GRAD, (int32_t[]){x, dy}, 2, (int64_t[]){2, 2, 0}, 3,
+            "maxpool2d_grad: dy has shape [1,2,8,8] but maxpool2d of the input gives [1,2,4,4]");
+    refused(g, SN_OP_MAXPOOL2D_GRAD, (int32_t[]){x, dy}, 2, (int64_t[]){3, 1, 2}, 3,
+            "maxpool2d_grad: bad k 3 stride 1 pad 2");
+    CHECK(node(g, SN_OP_MAXPOOL2D_GRAD, (int32_t[]){x, dy}, 2, (int64_t[]){3, 1, 1}, 3) >= 0);
+    sn_ir_graph_free(g);
+}
+
 int main(void) {
     test_log();
     test_where();
     test_cmp();
     test_conv2d_grad_input();
     test_conv2d_grad_weight();
+    test_maxpool2d_grad();
     return check_report("test_ir_ops");
 }
