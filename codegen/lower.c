@@ -144,6 +144,20 @@ static int is_leaf(const sn_ir_node *n) {
     return (sn_ir_op_info[n->op].flags & SN_OPF_LEAF) != 0 && n->op != SN_OP_INPUT;
 }
 
+/* The IR ops the renderers implement (every backend renders this same set). Lowering refuses
+ * any other op by name before rendering, so an op that ir/ops.def has gained but codegen has
+ * not (training's gradient ops, say) fails clearly instead of being rendered as another. */
+static const unsigned char has_kernel[SN_OP_COUNT] = {
+    [SN_OP_INPUT] = 1,     [SN_OP_PARAM] = 1,   [SN_OP_CONST] = 1,      [SN_OP_CONV2D] = 1,
+    [SN_OP_BATCHNORM] = 1, [SN_OP_SILU] = 1,    [SN_OP_SIGMOID] = 1,    [SN_OP_RELU] = 1,
+    [SN_OP_NEG] = 1,       [SN_OP_EXP] = 1,     [SN_OP_SQRT] = 1,       [SN_OP_RECIP] = 1,
+    [SN_OP_ADD] = 1,       [SN_OP_SUB] = 1,     [SN_OP_MUL] = 1,        [SN_OP_DIV] = 1,
+    [SN_OP_POW] = 1,       [SN_OP_MAX2] = 1,    [SN_OP_CAST] = 1,       [SN_OP_CONCAT] = 1,
+    [SN_OP_SLICE] = 1,     [SN_OP_RESHAPE] = 1, [SN_OP_PERMUTE] = 1,    [SN_OP_UPSAMPLE] = 1,
+    [SN_OP_MAXPOOL2D] = 1, [SN_OP_SOFTMAX] = 1, [SN_OP_REDUCE_SUM] = 1, [SN_OP_MATMUL] = 1,
+    [SN_OP_ANCHORS] = 1,
+};
+
 static int is_view_op(sn_op op) {
     return op == SN_OP_SLICE || op == SN_OP_PERMUTE || op == SN_OP_RESHAPE || op == SN_OP_CAST;
 }
@@ -1054,6 +1068,15 @@ sn_status sn_cg_lower(const sn_ir_graph *g, const sn_cg_target *t, sn_cg_program
         goto done;
     }
     c.p->arena_bytes = g->arena_bytes;
+    for (int32_t i = 0; i < g->nnodes; i++) {
+        const sn_ir_node *n = &g->nodes[i];
+        if (!(n->flags & SN_IR_NODE_DEAD) && !has_kernel[n->op]) {
+            sn_errf(err, errlen, "op %s (node %%%d) has no kernel on backend %s",
+                    sn_ir_op_info[n->op].name, (int)i, t->backend->name);
+            st = SN_ERR_UNSUPPORTED;
+            goto done;
+        }
+    }
 
     /* inputs/outputs cross the API as f32 NCHW contiguous */
     c.p->ninputs = g->ninputs;

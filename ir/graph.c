@@ -72,11 +72,13 @@ char *sn_shape_str(const sn_shape *s, char *buf, size_t n) {
 
 /* ---------------------------------------------------------------- the op table */
 
-const sn_op_info sn_ir_op_info[SN_OP_COUNT] = {
-#define SN_X_(id, nm, mn, mx, kind, attrs, flags) {nm, mn, mx, SN_OP_KIND_##kind, attrs, flags},
-    SN_IR_OPS(SN_X_)
-#undef SN_X_
+const sn_op_info sn_ir_op_info[] = {
+#define SN_IR_OP(id, nm, mn, mx, kind, attrs, flags, shape, ref, vjp)                              \
+    [SN_OP_##id] = {nm, mn, mx, SN_OP_KIND_##kind, attrs, flags, shape, ref, vjp},
+#include "ir/ops.def"
 };
+_Static_assert(sizeof sn_ir_op_info / sizeof sn_ir_op_info[0] == SN_OP_COUNT,
+               "sn_ir_op_info has one row per op");
 
 sn_op sn_ir_op_from_name(const char *name) {
     for (int i = 0; name && i < SN_OP_COUNT; i++)

@@ -10,9 +10,10 @@
  * Passes edit in place and mark removed nodes SN_IR_NODE_DEAD; sn_ir_graph_compact drops
  * them and renumbers. Nothing else keeps node indices across a compaction.
  *
- * The op table (SN_IR_OPS below) is the single definition of every op: name, arity, fusion
- * kind, attribute names, flags. The printer, parser, verifier, shape inference, the ref
- * evaluator and (later) autodiff all index tables generated from it.
+ * The op table (ir/ops.def) is the single definition of every op: name, arity, fusion kind,
+ * attribute names, flags and its rules (shape, ref, vjp), defined in ir/ops/. The printer,
+ * parser, verifier, shape inference, the ref evaluator and (later) autodiff all index
+ * sn_ir_op_info, generated from it.
  */
 #ifndef SN_IR_H
 #define SN_IR_H
@@ -65,97 +66,27 @@ char *sn_shape_str(const sn_shape *s, char *buf, size_t n);
 
 /* ---------------------------------------------------------------- the op table
  *
- * X(ID, "name", min_inputs, max_inputs, KIND, "attr names", flags)
- *
- * Expanded in two places only: the sn_op enum below and sn_ir_op_info in graph.c (every
- * other table indexes sn_ir_op_info); a new column changes both SN_X_ macros and nothing else.
- *
- * KIND is the fusion kind (TVM's OpPatternKind order): ELEMWISE < BROADCAST < INJECTIVE <
- * REDUCE < OUT_EWISE_FUSABLE < OPAQUE. Fusion decides from the kind, never from op names.
- *
- * "attr names" lists the integer attributes (ia[]) in order, then after a ';' the float
- * attributes (fa[]). A trailing '*' on the last int name means "a variable-length list"
- * (reshape's dims, permute's perm): nia says how many were given.
- *
- * Semantics (inputs listed as in[0], in[1], …; NCHW for 4-D activations):
- *   INPUT      graph input; name = the input's name. No inputs.
- *   PARAM      learnable/loaded tensor; name = Ultralytics state_dict key; data = f32 values.
- *              ia[0] = init kind (sn_ir_init) used by random weights.
- *   CONST      constant tensor; data = f32 values (a scalar for shape []). fa[0] = the value
- *              when every element is equal (the printer uses it; data still holds it).
- *   CONV2D     in: x[N,C,H,W], w[O,C/g,KH,KW], optional bias[O].
- *              ia: stride_h stride_w pad_h pad_w dil_h dil_w groups. Zero padding.
- *   BATCHNORM  in: x[N,C,...], weight, bias, running_mean, running_var (each [C]).
- *              fa: eps. Inference semantics: (x-mean)/sqrt(var+eps)*weight+bias.
- *   SILU SIGMOID RELU NEG EXP SQRT RECIP   unary, elementwise.
- *   ADD SUB MUL DIV POW MAX2               binary, numpy broadcasting.
- *   CAST       ia: target dtype (sn_dtype).
- *   CONCAT     n inputs, ia: axis.
- *   SLICE      ia: axis start end step (end exclusive, all non-negative after elaboration;
- *              end is clamped to the dimension, as in Python).
- *   RESHAPE    ia: dims* (numel preserved; at most one -1, inferred).
- *   PERMUTE    ia: perm*.
- *   UPSAMPLE   nearest; ia: scale_h scale_w. out[y][x] = in[y/s][x/s].
- *   MAXPOOL2D  ia: k stride pad. Padding is -inf.
- *   SOFTMAX    ia: axis.
- *   REDUCE_SUM ia: axis (kept as size 1).
- *   MATMUL     in: a[..., M, K], b[..., K, N] with equal leading (batch) dims.
- *   ANCHORS    make_anchors for the Detect head. ia: what (0 = points (1,2,A), 1 = strides
- *              (1,1,A)), nlevels, then per level: h w stride. fa: offset (0.5).
- *              Points per level are (x+offset, y+offset) row-major over (y, x); grid units.
+ * ir/ops.def is the single definition of every op: one row each with its name, arity, fusion
+ * kind, attribute names, flags and rules (shape, ref, vjp); its opening comment states every
+ * op's semantics. It is expanded into the sn_op enum here and into sn_ir_op_info in graph.c.
  */
-#define SN_IR_OPS(X)                                                                               \
-    X(INPUT, "input", 0, 0, OPAQUE, "", 0)                                                         \
-    X(PARAM, "param", 0, 0, OPAQUE, "init", SN_OPF_LEAF)                                           \
-    X(CONST, "const", 0, 0, OPAQUE, ";value", SN_OPF_LEAF)                                         \
-    X(CONV2D, "conv2d", 2, 3, OUT_EWISE_FUSABLE,                                                   \
-      "stride_h,stride_w,pad_h,pad_w,dil_h,dil_w,groups", SN_OPF_DIFFERENTIABLE)                   \
-    X(BATCHNORM, "batchnorm", 5, 5, BROADCAST, ";eps", SN_OPF_DIFFERENTIABLE)                      \
-    X(SILU, "silu", 1, 1, ELEMWISE, "", SN_OPF_UNARY | SN_OPF_DIFFERENTIABLE)                      \
-    X(SIGMOID, "sigmoid", 1, 1, ELEMWISE, "", SN_OPF_UNARY | SN_OPF_DIFFERENTIABLE)                \
-    X(RELU, "relu", 1, 1, ELEMWISE, "", SN_OPF_UNARY | SN_OPF_DIFFERENTIABLE)                      \
-    X(NEG, "neg", 1, 1, ELEMWISE, "", SN_OPF_UNARY | SN_OPF_DIFFERENTIABLE)                        \
-    X(EXP, "exp", 1, 1, ELEMWISE, "", SN_OPF_UNARY | SN_OPF_DIFFERENTIABLE)                        \
-    X(SQRT, "sqrt", 1, 1, ELEMWISE, "", SN_OPF_UNARY | SN_OPF_DIFFERENTIABLE)                      \
-    X(RECIP, "recip", 1, 1, ELEMWISE, "", SN_OPF_UNARY | SN_OPF_DIFFERENTIABLE)                    \
-    X(ADD, "add", 2, 2, BROADCAST, "", SN_OPF_BINARY | SN_OPF_DIFFERENTIABLE)                      \
-    X(SUB, "sub", 2, 2, BROADCAST, "", SN_OPF_BINARY | SN_OPF_DIFFERENTIABLE)                      \
-    X(MUL, "mul", 2, 2, BROADCAST, "", SN_OPF_BINARY | SN_OPF_DIFFERENTIABLE)                      \
-    X(DIV, "div", 2, 2, BROADCAST, "", SN_OPF_BINARY | SN_OPF_DIFFERENTIABLE)                      \
-    X(POW, "pow", 2, 2, BROADCAST, "", SN_OPF_BINARY | SN_OPF_DIFFERENTIABLE)                      \
-    X(MAX2, "max2", 2, 2, BROADCAST, "", SN_OPF_BINARY | SN_OPF_DIFFERENTIABLE)                    \
-    X(CAST, "cast", 1, 1, ELEMWISE, "dtype", SN_OPF_DIFFERENTIABLE)                                \
-    X(CONCAT, "concat", 1, 64, INJECTIVE, "axis", SN_OPF_DIFFERENTIABLE)                           \
-    X(SLICE, "slice", 1, 1, INJECTIVE, "axis,start,end,step", SN_OPF_DIFFERENTIABLE)               \
-    X(RESHAPE, "reshape", 1, 1, INJECTIVE, "dims*", SN_OPF_DIFFERENTIABLE)                         \
-    X(PERMUTE, "permute", 1, 1, INJECTIVE, "perm*", SN_OPF_DIFFERENTIABLE)                         \
-    X(UPSAMPLE, "upsample", 1, 1, INJECTIVE, "scale_h,scale_w", SN_OPF_DIFFERENTIABLE)             \
-    X(MAXPOOL2D, "maxpool2d", 1, 1, OPAQUE, "k,stride,pad", SN_OPF_DIFFERENTIABLE)                 \
-    X(SOFTMAX, "softmax", 1, 1, REDUCE, "axis", SN_OPF_DIFFERENTIABLE)                             \
-    X(REDUCE_SUM, "reduce_sum", 1, 1, REDUCE, "axis", SN_OPF_DIFFERENTIABLE)                       \
-    X(MATMUL, "matmul", 2, 2, OUT_EWISE_FUSABLE, "", SN_OPF_DIFFERENTIABLE)                        \
-    X(ANCHORS, "anchors", 0, 0, OPAQUE, "what,nlevels,levels*;offset", SN_OPF_LEAF)
+typedef enum sn_op {
+#define SN_IR_OP(id, name, mn, mx, kind, attrs, flags, shape, ref, vjp) SN_OP_##id,
+#include "ir/ops.def"
+    SN_OP_COUNT
+} sn_op;
 
 /* op flags */
 #define SN_OPF_LEAF 1u   /* no inputs; value comes from data/attrs */
 #define SN_OPF_UNARY 2u  /* one input, elementwise */
 #define SN_OPF_BINARY 4u /* two inputs, elementwise with numpy broadcasting */
 /* Derivatives: the extension point for autodiff (training, DESIGN.md). An op marked
- * SN_OPF_DIFFERENTIABLE gets a vector-Jacobian rule: from the gradient of its output, the
- * gradients of its inputs, built as IR nodes. Unmarked ops stop gradients: the leaves (INPUT,
- * PARAM, CONST, ANCHORS; a PARAM's gradient is what autodiff returns, not a rule) and any
- * future op whose output is piecewise constant in its inputs. When autodiff lands, the rule
- * becomes one more column of SN_IR_OPS after flags (a function
- *     sn_status vjp(sn_ir_graph *g, int32_t node, int32_t grad_out, int32_t *grad_in)
- * that appends the nodes; NULL exactly on the unmarked ops). */
+ * SN_OPF_DIFFERENTIABLE gets a vector-Jacobian rule (the vjp column of ops.def): from the
+ * gradient of its output, the gradients of its inputs, built as IR nodes. Unmarked ops stop
+ * gradients: the leaves (INPUT, PARAM, CONST, ANCHORS; a PARAM's gradient is what autodiff
+ * returns, not a rule) and any op whose output is piecewise constant in its inputs. The vjp
+ * slot is NULL on every op until autodiff lands; then it is NULL exactly on the unmarked ops. */
 #define SN_OPF_DIFFERENTIABLE 8u
-
-typedef enum sn_op {
-#define SN_X_(id, name, mn, mx, kind, attrs, flags) SN_OP_##id,
-    SN_IR_OPS(SN_X_)
-#undef SN_X_
-        SN_OP_COUNT
-} sn_op;
 
 typedef enum sn_op_kind {
     SN_OP_KIND_ELEMWISE,
@@ -166,15 +97,35 @@ typedef enum sn_op_kind {
     SN_OP_KIND_OPAQUE
 } sn_op_kind;
 
+struct sn_ir_node;
+struct sn_ir_graph;
+struct sn_ir_ref_args; /* ir-internal (ir/ir_int.h): what a ref rule reads and writes */
+
+/* An op's shape rule: n's result shape and dtype from its inputs x[0..n->nin) and attributes,
+ * without writing n. The caller has checked the arity and attribute counts against the table
+ * and that every input exists with a valid shape; *shape arrives zeroed and *dtype as the
+ * first input's dtype (a leaf's own). Error text starts with the op name. */
+typedef sn_status sn_ir_shape_rule(const struct sn_ir_node *n, const struct sn_ir_node *const *x,
+                                   sn_shape *shape, sn_dtype *dtype, char *err, size_t errlen);
+/* An op's ref rule: computes the node's f32 values (SN_OK, or SN_ERR_NOMEM). */
+typedef sn_status sn_ir_ref_rule(const struct sn_ir_ref_args *r);
+/* An op's vector-Jacobian rule: appends the nodes computing the gradients of node's inputs
+ * from grad_out (the gradient of its output) and writes their indices to grad_in (-1: none). */
+typedef sn_status sn_ir_vjp_rule(struct sn_ir_graph *g, int32_t node, int32_t grad_out,
+                                 int32_t *grad_in);
+
 typedef struct sn_op_info {
     const char *name;
     int min_inputs, max_inputs;
     sn_op_kind kind;
     const char *attrs; /* "a,b,c;f" as in the table */
     uint32_t flags;
+    sn_ir_shape_rule *shape;
+    sn_ir_ref_rule *ref;
+    sn_ir_vjp_rule *vjp; /* NULL: no derivative rule (yet) */
 } sn_op_info;
 
-/* Generated from SN_IR_OPS; indexed by sn_op. */
+/* Generated from ir/ops.def; indexed by sn_op. */
 extern const sn_op_info sn_ir_op_info[SN_OP_COUNT];
 /* Returns SN_OP_COUNT for an unknown name. */
 sn_op sn_ir_op_from_name(const char *name);

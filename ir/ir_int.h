@@ -46,4 +46,53 @@ int sn_ir_strides_contiguous(const sn_ir_node *n);
 /* Value rounding to a storage dtype (f16/bf16 round-to-nearest-even, i32 truncation). */
 float sn_ir_round_dtype(float v, sn_dtype t);
 
+/* ---------------------------------------------------------------- op rules (ir/ops/)
+ *
+ * Every op's shape and ref rules are defined in ir/ops/ (one file per op or per family) and
+ * named in its ops.def row; shape.c and ref.c call them through sn_ir_op_info and know no op.
+ * Their prototypes are generated from the table. */
+#define SN_IR_OP(id, nm, mn, mx, kind, attrs, flags, shape, ref, vjp)                              \
+    sn_ir_shape_rule shape;                                                                        \
+    sn_ir_ref_rule ref;
+#include "ir/ops.def"
+
+/* What a ref rule reads and writes. Values are f32 whatever the dtype (the driver rounds the
+ * result to the node's dtype afterwards); inputs are contiguous row-major. */
+typedef struct sn_ir_ref_args {
+    const sn_ir_node *n;          /* the node: attributes, result shape */
+    const float *x[SN_IR_MAX_IN]; /* input values; a leaf's values (INPUT, PARAM, CONST) as x[0] */
+    const sn_shape *xs[SN_IR_MAX_IN]; /* their shapes */
+    float *y;                         /* the result: numel(n->shape) floats */
+} sn_ir_ref_args;
+
+#define SN_SHAPE_STR(s, buf) sn_shape_str((s), (buf), sizeof(buf))
+
+/* Helpers the rules share (each defined beside the family that owns it). Shape helpers return
+ * 1, or 0 with "<opn>: …" in err. */
+
+/* numpy broadcasting of a and b (ops/binary.c). */
+int sn_ir_broadcast(const sn_shape *a, const sn_shape *b, sn_shape *out, const char *opn, char *err,
+                    size_t errlen);
+/* The dtype of a binary op on a and b: equal dtypes, or a rank-0 scalar adopts the other's (a
+ * "weak" scalar, as in torch) (ops/binary.c). */
+int sn_ir_binary_dtype(const sn_ir_node *a, const sn_ir_node *b, sn_dtype *t, const char *opn,
+                       char *err, size_t errlen);
+/* Strides (in elements) of s right-aligned to rank r, 0 where s broadcasts (ops/binary.c). */
+void sn_ir_bcast_strides(const sn_shape *s, int r, int64_t *st);
+/* y = f(x0) elementwise in double (ops/unary.c); y = f(x0, x1) with broadcasting (ops/binary.c). */
+void sn_ir_ref_map1(const sn_ir_ref_args *r, double (*f)(double));
+void sn_ir_ref_map2(const sn_ir_ref_args *r, double (*f)(double, double));
+/* Conv2d geometry (ops/conv2d.c): checks the attributes ia (stride_h stride_w pad_h pad_w
+ * dil_h dil_w groups) against input xs [N,C,H,W] and weight ws [O,C/g,KH,KW] and gives the
+ * result shape [N,O,OH,OW]. */
+int sn_ir_conv2d_shape(const int64_t *ia, const sn_shape *xs, const sn_shape *ws, sn_shape *out,
+                       const char *opn, char *err, size_t errlen);
+/* The gradient ops' check (ops/conv2d.c): the geometry as above, and dys is the result's shape. */
+int sn_ir_conv2d_grad_shape(const int64_t *ia, const sn_shape *xs, const sn_shape *ws,
+                            const sn_shape *dys, const char *opn, char *err, size_t errlen);
+/* Maxpool2d geometry (ops/maxpool2d.c): checks ia (k stride pad) against xs [N,C,H,W] and gives
+ * the result shape. */
+int sn_ir_maxpool2d_shape(const int64_t *ia, const sn_shape *xs, sn_shape *out, const char *opn,
+                          char *err, size_t errlen);
+
 #endif /* SN_IR_INT_H */

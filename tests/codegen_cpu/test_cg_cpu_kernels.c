@@ -463,6 +463,61 @@ static void test_determinism(void) {
     printf("ok   determinism (names, specs, args, weights, objects)\n");
 }
 
+/* ---------------------------------------------------------------- ops without kernels */
+
+/* Lowering a graph that holds an op codegen has no kernel for fails with the op's name, and
+ * renders nothing, whatever surrounds the op. */
+static void no_kernel(sn_ir_graph *g, int32_t y) {
+    const char *opn = sn_ir_op_info[g->nodes[y].op].name;
+    sn_ir_mark_output(g, y);
+    cgt_random_params(g);
+    cgt_plan(g, 0);
+    sn_cg_program *p = NULL;
+    char err[512] = "", want[128];
+    snprintf(want, sizeof want, "op %s (node %%%d) has no kernel on backend cpu", opn, (int)y);
+    sn_status st = sn_cg_lower(g, cgt_target(), &p, err, sizeof err);
+    CGT_CHECK(st == SN_ERR_UNSUPPORTED && !p && strstr(err, want), "%s: '%s'", opn, err);
+    sn_cg_program_free(p);
+    sn_ir_graph_free(g);
+}
+
+static void test_no_kernel(void) {
+    sn_ir_graph *g;
+    g = sn_ir_graph_new();
+    no_kernel(g, cgt_un(g, SN_OP_LOG, cgt_un(g, SN_OP_SILU, cgt_input(g, CGT_SHAPE(1, 4, 8, 8)))));
+    g = sn_ir_graph_new();
+    {
+        int32_t x = cgt_input(g, CGT_SHAPE(2, 8));
+        int32_t in[3] = {x, x, sn_ir_scalar(g, 0.0)};
+        no_kernel(g, cgt_add_node(g, SN_OP_WHERE, in, 3, NULL, 0, NULL, 0));
+    }
+    g = sn_ir_graph_new();
+    {
+        int32_t in[2] = {cgt_input(g, CGT_SHAPE(2, 8)), sn_ir_scalar(g, 0.0)};
+        no_kernel(g, cgt_add_node(g, SN_OP_CMP, in, 2, (int64_t[]){4}, 1, NULL, 0));
+    }
+    g = sn_ir_graph_new();
+    {
+        int32_t in[2] = {cgt_input(g, CGT_SHAPE(1, 8, 4, 4)),
+                         cgt_param(g, CGT_SHAPE(8, 4, 3, 3), SN_IR_INIT_CONV_WEIGHT)};
+        int64_t ia[9] = {2, 2, 1, 1, 1, 1, 1, 8, 8};
+        no_kernel(g, cgt_add_node(g, SN_OP_CONV2D_GRAD_INPUT, in, 2, ia, 9, NULL, 0));
+    }
+    g = sn_ir_graph_new();
+    {
+        int32_t in[2] = {cgt_input(g, CGT_SHAPE(1, 4, 8, 8)), cgt_input(g, CGT_SHAPE(1, 8, 4, 4))};
+        int64_t ia[9] = {2, 2, 1, 1, 1, 1, 1, 3, 3};
+        no_kernel(g, cgt_add_node(g, SN_OP_CONV2D_GRAD_WEIGHT, in, 2, ia, 9, NULL, 0));
+    }
+    g = sn_ir_graph_new();
+    {
+        int32_t in[2] = {cgt_input(g, CGT_SHAPE(1, 4, 8, 8)), cgt_input(g, CGT_SHAPE(1, 4, 4, 4))};
+        no_kernel(g,
+                  cgt_add_node(g, SN_OP_MAXPOOL2D_GRAD, in, 2, (int64_t[]){2, 2, 0}, 3, NULL, 0));
+    }
+    printf("ok   ops without kernels (lowering names them)\n");
+}
+
 int main(void) {
     test_determinism();
     test_conv();
@@ -474,5 +529,6 @@ int main(void) {
     test_softmax_reduce();
     test_matmul();
     test_copies();
+    test_no_kernel();
     return cgt_report("test_cg_cpu_kernels");
 }

@@ -7,7 +7,7 @@
  * element, so vector tails and borders are hit), or in a weight. Whole models (a NaN/Inf
  * pixel, a NaN weight, a negative BN var in yolov8n) are in test_cg_cpu_models.c.
  *
- * The semantics are ref's (ir/ref.c, IEEE and PyTorch's): max, relu and max_pool2d propagate
+ * The semantics are ref's (ir/ops/, IEEE and PyTorch's): max, relu and max_pool2d propagate
  * NaN; sigmoid(±Inf) = 1 / 0; silu(+Inf) = +Inf, silu(-Inf) = -Inf / Inf = NaN; softmax of a
  * row holding a NaN or +Inf is all NaN; padding taps of a conv are left out (a NaN weight
  * does not reach the border pixels it only meets through padding). Every case also checks

@@ -73,6 +73,9 @@ static void test_helpers(void) {
             CHECKF(!(oi->flags & SN_OPF_DIFFERENTIABLE), "%s", oi->name);
         if (oi->flags & (SN_OPF_UNARY | SN_OPF_BINARY))
             CHECKF(oi->flags & SN_OPF_DIFFERENTIABLE, "%s", oi->name);
+        /* every op has its shape and ref rules; no derivative rule exists yet */
+        CHECKF(oi->shape && oi->ref, "%s", oi->name);
+        CHECKF(!oi->vjp, "%s", oi->name);
     }
     CHECK(sn_ir_op_info[SN_OP_CONV2D].flags & SN_OPF_DIFFERENTIABLE);
 }
@@ -347,7 +350,7 @@ static void test_layout_ops(void) {
     err[0] = 0;
     n = sn_ir_add(g, SN_OP_ANCHORS, NULL, 0, (int64_t[]){0, 1, 4, 4, 8}, 5, &off, 1, &wrong,
                   SN_DTYPE_F32, err, sizeof err);
-    EXPECT_ERR(n, "anchors: given shape [1,2,5] but the levels make [1,2,16]");
+    EXPECT_ERR(n, "anchors: given shape [1,2,5] but the attributes make [1,2,16]");
 
     /* leaves */
     err[0] = 0;
