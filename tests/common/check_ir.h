@@ -24,6 +24,15 @@ static inline sn_shape shape0(void) {
     return s;
 }
 
+/* A new graph input "in<k>" (k = the inputs so far) of shape s; CHECKs that it was made. */
+static inline int32_t inp(sn_ir_graph *g, sn_shape s) {
+    char name[32];
+    snprintf(name, sizeof name, "in%d", (int)g->ninputs);
+    int32_t n = sn_ir_input(g, name, &s);
+    CHECK(n >= 0);
+    return n;
+}
+
 /* Live nodes of g with op op. */
 static inline int count_op(const sn_ir_graph *g, sn_op op) {
     int c = 0;

@@ -9,14 +9,6 @@
 
 static char err[512];
 
-static int32_t inp(sn_ir_graph *g, sn_shape s) {
-    char name[32];
-    snprintf(name, sizeof name, "in%d", (int)g->ninputs);
-    int32_t n = sn_ir_input(g, name, &s);
-    CHECK(n >= 0);
-    return n;
-}
-
 static int32_t node(sn_ir_graph *g, sn_op op, const int32_t *in, int nin, const int64_t *ia,
                     int nia) {
     int32_t n = sn_ir_add(g, op, in, nin, ia, nia, NULL, 0, NULL, SN_DTYPE_F32, err, sizeof err);

@@ -7,14 +7,6 @@
 
 static char err[512];
 
-static int32_t inp(sn_ir_graph *g, sn_shape s) {
-    char name[32];
-    snprintf(name, sizeof name, "in%d", (int)g->ninputs);
-    int32_t n = sn_ir_input(g, name, &s);
-    CHECK(n >= 0);
-    return n;
-}
-
 static int32_t par_rand(sn_ir_graph *g, const char *name, sn_shape s) {
     int32_t n = sn_ir_param(g, name, &s, SN_IR_INIT_CONV_WEIGHT);
     CHECK(n >= 0);
