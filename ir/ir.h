@@ -84,8 +84,8 @@ typedef enum sn_op {
  * SN_OPF_DIFFERENTIABLE gets a vector-Jacobian rule (the vjp column of ops.def): from the
  * gradient of its output, the gradients of its inputs, built as IR nodes. Unmarked ops stop
  * gradients: the leaves (INPUT, PARAM, CONST, ANCHORS; a PARAM's gradient is what autodiff
- * returns, not a rule) and any op whose output is piecewise constant in its inputs. The vjp
- * slot is NULL on every op until autodiff lands; then it is NULL exactly on the unmarked ops. */
+ * returns, not a rule), any op whose output is piecewise constant in its inputs, and the
+ * gradient ops themselves (no second derivatives). Unmarked ops have sn_ir_vjp_none. */
 #define SN_OPF_DIFFERENTIABLE 8u
 
 typedef enum sn_op_kind {
@@ -110,9 +110,14 @@ typedef sn_status sn_ir_shape_rule(const struct sn_ir_node *n, const struct sn_i
 /* An op's ref rule: computes the node's f32 values (SN_OK, or SN_ERR_NOMEM). */
 typedef sn_status sn_ir_ref_rule(const struct sn_ir_ref_args *r);
 /* An op's vector-Jacobian rule: appends the nodes computing the gradients of node's inputs
- * from grad_out (the gradient of its output) and writes their indices to grad_in (-1: none). */
-typedef sn_status sn_ir_vjp_rule(struct sn_ir_graph *g, int32_t node, int32_t grad_out,
-                                 int32_t *grad_in);
+ * from dy (the gradient of its output, node's shape) and writes their indices to dx[0..nin)
+ * (-1: that input gets none). Gradients are f32 and have their input's shape. A rule may
+ * build a gradient nobody asks for (autodiff drops the dead ones). Rules are defined beside
+ * their op's shape and ref rules (ir/ops/); an op without a derivative has sn_ir_vjp_none. */
+typedef sn_status sn_ir_vjp_rule(struct sn_ir_graph *g, int32_t node, int32_t dy, int32_t *dx,
+                                 char *err, size_t errlen);
+/* The rule of every op not marked SN_OPF_DIFFERENTIABLE: fails with "<op> has no derivative". */
+sn_ir_vjp_rule sn_ir_vjp_none;
 
 typedef struct sn_op_info {
     const char *name;
@@ -122,7 +127,7 @@ typedef struct sn_op_info {
     uint32_t flags;
     sn_ir_shape_rule *shape;
     sn_ir_ref_rule *ref;
-    sn_ir_vjp_rule *vjp; /* NULL: no derivative rule (yet) */
+    sn_ir_vjp_rule *vjp; /* sn_ir_vjp_none exactly on the ops not SN_OPF_DIFFERENTIABLE */
 } sn_op_info;
 
 /* Generated from ir/ops.def; indexed by sn_op. */
@@ -238,6 +243,30 @@ void sn_ir_set_name(sn_ir_graph *g, int32_t node, const char *name);
  * pointer of your own, when a pass changes the number of inputs). Does not re-infer: call
  * sn_ir_infer afterwards. SN_ERR_INVALID for nin out of range, SN_ERR_NOMEM. */
 sn_status sn_ir_set_inputs(sn_ir_graph *g, int32_t node, const int32_t *in, int nin);
+
+/* ---------------------------------------------------------------- node builders (ir/grad.c), for the derivative
+ * rules and the training passes. Each appends nodes and returns the result's index, or -1 with the reason in
+ * err; an input of -1 gives -1 at once, so a rule writes its formula straight through and
+ * checks only what it returns. */
+typedef struct sn_ir_gb {
+    sn_ir_graph *g;
+    char *err;
+    size_t errlen;
+} sn_ir_gb;
+int32_t sn_gb_op(sn_ir_gb *b, sn_op op, const int32_t *in, int nin, const int64_t *ia, int nia,
+                 const double *fa, int nfa);
+int32_t sn_gb_un(sn_ir_gb *b, sn_op op, int32_t x);
+int32_t sn_gb_bin(sn_ir_gb *b, sn_op op, int32_t x, int32_t y);
+int32_t sn_gb_scalar(sn_ir_gb *b, double v);         /* a rank-0 f32 CONST */
+int32_t sn_gb_zeros(sn_ir_gb *b, const sn_shape *s); /* an f32 CONST of zeros */
+int32_t sn_gb_reshape(sn_ir_gb *b, int32_t x, const sn_shape *s); /* x itself when equal */
+int32_t sn_gb_slice(sn_ir_gb *b, int32_t x, int axis, int64_t start, int64_t end);
+int32_t sn_gb_sum(sn_ir_gb *b, int32_t x, int axis); /* REDUCE_SUM, the axis kept */
+int32_t sn_gb_permute(sn_ir_gb *b, int32_t x, const int64_t *perm, int n);
+/* dy (a broadcast result's shape) summed down to the operand shape `to`. */
+int32_t sn_gb_unbroadcast(sn_ir_gb *b, int32_t dy, const sn_shape *to);
+/* c[0] + c[1] + … (equal shapes), left to right. */
+int32_t sn_gb_addn(sn_ir_gb *b, const int32_t *c, int n);
 
 /* Allocates node->data (numel floats, zeroed) if absent; returns it (NULL on OOM). */
 float *sn_ir_node_data(sn_ir_graph *g, int32_t node);

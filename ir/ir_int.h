@@ -53,7 +53,8 @@ float sn_ir_round_dtype(float v, sn_dtype t);
  * Their prototypes are generated from the table. */
 #define SN_IR_OP(id, nm, mn, mx, kind, attrs, flags, shape, ref, vjp)                              \
     sn_ir_shape_rule shape;                                                                        \
-    sn_ir_ref_rule ref;
+    sn_ir_ref_rule ref;                                                                            \
+    sn_ir_vjp_rule vjp;
 #include "ir/ops.def"
 
 /* What a ref rule reads and writes. Values are f32 whatever the dtype (the driver rounds the

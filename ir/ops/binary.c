@@ -109,3 +109,71 @@ BINARY_REF(mul, mul)
 BINARY_REF(div, div_)
 BINARY_REF(pow, pow)
 BINARY_REF(max2, max2)
+
+/* ---------------------------------------------------------------- derivatives
+ * Each operand's gradient is summed back down to its own shape (sn_gb_unbroadcast). */
+
+static sn_status vjp2(sn_ir_gb *b, int32_t node, int32_t da, int32_t db, int32_t *dx) {
+    const sn_ir_node *n = &b->g->nodes[node];
+    sn_shape sa = b->g->nodes[n->in[0]].shape, sb = b->g->nodes[n->in[1]].shape;
+    dx[0] = sn_gb_unbroadcast(b, da, &sa);
+    dx[1] = sn_gb_unbroadcast(b, db, &sb);
+    return dx[0] < 0 || dx[1] < 0 ? SN_ERR_INVALID : SN_OK;
+}
+
+sn_status sn_ir_vjp_add(sn_ir_graph *g, int32_t node, int32_t dy, int32_t *dx, char *err,
+                        size_t errlen) {
+    sn_ir_gb b = {g, err, errlen};
+    return vjp2(&b, node, dy, dy, dx);
+}
+
+sn_status sn_ir_vjp_sub(sn_ir_graph *g, int32_t node, int32_t dy, int32_t *dx, char *err,
+                        size_t errlen) {
+    sn_ir_gb b = {g, err, errlen};
+    return vjp2(&b, node, dy, sn_gb_un(&b, SN_OP_NEG, dy), dx);
+}
+
+sn_status sn_ir_vjp_mul(sn_ir_graph *g, int32_t node, int32_t dy, int32_t *dx, char *err,
+                        size_t errlen) {
+    sn_ir_gb b = {g, err, errlen};
+    int32_t a = g->nodes[node].in[0], c = g->nodes[node].in[1];
+    return vjp2(&b, node, sn_gb_bin(&b, SN_OP_MUL, dy, c), sn_gb_bin(&b, SN_OP_MUL, dy, a), dx);
+}
+
+/* d(a/c) = dy / c, -dy * y / c */
+sn_status sn_ir_vjp_div(sn_ir_graph *g, int32_t node, int32_t dy, int32_t *dx, char *err,
+                        size_t errlen) {
+    sn_ir_gb b = {g, err, errlen};
+    int32_t c = g->nodes[node].in[1];
+    int32_t da = sn_gb_bin(&b, SN_OP_DIV, dy, c);
+    int32_t dc = sn_gb_un(&b, SN_OP_NEG, sn_gb_bin(&b, SN_OP_MUL, da, node));
+    return vjp2(&b, node, da, dc, dx);
+}
+
+/* d(a^c) = dy * c * a^(c-1), dy * y * log(a) */
+sn_status sn_ir_vjp_pow(sn_ir_graph *g, int32_t node, int32_t dy, int32_t *dx, char *err,
+                        size_t errlen) {
+    sn_ir_gb b = {g, err, errlen};
+    int32_t a = g->nodes[node].in[0], c = g->nodes[node].in[1];
+    int32_t cm1 = sn_gb_bin(&b, SN_OP_SUB, c, sn_gb_scalar(&b, 1.0));
+    int32_t da = sn_gb_bin(&b, SN_OP_MUL, sn_gb_bin(&b, SN_OP_MUL, dy, c),
+                           sn_gb_bin(&b, SN_OP_POW, a, cm1));
+    int32_t dc = sn_gb_bin(&b, SN_OP_MUL, sn_gb_bin(&b, SN_OP_MUL, dy, node),
+                           sn_gb_un(&b, SN_OP_LOG, a));
+    return vjp2(&b, node, da, dc, dx);
+}
+
+/* torch.maximum: the larger operand takes dy; on a tie each takes half */
+sn_status sn_ir_vjp_max2(sn_ir_graph *g, int32_t node, int32_t dy, int32_t *dx, char *err,
+                         size_t errlen) {
+    sn_ir_gb b = {g, err, errlen};
+    int32_t in[2] = {g->nodes[node].in[0], g->nodes[node].in[1]};
+    int64_t gt = 4, eq = 0;
+    int32_t agt = sn_gb_op(&b, SN_OP_CMP, in, 2, &gt, 1, NULL, 0);
+    int32_t tie = sn_gb_bin(&b, SN_OP_MUL, sn_gb_op(&b, SN_OP_CMP, in, 2, &eq, 1, NULL, 0),
+                            sn_gb_scalar(&b, 0.5));
+    int32_t wa = sn_gb_bin(&b, SN_OP_ADD, agt, tie);
+    int32_t wb = sn_gb_bin(&b, SN_OP_SUB, sn_gb_scalar(&b, 1.0), wa);
+    return vjp2(&b, node, sn_gb_bin(&b, SN_OP_MUL, dy, wa), sn_gb_bin(&b, SN_OP_MUL, dy, wb),
+                dx);
+}

@@ -52,3 +52,20 @@ sn_status sn_ir_ref_concat(const sn_ir_ref_args *r) {
         }
     return SN_OK;
 }
+
+/* Each input's gradient is its slice of dy: a view, no copy. */
+sn_status sn_ir_vjp_concat(sn_ir_graph *g, int32_t node, int32_t dy, int32_t *dx, char *err,
+                           size_t errlen) {
+    sn_ir_gb b = {g, err, errlen};
+    int nin = g->nodes[node].nin;
+    int axis = (int)g->nodes[node].ia[0];
+    int64_t at = 0;
+    for (int i = 0; i < nin; i++) {
+        int64_t len = g->nodes[g->nodes[node].in[i]].shape.d[axis];
+        dx[i] = sn_gb_slice(&b, dy, axis, at, at + len);
+        if (dx[i] < 0)
+            return SN_ERR_INVALID;
+        at += len;
+    }
+    return SN_OK;
+}

@@ -145,3 +145,26 @@ sn_status sn_ir_ref_conv2d(const sn_ir_ref_args *r) {
     free(acc);
     return SN_OK;
 }
+
+/* dx: conv2d_grad_input(dy, w); dw: conv2d_grad_weight(x, dy); dbias: dy summed over N, H, W. */
+sn_status sn_ir_vjp_conv2d(sn_ir_graph *g, int32_t node, int32_t dy, int32_t *dx, char *err,
+                           size_t errlen) {
+    sn_ir_gb b = {g, err, errlen};
+    const sn_ir_node n = g->nodes[node];
+    sn_shape xs = g->nodes[n.in[0]].shape, ws = g->nodes[n.in[1]].shape;
+    int64_t ia[9];
+    for (int k = 0; k < 7; k++)
+        ia[k] = n.ia[k];
+    int32_t gi[2] = {dy, n.in[1]}, gw[2] = {n.in[0], dy};
+    ia[7] = xs.d[2];
+    ia[8] = xs.d[3];
+    dx[0] = sn_gb_op(&b, SN_OP_CONV2D_GRAD_INPUT, gi, 2, ia, 9, NULL, 0);
+    ia[7] = ws.d[2];
+    ia[8] = ws.d[3];
+    dx[1] = sn_gb_op(&b, SN_OP_CONV2D_GRAD_WEIGHT, gw, 2, ia, 9, NULL, 0);
+    if (n.nin == 3) {
+        sn_shape bs = g->nodes[n.in[2]].shape;
+        dx[2] = sn_gb_reshape(&b, sn_gb_sum(&b, sn_gb_sum(&b, sn_gb_sum(&b, dy, 0), 2), 3), &bs);
+    }
+    return dx[0] < 0 || dx[1] < 0 || (n.nin == 3 && dx[2] < 0) ? SN_ERR_INVALID : SN_OK;
+}

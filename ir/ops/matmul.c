@@ -64,3 +64,19 @@ sn_status sn_ir_ref_matmul(const sn_ir_ref_args *r) {
     free(acc);
     return SN_OK;
 }
+
+/* a[..., M, K] b[..., K, N]: da = dy b^T, db = a^T dy (the last two dims swapped) */
+sn_status sn_ir_vjp_matmul(sn_ir_graph *g, int32_t node, int32_t dy, int32_t *dx, char *err,
+                           size_t errlen) {
+    sn_ir_gb b = {g, err, errlen};
+    int32_t a = g->nodes[node].in[0], c = g->nodes[node].in[1];
+    int r = g->nodes[node].shape.ndim;
+    int64_t perm[SN_MAX_DIMS];
+    for (int k = 0; k < r; k++)
+        perm[k] = k;
+    perm[r - 2] = r - 1;
+    perm[r - 1] = r - 2;
+    dx[0] = sn_gb_bin(&b, SN_OP_MATMUL, dy, sn_gb_permute(&b, c, perm, r));
+    dx[1] = sn_gb_bin(&b, SN_OP_MATMUL, sn_gb_permute(&b, a, perm, r), dy);
+    return dx[0] < 0 || dx[1] < 0 ? SN_ERR_INVALID : SN_OK;
+}

@@ -68,3 +68,13 @@ sn_status sn_ir_ref_maxpool2d(const sn_ir_ref_args *r) {
     }
     return SN_OK;
 }
+
+sn_status sn_ir_vjp_maxpool2d(sn_ir_graph *g, int32_t node, int32_t dy, int32_t *dx, char *err,
+                              size_t errlen) {
+    sn_ir_gb b = {g, err, errlen};
+    const sn_ir_node *n = &g->nodes[node];
+    int32_t in[2] = {n->in[0], dy};
+    int64_t ia[3] = {n->ia[0], n->ia[1], n->ia[2]};
+    dx[0] = sn_gb_op(&b, SN_OP_MAXPOOL2D_GRAD, in, 2, ia, 3, NULL, 0);
+    return dx[0] < 0 ? SN_ERR_INVALID : SN_OK;
+}

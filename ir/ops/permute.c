@@ -58,3 +58,15 @@ sn_status sn_ir_ref_permute(const sn_ir_ref_args *r) {
     }
     return SN_OK;
 }
+
+/* the inverse permutation */
+sn_status sn_ir_vjp_permute(sn_ir_graph *g, int32_t node, int32_t dy, int32_t *dx, char *err,
+                            size_t errlen) {
+    sn_ir_gb b = {g, err, errlen};
+    const sn_ir_node *n = &g->nodes[node];
+    int64_t inv[SN_IR_MAX_IA];
+    for (int k = 0; k < n->nia; k++)
+        inv[n->ia[k]] = k;
+    dx[0] = sn_gb_permute(&b, dy, inv, n->nia);
+    return dx[0] < 0 ? SN_ERR_INVALID : SN_OK;
+}

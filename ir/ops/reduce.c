@@ -70,3 +70,22 @@ sn_status sn_ir_ref_reduce_sum(const sn_ir_ref_args *r) {
         }
     return SN_OK;
 }
+
+/* softmax: dx = y * (dy - sum(dy * y, axis)) */
+sn_status sn_ir_vjp_softmax(sn_ir_graph *g, int32_t node, int32_t dy, int32_t *dx, char *err,
+                            size_t errlen) {
+    sn_ir_gb b = {g, err, errlen};
+    int axis = (int)g->nodes[node].ia[0];
+    int32_t s = sn_gb_sum(&b, sn_gb_bin(&b, SN_OP_MUL, dy, node), axis);
+    dx[0] = sn_gb_bin(&b, SN_OP_MUL, node, sn_gb_bin(&b, SN_OP_SUB, dy, s));
+    return dx[0] < 0 ? SN_ERR_INVALID : SN_OK;
+}
+
+/* reduce_sum: dy broadcast back over the axis (added to zeros of the input's shape) */
+sn_status sn_ir_vjp_reduce_sum(sn_ir_graph *g, int32_t node, int32_t dy, int32_t *dx, char *err,
+                               size_t errlen) {
+    sn_ir_gb b = {g, err, errlen};
+    sn_shape xs = g->nodes[g->nodes[node].in[0]].shape;
+    dx[0] = sn_gb_bin(&b, SN_OP_ADD, dy, sn_gb_zeros(&b, &xs));
+    return dx[0] < 0 ? SN_ERR_INVALID : SN_OK;
+}

@@ -44,3 +44,11 @@ sn_status sn_ir_shape_reshape(const sn_ir_node *n, const sn_ir_node *const *x, s
     }
     return SN_OK;
 }
+
+sn_status sn_ir_vjp_reshape(sn_ir_graph *g, int32_t node, int32_t dy, int32_t *dx, char *err,
+                            size_t errlen) {
+    sn_ir_gb b = {g, err, errlen};
+    sn_shape xs = g->nodes[g->nodes[node].in[0]].shape;
+    dx[0] = sn_gb_reshape(&b, dy, &xs);
+    return dx[0] < 0 ? SN_ERR_INVALID : SN_OK;
+}

@@ -46,3 +46,36 @@ sn_status sn_ir_ref_slice(const sn_ir_ref_args *r) {
         }
     return SN_OK;
 }
+
+/* dy placed at its slice, zeros elsewhere: concat(zeros, dy, zeros) along the axis (step 1).
+ * Autodiff joins the slices that tile a tensor (a split) into one concat of their gradients
+ * instead (passes/train/autodiff.c), so this rule is for a lone slice. */
+sn_status sn_ir_vjp_slice(sn_ir_graph *g, int32_t node, int32_t dy, int32_t *dx, char *err,
+                          size_t errlen) {
+    sn_ir_gb b = {g, err, errlen};
+    const sn_ir_node *n = &g->nodes[node];
+    int axis = (int)n->ia[0];
+    int64_t st = n->ia[1], sp = n->ia[3];
+    sn_shape xs = g->nodes[n->in[0]].shape, ys = n->shape;
+    if (sp != 1) {
+        sn_errf(err, errlen, "slice: no derivative for step %lld (only step 1)", (long long)sp);
+        return SN_ERR_UNSUPPORTED;
+    }
+    int64_t en = st + ys.d[axis];
+    int32_t parts[3];
+    int np = 0;
+    if (st > 0) {
+        sn_shape z = xs;
+        z.d[axis] = st;
+        parts[np++] = sn_gb_zeros(&b, &z);
+    }
+    parts[np++] = dy;
+    if (en < xs.d[axis]) {
+        sn_shape z = xs;
+        z.d[axis] = xs.d[axis] - en;
+        parts[np++] = sn_gb_zeros(&b, &z);
+    }
+    int64_t ax = axis;
+    dx[0] = np == 1 ? dy : sn_gb_op(&b, SN_OP_CONCAT, parts, np, &ax, 1, NULL, 0);
+    return dx[0] < 0 ? SN_ERR_INVALID : SN_OK;
+}

@@ -34,3 +34,20 @@ sn_status sn_ir_ref_upsample(const sn_ir_ref_args *r) {
         }
     return SN_OK;
 }
+
+/* Nearest upsampling's gradient sums each sh x sw block of dy: dy viewed as
+ * [N, C, H, sh, W, sw], summed over the two block axes. */
+sn_status sn_ir_vjp_upsample(sn_ir_graph *g, int32_t node, int32_t dy, int32_t *dx, char *err,
+                             size_t errlen) {
+    sn_ir_gb b = {g, err, errlen};
+    const sn_ir_node *n = &g->nodes[node];
+    sn_shape xs = g->nodes[n->in[0]].shape;
+    if (xs.ndim != 4) {
+        sn_errf(err, errlen, "upsample: derivative needs a 4-D input");
+        return SN_ERR_UNSUPPORTED;
+    }
+    sn_shape v = {6, {xs.d[0], xs.d[1], xs.d[2], n->ia[0], xs.d[3], n->ia[1]}};
+    int32_t r = sn_gb_sum(&b, sn_gb_sum(&b, sn_gb_reshape(&b, dy, &v), 5), 3);
+    dx[0] = sn_gb_reshape(&b, r, &xs);
+    return dx[0] < 0 ? SN_ERR_INVALID : SN_OK;
+}

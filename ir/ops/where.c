@@ -34,3 +34,19 @@ sn_status sn_ir_ref_where(const sn_ir_ref_args *r) {
     }
     return SN_OK;
 }
+
+/* d a = where(cond, dy, 0), d b = where(cond, 0, dy), each summed to its operand's shape; the
+ * condition gets none. */
+sn_status sn_ir_vjp_where(sn_ir_graph *g, int32_t node, int32_t dy, int32_t *dx, char *err,
+                          size_t errlen) {
+    sn_ir_gb b = {g, err, errlen};
+    const sn_ir_node *n = &g->nodes[node];
+    int32_t c = n->in[0];
+    sn_shape sa = g->nodes[n->in[1]].shape, sb = g->nodes[n->in[2]].shape;
+    int32_t z = sn_gb_scalar(&b, 0.0);
+    int32_t wa[3] = {c, dy, z}, wb[3] = {c, z, dy};
+    dx[0] = -1;
+    dx[1] = sn_gb_unbroadcast(&b, sn_gb_op(&b, SN_OP_WHERE, wa, 3, NULL, 0, NULL, 0), &sa);
+    dx[2] = sn_gb_unbroadcast(&b, sn_gb_op(&b, SN_OP_WHERE, wb, 3, NULL, 0, NULL, 0), &sb);
+    return dx[1] < 0 || dx[2] < 0 ? SN_ERR_INVALID : SN_OK;
+}
