@@ -279,8 +279,8 @@ static sn_status make_val(sn_cg_lower_ctx *c, int32_t ni, int pack, sn_cg_val *v
         return SN_ERR_INVALID;
     }
     const sn_ir_buf *b = &g->bufs[n->buf];
-    /* intermediates in the dtype plan-memory stored them in (f16/bf16 on a CUDA target that
-     * computes in it: sn_pass_options.store_dtype), so element offsets scale by its size */
+    /* intermediates in the dtype plan-memory stored them in (f16/bf16 where the autocast pass
+     * made them so), so element offsets scale by its size */
     v->dtype = b->dtype;
     memcpy(v->stride, n->stride, sizeof v->stride);
     int64_t es = (int64_t)sn_dtype_size(b->dtype);

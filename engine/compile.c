@@ -131,7 +131,7 @@ static sn_status run_passes(sn_ir_graph *g, const sn_eng_build *b, const char *d
     po.dump_dir = dump_dir;
     po.layout = SN_PASS_LAYOUT_NHWC; /* both backends' kernels want channels innermost */
     if (b->backend->narrow_storage)
-        po.store_dtype = b->dtype; /* f16/bf16 kernels keep their intermediates in that dtype */
+        po.autocast = b->dtype; /* f16/bf16 kernels keep their intermediates in that dtype */
     return sn_pass_run_all(g, &po, err, errlen);
 }
 

@@ -150,10 +150,16 @@ typedef enum sn_ir_init {
 
 #define SN_IR_MAX_IN 64
 #define SN_IR_MAX_IA 16
+#define SN_IR_MAX_FA 4 /* float attributes per node */
 
 #define SN_IR_NODE_DEAD 1u   /* removed by a pass; dropped by sn_ir_graph_compact */
 #define SN_IR_NODE_OUTPUT 2u /* listed in graph->outputs */
 #define SN_IR_NODE_FROZEN 4u /* PARAM that training must not update (DFL) */
+/* A mixed-precision compute node (set by passes/autocast): it reads its float inputs whatever
+ * their dtypes, computes in f32, and its dtype is the one its value is stored in (f16/bf16 in
+ * the arena, f32 inside a kernel or in a graph output). Inference then checks the op's shapes
+ * with every float input taken as f32 and keeps the node's own float dtype. */
+#define SN_IR_NODE_MIXED 8u
 
 typedef struct sn_ir_node {
     sn_op op;
@@ -164,7 +170,7 @@ typedef struct sn_ir_node {
     int32_t *in; /* nin input node indices (< this node's index) */
     int32_t nia;
     int64_t ia[SN_IR_MAX_IA]; /* integer attributes, meaning per op table */
-    double fa[2];             /* float attributes */
+    double fa[SN_IR_MAX_FA];  /* float attributes */
     uint32_t name;            /* string pool offset; 0 = no name. PARAM: state_dict key */
     uint32_t src;             /* string pool offset: provenance "models/yolov8.sn:42:5"; 0 = none */
     float *data;              /* PARAM / CONST values (numel floats), owned by the graph; or NULL */

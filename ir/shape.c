@@ -12,6 +12,8 @@
  */
 #include "ir/ir_int.h"
 
+#include <stdlib.h>
+
 #include <string.h>
 
 static int shape_ok(const sn_shape *s, const char *opn, const char *what, char *err,
@@ -48,6 +50,10 @@ static int check_nia(const sn_ir_node *n, const char *opn, char *err, size_t err
     return 1;
 }
 
+static int is_float(sn_dtype t) {
+    return t == SN_DTYPE_F32 || t == SN_DTYPE_F16 || t == SN_DTYPE_BF16;
+}
+
 sn_status sn_ir_infer_node(const sn_ir_graph *g, const sn_ir_node *n, sn_shape *shape,
                            sn_dtype *dtype, char *err, size_t errlen) {
     if ((unsigned)n->op >= SN_OP_COUNT) {
@@ -68,6 +74,12 @@ sn_status sn_ir_infer_node(const sn_ir_graph *g, const sn_ir_node *n, sn_shape *
     if (!check_nia(n, opn, err, errlen))
         return SN_ERR_INVALID;
     const sn_ir_node *x[SN_IR_MAX_IN];
+    sn_ir_node *xm = NULL; /* SN_IR_NODE_MIXED: the inputs as f32 */
+    int mixed = (n->flags & SN_IR_NODE_MIXED) && n->nin > 0;
+    if (mixed && !(xm = malloc((size_t)n->nin * sizeof *xm))) {
+        sn_errf(err, errlen, "%s: out of memory", opn);
+        return SN_ERR_NOMEM;
+    }
     for (int i = 0; i < n->nin; i++) {
         if (n->in[i] < 0 || n->in[i] >= g->nnodes) {
             sn_errf(err, errlen, "%s: input %d refers to %%%d, which does not exist", opn, i,
@@ -75,14 +87,31 @@ sn_status sn_ir_infer_node(const sn_ir_graph *g, const sn_ir_node *n, sn_shape *
             return SN_ERR_INVALID;
         }
         x[i] = &g->nodes[n->in[i]];
-        if (!shape_ok(&x[i]->shape, opn, "input", err, errlen))
+        if (!shape_ok(&x[i]->shape, opn, "input", err, errlen)) {
+            free(xm);
             return SN_ERR_INVALID;
+        }
+        if (mixed) {
+            xm[i] = *x[i];
+            if (is_float(xm[i].dtype))
+                xm[i].dtype = SN_DTYPE_F32;
+            x[i] = &xm[i];
+        }
     }
     sn_shape s = {0, {0}};
     sn_dtype t = n->nin ? x[0]->dtype : n->dtype;
     sn_status st = info->shape(n, x, &s, &t, err, errlen);
+    free(xm);
     if (st != SN_OK)
         return st;
+    if (mixed) {
+        if (!is_float(t) || !is_float(n->dtype)) {
+            sn_errf(err, errlen, "%s: a mixed-precision node needs float dtypes, has %s", opn,
+                    sn_dtype_name(n->dtype));
+            return SN_ERR_INVALID;
+        }
+        t = n->dtype;
+    }
 
     if ((unsigned)t >= SN_DTYPE_COUNT) {
         sn_errf(err, errlen, "%s: bad dtype %d", opn, (int)t);

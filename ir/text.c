@@ -30,7 +30,7 @@
  *   attrs   = "{" [ attr { "," attr } ] "}"
  *   attr    = NAME "=" ( INT | FLOAT | DTYPE | "[" [ INT { "," INT } ] "]" )
  *   data    = "[" [ FLOAT { "," FLOAT } ] "]"           (CONST only)
- *   flag    = "dead" | "frozen" | "group" "=" INT | "flags" "=" INT
+ *   flag    = "dead" | "frozen" | "mixed" | "group" "=" INT | "flags" "=" INT
  *           | "buf" "=" INT | "offset" "=" INT | "stride" "=" "[" INT { "," INT } "]"
  *   buf     = "buf" INT "=" ( "arena" | "input" | "output" | "const" ) DTYPE
  *             "elems" "=" INT "index" "=" INT "at" "=" INT
@@ -186,6 +186,8 @@ void sn_ir_print(const sn_ir_graph *g, FILE *out) {
             fputs(" dead", out);
         if (n->flags & SN_IR_NODE_FROZEN)
             fputs(" frozen", out);
+        if (n->flags & SN_IR_NODE_MIXED)
+            fputs(" mixed", out);
         if (n->group != -1)
             fprintf(out, " group=%d", (int)n->group);
         if (n->buf != -1)
@@ -199,7 +201,8 @@ void sn_ir_print(const sn_ir_graph *g, FILE *out) {
             fputc(']', out);
         }
         uint32_t other =
-            n->flags & ~(uint32_t)(SN_IR_NODE_DEAD | SN_IR_NODE_FROZEN | SN_IR_NODE_OUTPUT);
+            n->flags & ~(uint32_t)(SN_IR_NODE_DEAD | SN_IR_NODE_FROZEN | SN_IR_NODE_MIXED |
+                                   SN_IR_NODE_OUTPUT);
         if (other)
             fprintf(out, " flags=%u", (unsigned)other);
         fputc('\n', out);
@@ -732,6 +735,9 @@ static int parse_node(parser *ps) {
         } else if (ident_is(ps, len, "frozen")) {
             n.flags |= SN_IR_NODE_FROZEN;
             ps->p += len;
+        } else if (ident_is(ps, len, "mixed")) {
+            n.flags |= SN_IR_NODE_MIXED;
+            ps->p += len;
         } else if (ident_is(ps, len, "stride")) {
             ps->p += len;
             int64_t st[SN_MAX_DIMS];
@@ -777,7 +783,7 @@ static int parse_node(parser *ps) {
         } else {
             char b[32];
             perr(ps, f_at,
-                 "unexpected %s (expected a name string, @\"src\", dead, frozen, group=, buf=, "
+                 "unexpected %s (expected a name string, @\"src\", dead, frozen, mixed, group=, buf=, "
                  "offset=, stride= or end of line)",
                  tok_desc(f_at, b, sizeof b));
             goto fail;

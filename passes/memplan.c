@@ -85,6 +85,7 @@ static int64_t assign_offsets(abuf *bs, int32_t nb) {
 static int64_t align_up(int64_t v) { return (v + ALIGN - 1) / ALIGN * ALIGN; }
 
 sn_status sn_pass_plan_memory(sn_ir_graph *g, const sn_pass_options *o, char *err, size_t errlen) {
+    (void)o;
     int32_t n = g->nnodes;
     sn_status st = SN_ERR_NOMEM;
     int32_t *base = malloc(((size_t)n + 1) * sizeof *base);
@@ -142,9 +143,8 @@ sn_status sn_pass_plan_memory(sn_ir_graph *g, const sn_pass_options *o, char *er
             continue;
         if (role[i] == SN_PASS_ROLE_LEAF)
             bufs[b] = (sn_ir_buf){SN_IR_BUF_CONST, i, nd->dtype, sn_shape_numel(&nd->shape), 0};
-        else /* f32 intermediates in the storage dtype the target asked for */
-            bufs[b] = (sn_ir_buf){SN_IR_BUF_ARENA, -1,
-                                  nd->dtype == SN_DTYPE_F32 ? o->store_dtype : nd->dtype,
+        else /* in its node's dtype (f16/bf16 where autocast stored it so) */
+            bufs[b] = (sn_ir_buf){SN_IR_BUF_ARENA, -1, nd->dtype,
                                   sn_pass_extent(&nd->shape, nd->stride), 0};
         bufof[i] = b++;
     }

@@ -86,15 +86,15 @@ typedef struct sn_pass_options {
                           * stay views); 1 = fused */
     int concat_in_place; /* producers write into their slice of a concat */
     sn_pass_layout layout;
-    sn_dtype store_dtype; /* how plan-memory stores f32 intermediates in the arena: F32, or
-                           * F16/BF16 for a CUDA target computing in that dtype (the arena's
-                           * buffers then carry that dtype, offsets and sizes follow) */
+    sn_dtype autocast; /* F32, or F16/BF16 for a backend computing in that dtype: the autocast
+                        * pass makes the values stored in the arena that dtype (node dtypes;
+                        * plan-memory sizes and addresses each buffer by its node's dtype) */
     const char *dump_dir; /* write the IR after each pass as NN-name.ir here; NULL = off */
     int verify;           /* run sn_ir_verify after each pass (default on) */
 } sn_pass_options;
 
 /* Defaults: fused = fold_bn 1, fuse 1, concat_in_place 1; eager = all three 0. Both: layout
- * NCHW (a backend that wants NHWC sets o->layout), store_dtype F32, verify 1, dump_dir NULL. */
+ * NCHW (a backend that wants NHWC sets o->layout), autocast F32, verify 1, dump_dir NULL. */
 void sn_pass_options_default(sn_pass_options *o, int eager);
 
 typedef sn_status (*sn_pass_fn)(sn_ir_graph *g, const sn_pass_options *o, char *err, size_t errlen);
@@ -127,6 +127,7 @@ sn_status sn_pass_simplify(sn_ir_graph *g, const sn_pass_options *o, char *err, 
 sn_status sn_pass_fuse(sn_ir_graph *g, const sn_pass_options *o, char *err, size_t n);
 sn_status sn_pass_views(sn_ir_graph *g, const sn_pass_options *o, char *err, size_t n);
 sn_status sn_pass_layout_assign(sn_ir_graph *g, const sn_pass_options *o, char *err, size_t n);
+sn_status sn_pass_autocast(sn_ir_graph *g, const sn_pass_options *o, char *err, size_t n);
 sn_status sn_pass_plan_memory(sn_ir_graph *g, const sn_pass_options *o, char *err, size_t n);
 
 /* Statistics for `sinter compile`. */

@@ -30,6 +30,7 @@ static const sn_pass_info pipeline[] = {
     {"fuse", sn_pass_fuse},               /* groups = kernels */
     {"views", sn_pass_views},             /* slice/permute/reshape views, concat in place */
     {"layout", sn_pass_layout_assign},    /* NCHW / NHWC strides of base buffers */
+    {"autocast", sn_pass_autocast},       /* f16/bf16 storage as node dtypes (o->autocast) */
     {"plan-memory", sn_pass_plan_memory}, /* buffers, liveness, arena offsets */
 };
 
@@ -52,7 +53,7 @@ void sn_pass_options_default(sn_pass_options *o, int eager) {
     o->fuse = !eager;
     o->concat_in_place = !eager;
     o->layout = SN_PASS_LAYOUT_NCHW;
-    o->store_dtype = SN_DTYPE_F32;
+    o->autocast = SN_DTYPE_F32;
     o->dump_dir = NULL;
     o->verify = 1;
 }

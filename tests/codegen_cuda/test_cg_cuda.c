@@ -20,7 +20,7 @@
  *                                 (relative L2 per dtype); exit 77 without a GPU.
  *
  * Storage dtype: for an f16/bf16 target plan-memory stores the arena's f32 intermediates in
- * that dtype (sn_pass_options.store_dtype), as the compile driver asks it to. SN_TEST_PTXAS=1
+ * that dtype (sn_pass_options.autocast), as the compile driver asks it to. SN_TEST_PTXAS=1
  * prints ptxas' register/spill report per kernel.
  */
 #include "codegen/codegen.h"
@@ -377,7 +377,7 @@ static sn_cg_program *lower_for(const sn_ir_graph *src, int sm, sn_dtype dt, int
     sn_pass_options o;
     sn_pass_options_default(&o, eager);
     o.layout = SN_PASS_LAYOUT_NHWC;
-    o.store_dtype = dt;
+    o.autocast = dt;
     sn_status st = sn_pass_run_all(g, &o, errbuf, sizeof errbuf);
     if (st) {
         fprintf(stderr, "passes: %s\n", errbuf);

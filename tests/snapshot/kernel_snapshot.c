@@ -114,7 +114,7 @@ static int snapshot(const char *model, const build *b, FILE *out, int list) {
     sn_pass_options_default(&po, b->eager);
     po.layout = SN_PASS_LAYOUT_NHWC;
     if (b->cuda)
-        po.store_dtype = b->dtype;
+        po.autocast = b->dtype;
     if (sn_pass_run_all(m->graph, &po, err, sizeof err) != SN_OK)
         goto fail;
     sn_cg_target t;
