@@ -101,7 +101,7 @@ void sn_ir_op_attrs(sn_op op, sn_ir_attrs *out) {
         name[cl] = 0;
         if (cl > 0) {
             if (in_float) {
-                if (out->nfloat < 2)
+                if (out->nfloat < SN_IR_MAX_FA)
                     strcpy(out->floats[out->nfloat++], name);
             } else {
                 if (name[cl - 1] == '*') {
@@ -377,8 +377,9 @@ int32_t sn_ir_add(sn_ir_graph *g, sn_op op, const int32_t *in, int nin, const in
         sn_errf(err, errlen, "%s: bad int attribute count %d (at most %d)", opn, nia, SN_IR_MAX_IA);
         return -1;
     }
-    if (nfa < 0 || nfa > 2 || (nfa > 0 && !fa)) {
-        sn_errf(err, errlen, "%s: bad float attribute count %d (at most 2)", opn, nfa);
+    if (nfa < 0 || nfa > SN_IR_MAX_FA || (nfa > 0 && !fa)) {
+        sn_errf(err, errlen, "%s: bad float attribute count %d (at most %d)", opn, nfa,
+                SN_IR_MAX_FA);
         return -1;
     }
     sn_ir_attrs at;

@@ -145,6 +145,7 @@ typedef enum sn_ir_init {
 
 #define SN_IR_MAX_IN 64
 #define SN_IR_MAX_IA 16
+#define SN_IR_MAX_FA 3 /* float attributes: det_loss has three (its gains) */
 
 #define SN_IR_NODE_DEAD 1u   /* removed by a pass; dropped by sn_ir_graph_compact */
 #define SN_IR_NODE_OUTPUT 2u /* listed in graph->outputs */
@@ -159,7 +160,7 @@ typedef struct sn_ir_node {
     int32_t *in; /* nin input node indices (< this node's index) */
     int32_t nia;
     int64_t ia[SN_IR_MAX_IA]; /* integer attributes, meaning per op table */
-    double fa[2];             /* float attributes */
+    double fa[SN_IR_MAX_FA];  /* float attributes */
     uint32_t name;            /* string pool offset; 0 = no name. PARAM: state_dict key */
     uint32_t src;             /* string pool offset: provenance "models/yolov8.sn:42:5"; 0 = none */
     float *data;              /* PARAM / CONST values (numel floats), owned by the graph; or NULL */

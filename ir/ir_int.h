@@ -30,7 +30,7 @@ typedef struct sn_ir_attrs {
     int nfloat;
     int variadic; /* the last int name ends in '*' */
     char ints[SN_IR_MAX_IA][24];
-    char floats[2][24];
+    char floats[SN_IR_MAX_FA][24];
 } sn_ir_attrs;
 void sn_ir_op_attrs(sn_op op, sn_ir_attrs *out);
 
