@@ -42,6 +42,8 @@ static const pcase cases[] = {
     /* A = 84 < 640: torch.topk's nth_element path */
     {5, 64, 4, 3, 16, "--mode near", 1},
     {6, 64, 4, 80, 8, "--mode random", 1},
+    /* zero-width, zero-height and point boxes, and (0,0,0,0) rows that are not padding */
+    {7, 320, 4, 80, 16, "--mode near --degenerate", 1},
 };
 
 /* dir/name as f32; NULL (a failed check) unless its shape is want (when given). */

@@ -18,7 +18,7 @@ parameter for the device). The batch goes through its own preprocess, whose outp
 rounded to f32 (targets.npy holds exactly what the loss then sees).
 
   python det_loss_oracle.py OUT --seed 1 [--imgsz 320] [--batch 4] [--nc 80] [--reg-max 16]
-                                [--mode random|near] [--extra-pad 0] [--mix-pad]
+                                [--mode random|near] [--extra-pad 0] [--mix-pad] [--degenerate]
 Exits 77 when torch or ultralytics cannot be imported (ctest: skipped).
 """
 
@@ -50,13 +50,18 @@ class StandIn(torch.nn.Module):
         self.model = [head]
 
 
-def random_boxes(rng, n, imgsz):
-    """n pixel xyxy boxes inside the image, sides log-uniform from 4 px to 0.9 of the image."""
+def random_boxes(rng, n, imgsz, degenerate=False):
+    """n pixel xyxy boxes inside the image, sides log-uniform from 4 px to 0.9 of the image;
+    degenerate: of every 5, one of zero width, one of zero height, a point, and (0,0,0,0),
+    which Ultralytics' mask_gt (coordinates summing to > 0) drops."""
     out = []
-    for _ in range(n):
+    for i in range(n):
         w, h = np.exp(rng.uniform(np.log(4.0), np.log(0.9 * imgsz), 2))
         x1 = rng.uniform(0, imgsz - w)
         y1 = rng.uniform(0, imgsz - h)
+        k = i % 5 if degenerate else 0
+        w, h = (0.0 if k in (1, 3, 4) else w), (0.0 if k in (2, 3, 4) else h)
+        x1, y1 = (0.0, 0.0) if k == 4 else (x1, y1)
         out.append(np.float32([x1, y1, x1 + w, y1 + h]))
     return out
 
@@ -72,6 +77,7 @@ def main():
     ap.add_argument("--mode", choices=("random", "near"), default="random")
     ap.add_argument("--extra-pad", type=int, default=0, help="padding rows beyond Ultralytics' own")
     ap.add_argument("--mix-pad", action="store_true", help="padding rows between the boxes")
+    ap.add_argument("--degenerate", action="store_true", help="zero-width, zero-height, point boxes")
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
     B, nc, R, imgsz = a.batch, a.nc, a.reg_max, a.imgsz
@@ -81,7 +87,7 @@ def main():
     # boxes: one image without any, one with one, the rest with a few to many
     counts = [0, 1] + [int(rng.integers(2, 8)) if i % 2 else int(rng.integers(10, 30)) for i in range(B - 2)]
     counts = [int(c) for c in rng.permutation(counts[:B])]
-    boxes = [random_boxes(rng, n, imgsz) for n in counts]
+    boxes = [random_boxes(rng, n, imgsz, a.degenerate) for n in counts]
     classes = [rng.integers(0, nc, n) for n in counts]
 
     # predictions: random, or (near) half the anchors peaked around the distances to a box of
