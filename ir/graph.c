@@ -378,7 +378,8 @@ int32_t sn_ir_add(sn_ir_graph *g, sn_op op, const int32_t *in, int nin, const in
         return -1;
     }
     if (nfa < 0 || nfa > SN_IR_MAX_FA || (nfa > 0 && !fa)) {
-        sn_errf(err, errlen, "%s: bad float attribute count %d (at most 2)", opn, nfa);
+        sn_errf(err, errlen, "%s: bad float attribute count %d (at most %d)", opn, nfa,
+                SN_IR_MAX_FA);
         return -1;
     }
     sn_ir_attrs at;

@@ -96,4 +96,39 @@ int sn_ir_conv2d_grad_shape(const int64_t *ia, const sn_shape *xs, const sn_shap
 int sn_ir_maxpool2d_shape(const int64_t *ia, const sn_shape *xs, sn_shape *out, const char *opn,
                           char *err, size_t errlen);
 
+/* ---------------------------------------------------------------- det_loss (ops/det_loss.c)
+ *
+ * DET_LOSS / DET_LOSS_GRAD in double, in two steps, so that a test can hold the assignment
+ * fixed (Ultralytics computes it without gradient) and take finite differences of the rest.
+ * pred [B, 4*reg_max + nc, A] in double; targets [B, cap, 5], anchors [2, A] (grid units) and
+ * strides [A] as the ops' f32 inputs. The ref rules are exactly: assign, then eval, then round. */
+typedef struct sn_ir_det_dims {
+    int64_t B, A, cap, nc, reg_max;
+    double gain[3]; /* box, cls, dfl (hyp.box, hyp.cls, hyp.dfl) */
+} sn_ir_det_dims;
+
+/* The task-aligned assigner's result, per (image, anchor) at b*A + a: the loss's constants. */
+typedef struct sn_ir_det_assign {
+    int32_t *gt;      /* the targets row assigned; -1 = background */
+    int32_t *cls;     /* its class: the one-hot index of the target scores (foreground only) */
+    double *score;    /* target score; 0 for background */
+    double *box;      /* [4 each] the row's box in grid units (pixels / stride) */
+    double score_sum; /* max(Σ score, 1): target_scores_sum, which divides all three losses */
+    int bad_label;    /* a row that is not padding has cls >= nc (or NaN): the loss is NaN */
+} sn_ir_det_assign;
+
+/* Runs the assigner on pred (detached in Ultralytics); *as is allocated (free it with
+ * sn_ir_det_assign_free, also after an error). SN_OK or SN_ERR_NOMEM. */
+sn_status sn_ir_det_assign_run(const sn_ir_det_dims *d, const double *pred, const float *targets,
+                               const float *anchors, const float *strides, sn_ir_det_assign *as);
+void sn_ir_det_assign_free(sn_ir_det_assign *as);
+/* The loss (box, cls, dfl, gains and batch applied) of pred under the fixed assignment as;
+ * with dpred (B*no*A doubles), also the gradient of Σ dloss[i] * loss[i]. That gradient holds
+ * CIoU's alpha constant (Ultralytics computes it under torch.no_grad), so it is the derivative
+ * of the loss only where alpha is frozen: alpha (B*A doubles, NULL: not kept) receives each
+ * foreground anchor's alpha, or with alpha_fixed supplies it. SN_OK or SN_ERR_NOMEM. */
+sn_status sn_ir_det_loss_eval(const sn_ir_det_dims *d, const double *pred, const float *anchors,
+                              const sn_ir_det_assign *as, double *alpha, int alpha_fixed,
+                              const double *dloss, double loss[3], double *dpred);
+
 #endif /* SN_IR_INT_H */

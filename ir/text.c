@@ -593,7 +593,7 @@ static int parse_node(parser *ps) {
     sn_ir_attrs at;
     sn_ir_op_attrs(n.op, &at);
     int fixed = at.variadic ? at.nint - 1 : at.nint;
-    int seen_i[SN_IR_MAX_IA] = {0}, seen_f[2] = {0};
+    int seen_i[SN_IR_MAX_IA] = {0}, seen_f[SN_IR_MAX_FA] = {0};
     int64_t list[SN_IR_MAX_IA];
     int nlist = 0;
     const char *attrs_at = NULL;
@@ -639,7 +639,7 @@ static int parse_node(parser *ps) {
                         return 0;
                     }
                 }
-                for (int k = 0; k < at.nfloat && k < 2 && !found; k++) {
+                for (int k = 0; k < at.nfloat && k < SN_IR_MAX_FA && !found; k++) {
                     if (strcmp(word, at.floats[k]) != 0)
                         continue;
                     found = 1;
