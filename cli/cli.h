@@ -25,6 +25,10 @@ typedef struct sn_cli_opts {
     int fused; /* info --fused */
     int json;
     int check_finite; /* run: find the op that produced the first NaN/Inf */
+    /* train-step */
+    const char *images, *labels, *optimizer, *grads;
+    int steps;
+    double lr, momentum, weight_decay; /* NAN = not given */
 } sn_cli_opts;
 
 /* Parses "S" or "HxW" into *h, *w. Returns 0 on success. */
@@ -67,5 +71,6 @@ int sn_cmd_compile(int argc, char **argv);
 int sn_cmd_bench(int argc, char **argv);
 int sn_cmd_cache(int argc, char **argv);
 int sn_cmd_weights(int argc, char **argv);
+int sn_cmd_train_step(int argc, char **argv);
 
 #endif

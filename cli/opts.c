@@ -3,6 +3,7 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,19 @@ static int parse_int(const char *cmd, const char *opt, const char *v, int lo, in
     return 0;
 }
 
+static int parse_double(const char *cmd, const char *opt, const char *v, double *out) {
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (errno || end == v || *end || !isfinite(x) || x < 0) {
+        fprintf(stderr, "sinter %s: error: %s expects a finite number >= 0, got '%s'\n", cmd, opt,
+                sn_cli_show(v));
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
 /* Is `opt` one of the space-separated names in `allowed`? */
 static int allowed_has(const char *allowed, const char *opt) {
     size_t n = strlen(opt);
@@ -63,6 +77,7 @@ int sn_cli_parse(int argc, char **argv, const char *cmd, const char *allowed, sn
     memset(o, 0, sizeof *o);
     o->batch = 1;
     o->iters = 0;
+    o->lr = o->momentum = o->weight_decay = NAN;
     const char *seen[64];
     int nseen = 0;
     for (int i = 0; i < argc; i++) {
@@ -125,7 +140,27 @@ int sn_cli_parse(int argc, char **argv, const char *cmd, const char *allowed, sn
             o->dtype = v;
         else if (!strcmp(a, "--scale"))
             o->scale = v;
-        else if (!strcmp(a, "--arch")) {
+        else if (!strcmp(a, "--images"))
+            o->images = v;
+        else if (!strcmp(a, "--labels"))
+            o->labels = v;
+        else if (!strcmp(a, "--optimizer"))
+            o->optimizer = v;
+        else if (!strcmp(a, "--grads"))
+            o->grads = v;
+        else if (!strcmp(a, "--steps")) {
+            if (parse_int(cmd, a, v, 1, 1000000, &o->steps))
+                return -1;
+        } else if (!strcmp(a, "--lr")) {
+            if (parse_double(cmd, a, v, &o->lr))
+                return -1;
+        } else if (!strcmp(a, "--momentum")) {
+            if (parse_double(cmd, a, v, &o->momentum))
+                return -1;
+        } else if (!strcmp(a, "--weight-decay")) {
+            if (parse_double(cmd, a, v, &o->weight_decay))
+                return -1;
+        } else if (!strcmp(a, "--arch")) {
             const char *p = !strncmp(v, "sm_", 3) ? v + 3 : v;
             if (parse_int(cmd, a, p, 50, 200, &o->arch))
                 return -1;

@@ -11,14 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct sn_session {
-    const sn_cg_backend *backend; /* NULL: ref */
-    sn_rt_device *dev;
-    int threads, arch;
-    char *cache_dir;
-    char err[4096];
-};
-
 struct sn_exec {
     sn_session *s;
     sn_fe_model *m; /* weights bound; the graph before passes */
@@ -83,7 +75,7 @@ const char *sn_session_backend(const sn_session *s) {
 const char *sn_session_error(const sn_session *s) { return s ? s->err : "out of memory"; }
 
 /* The model as o asks for it, diagnostics captured into s->err. */
-static sn_status load_model(sn_session *s, const sn_model_options *o, sn_fe_model **m) {
+sn_status sn_eng_load_model(sn_session *s, const sn_model_options *o, sn_fe_model **m) {
     sn_model_options lo = *o;
     if (lo.batch <= 0)
         lo.batch = 1;
@@ -130,7 +122,7 @@ sn_status sn_compile(sn_session *s, const sn_model_options *o, sn_exec **out) {
                      "the ref backend computes in f32 only, not %s", sn_dtype_name(e->b.dtype));
         goto done;
     }
-    st = load_model(s, o, &e->m);
+    st = sn_eng_load_model(s, o, &e->m);
     if (st == SN_OK)
         st = sn_io_weights_apply(e->m->graph, o->weights ? o->weights : "random:0", s->err,
                                  sizeof s->err);

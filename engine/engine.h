@@ -20,6 +20,18 @@
  * o->weights, dtype and eager are not looked at. */
 sn_status sn_eng_load(const sn_model_options *o, FILE *diag, sn_fe_model **m);
 
+/* A session (include/sinter.h), shared by api.c and train.c. */
+struct sn_session {
+    const sn_cg_backend *backend; /* NULL: ref */
+    sn_rt_device *dev;
+    int threads, arch;
+    char *cache_dir;
+    char err[4096];
+};
+
+/* sn_eng_load for a session: batch 0 = 1, the frontend's diagnostics captured into s->err. */
+sn_status sn_eng_load_model(sn_session *s, const sn_model_options *o, sn_fe_model **m);
+
 typedef struct sn_eng_build {
     const sn_cg_backend *backend; /* a row of the backend table */
     int eager;

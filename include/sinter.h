@@ -114,6 +114,52 @@ int64_t sn_exec_weight_numel(const sn_exec *e, const char *name);
 /* Copies the named parameter (n floats, n = its numel) into data. */
 sn_status sn_exec_read_weight(sn_exec *e, const char *name, float *data, int64_t n);
 
+/* ---------------------------------------------------------------- training
+ *
+ * A trainer runs Ultralytics' training step on a model: forward in training mode (BatchNorm
+ * on batch statistics), v8DetectionLoss, backward, the gradients clipped to a total norm of
+ * max_norm, then the optimizer update with Ultralytics' parameter groups (conv/linear weights
+ * with weight decay; BatchNorm weights and every bias without; the DFL conv frozen) and the
+ * BatchNorm running statistics (momentum 0.03, unbiased batch variance). Learning rate,
+ * momentum and decay may change between steps (sn_trainer_set) without any rebuild. */
+typedef struct sn_trainer sn_trainer;
+
+typedef struct sn_trainer_options {
+    const char *optimizer; /* "SGD" (default: momentum, Nesterov, coupled L2 decay) or "AdamW"
+                            * (decoupled decay, betas (momentum, 0.999), eps 1e-8) */
+    double lr;             /* 0.01 */
+    double momentum;       /* 0.937 */
+    double weight_decay;   /* 0.0005, applied as given (no scaling by batch size) */
+    double max_norm;       /* gradient clipping: 10 */
+} sn_trainer_options;
+
+void sn_trainer_options_default(sn_trainer_options *o);
+
+/* A trainer for model m (its batch and size fix the step's; weights as sn_compile takes them).
+ * Today the step runs on the ref backend only: a session with another backend gets
+ * SN_ERR_UNSUPPORTED. */
+sn_status sn_trainer_new(sn_session *s, const sn_model_options *m, const sn_trainer_options *o,
+                         sn_trainer **out);
+void sn_trainer_free(sn_trainer *t);
+/* Changes lr, momentum and weight decay for the next steps (optimizer and max_norm stay). */
+sn_status sn_trainer_set(sn_trainer *t, double lr, double momentum, double weight_decay);
+
+/* One step on images (B, 3, H, W) float32 in [0, 1] and nlabels label rows of 6 floats
+ * (batch_idx, cls, cx, cy, w, h; the box normalised to the image), Ultralytics' batch layout.
+ * loss receives (box, cls, dfl) — Ultralytics' loss items — and their sum times the batch
+ * size, the value the gradients are of. A loss that is not finite fails the step
+ * (SN_ERR_INVALID, naming it) and leaves the weights as they were. */
+sn_status sn_trainer_step(sn_trainer *t, const float *images, const float *labels, int64_t nlabels,
+                          double loss[4]);
+/* The last step's total gradient norm, before clipping (0 before the first step). */
+double sn_trainer_grad_norm(const sn_trainer *t);
+/* Writes the weights and BatchNorm running statistics (Ultralytics names, f32 safetensors),
+ * atomically. */
+sn_status sn_trainer_save(sn_trainer *t, const char *path);
+/* Writes the last step's gradients (before clipping), one tensor per trainable parameter. */
+sn_status sn_trainer_save_grads(sn_trainer *t, const char *path);
+const char *sn_trainer_error(const sn_trainer *t);
+
 #ifdef __cplusplus
 }
 #endif

@@ -105,6 +105,23 @@ sn_status sn_io_weights_apply(sn_ir_graph *g, const char *spec, char *err, size_
 sn_status sn_io_weights_save(const sn_ir_graph *g, const char *path, sn_dtype dtype, char *err,
                              size_t errlen);
 
+/* ---------------------------------------------------------------- labels */
+
+/* Detection labels for one batch, as Ultralytics' collate gives them to the loss: one row per
+ * box, (batch_idx, cls, cx, cy, w, h), the box normalised to the image (0..1). */
+typedef struct sn_io_labels {
+    float *rows; /* n × 6, owned */
+    int64_t n;
+} sn_io_labels;
+
+/* Reads a text file of such rows (whitespace-separated numbers, one box per line; blank lines
+ * and lines starting with '#' are skipped). Checked, each error naming path:line: exactly 6
+ * numbers, all finite; batch_idx an integer in [0, batch); cls an integer in [0, nc); cx, cy,
+ * w, h in [0, 1] and w, h > 0. */
+sn_status sn_io_labels_read(const char *path, int batch, int nc, sn_io_labels *out, char *err,
+                            size_t errlen);
+void sn_io_labels_free(sn_io_labels *l);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,7 +16,9 @@ int32_t sn_gb_op(sn_ir_gb *b, sn_op op, const int32_t *in, int nin, const int64_
     return sn_ir_add(b->g, op, in, nin, ia, nia, fa, nfa, NULL, SN_DTYPE_F32, b->err, b->errlen);
 }
 
-int32_t sn_gb_un(sn_ir_gb *b, sn_op op, int32_t x) { return sn_gb_op(b, op, &x, 1, NULL, 0, NULL, 0); }
+int32_t sn_gb_un(sn_ir_gb *b, sn_op op, int32_t x) {
+    return sn_gb_op(b, op, &x, 1, NULL, 0, NULL, 0);
+}
 
 int32_t sn_gb_bin(sn_ir_gb *b, sn_op op, int32_t x, int32_t y) {
     int32_t in[2] = {x, y};

@@ -250,10 +250,10 @@ void sn_ir_set_name(sn_ir_graph *g, int32_t node, const char *name);
  * sn_ir_infer afterwards. SN_ERR_INVALID for nin out of range, SN_ERR_NOMEM. */
 sn_status sn_ir_set_inputs(sn_ir_graph *g, int32_t node, const int32_t *in, int nin);
 
-/* ---------------------------------------------------------------- node builders (ir/grad.c), for the derivative
- * rules and the training passes. Each appends nodes and returns the result's index, or -1 with the reason in
- * err; an input of -1 gives -1 at once, so a rule writes its formula straight through and
- * checks only what it returns. */
+/* ---------------------------------------------------------------- node builders (ir/grad.c), for
+ * the derivative rules and the training passes. Each appends nodes and returns the result's index,
+ * or -1 with the reason in err; an input of -1 gives -1 at once, so a rule writes its formula
+ * straight through and checks only what it returns. */
 typedef struct sn_ir_gb {
     sn_ir_graph *g;
     char *err;
@@ -263,8 +263,8 @@ int32_t sn_gb_op(sn_ir_gb *b, sn_op op, const int32_t *in, int nin, const int64_
                  const double *fa, int nfa);
 int32_t sn_gb_un(sn_ir_gb *b, sn_op op, int32_t x);
 int32_t sn_gb_bin(sn_ir_gb *b, sn_op op, int32_t x, int32_t y);
-int32_t sn_gb_scalar(sn_ir_gb *b, double v);         /* a rank-0 f32 CONST */
-int32_t sn_gb_zeros(sn_ir_gb *b, const sn_shape *s); /* an f32 CONST of zeros */
+int32_t sn_gb_scalar(sn_ir_gb *b, double v);                      /* a rank-0 f32 CONST */
+int32_t sn_gb_zeros(sn_ir_gb *b, const sn_shape *s);              /* an f32 CONST of zeros */
 int32_t sn_gb_reshape(sn_ir_gb *b, int32_t x, const sn_shape *s); /* x itself when equal */
 int32_t sn_gb_slice(sn_ir_gb *b, int32_t x, int axis, int64_t start, int64_t end);
 int32_t sn_gb_sum(sn_ir_gb *b, int32_t x, int axis); /* REDUCE_SUM, the axis kept */

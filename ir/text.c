@@ -200,9 +200,8 @@ void sn_ir_print(const sn_ir_graph *g, FILE *out) {
                 fprintf(out, k ? ",%lld" : "%lld", (long long)n->stride[k]);
             fputc(']', out);
         }
-        uint32_t other =
-            n->flags & ~(uint32_t)(SN_IR_NODE_DEAD | SN_IR_NODE_FROZEN | SN_IR_NODE_MIXED |
-                                   SN_IR_NODE_OUTPUT);
+        uint32_t other = n->flags & ~(uint32_t)(SN_IR_NODE_DEAD | SN_IR_NODE_FROZEN |
+                                                SN_IR_NODE_MIXED | SN_IR_NODE_OUTPUT);
         if (other)
             fprintf(out, " flags=%u", (unsigned)other);
         fputc('\n', out);
@@ -783,7 +782,8 @@ static int parse_node(parser *ps) {
         } else {
             char b[32];
             perr(ps, f_at,
-                 "unexpected %s (expected a name string, @\"src\", dead, frozen, mixed, group=, buf=, "
+                 "unexpected %s (expected a name string, @\"src\", dead, frozen, mixed, group=, "
+                 "buf=, "
                  "offset=, stride= or end of line)",
                  tok_desc(f_at, b, sizeof b));
             goto fail;

@@ -39,9 +39,8 @@ sn_status sn_pass_autocast(sn_ir_graph *g, const sn_pass_options *o, char *err, 
             continue;
         if (role[i] != SN_PASS_ROLE_VIEW) {
             sn_dtype t = SN_DTYPE_F32;
-            if ((role[i] == SN_PASS_ROLE_ROOT || role[i] == SN_PASS_ROLE_INPLACE) &&
-                base[i] >= 0 && !sn_pass_is_output(&g->nodes[base[i]]) &&
-                g->nodes[base[i]].op != SN_OP_INPUT)
+            if ((role[i] == SN_PASS_ROLE_ROOT || role[i] == SN_PASS_ROLE_INPLACE) && base[i] >= 0 &&
+                !sn_pass_is_output(&g->nodes[base[i]]) && g->nodes[base[i]].op != SN_OP_INPUT)
                 t = o->autocast;
             nd->flags |= SN_IR_NODE_MIXED;
             nd->dtype = t;

@@ -86,9 +86,9 @@ typedef struct sn_pass_options {
                           * stay views); 1 = fused */
     int concat_in_place; /* producers write into their slice of a concat */
     sn_pass_layout layout;
-    sn_dtype autocast; /* F32, or F16/BF16 for a backend computing in that dtype: the autocast
-                        * pass makes the values stored in the arena that dtype (node dtypes;
-                        * plan-memory sizes and addresses each buffer by its node's dtype) */
+    sn_dtype autocast;    /* F32, or F16/BF16 for a backend computing in that dtype: the autocast
+                           * pass makes the values stored in the arena that dtype (node dtypes;
+                           * plan-memory sizes and addresses each buffer by its node's dtype) */
     const char *dump_dir; /* write the IR after each pass as NN-name.ir here; NULL = off */
     int verify;           /* run sn_ir_verify after each pass (default on) */
 } sn_pass_options;

@@ -71,16 +71,17 @@ static int32_t sum_but_chan(sn_ir_gb *b, int32_t v, int r, int64_t C) {
 }
 
 /* The running statistics are constants: only x, weight and bias get gradients.
- * dx = dy * weight / sqrt(var + eps); dweight = Σ dy * (x - mean) / sqrt(var + eps); dbias = Σ dy */
+ * dx = dy * weight / sqrt(var + eps); dweight = Σ dy * (x - mean) / sqrt(var + eps); dbias = Σ dy
+ */
 sn_status sn_ir_vjp_batchnorm(sn_ir_graph *g, int32_t node, int32_t dy, int32_t *dx, char *err,
                               size_t errlen) {
     sn_ir_gb b = {g, err, errlen};
     const sn_ir_node n = g->nodes[node];
     int r = n.shape.ndim;
     int64_t C = n.shape.d[1];
-    int32_t inv = sn_gb_un(&b, SN_OP_RECIP,
-                           sn_gb_un(&b, SN_OP_SQRT, sn_gb_bin(&b, SN_OP_ADD, n.in[4],
-                                                              sn_gb_scalar(&b, n.fa[0]))));
+    int32_t inv = sn_gb_un(
+        &b, SN_OP_RECIP,
+        sn_gb_un(&b, SN_OP_SQRT, sn_gb_bin(&b, SN_OP_ADD, n.in[4], sn_gb_scalar(&b, n.fa[0]))));
     int32_t xhat = sn_gb_bin(&b, SN_OP_MUL, sn_gb_bin(&b, SN_OP_SUB, n.in[0], chan(&b, n.in[3], r)),
                              chan(&b, inv, r));
     dx[0] = sn_gb_bin(&b, SN_OP_MUL, dy, chan(&b, sn_gb_bin(&b, SN_OP_MUL, inv, n.in[1]), r));
@@ -96,7 +97,8 @@ sn_status sn_ir_shape_bn_stats(const sn_ir_node *n, const sn_ir_node *const *x, 
     const sn_shape *xs = &x[0]->shape;
     char b1[128];
     if (xs->ndim < 2) {
-        sn_errf(err, errlen, "bn_stats: input %s needs rank >= 2 (N, C, ...)", SN_SHAPE_STR(xs, b1));
+        sn_errf(err, errlen, "bn_stats: input %s needs rank >= 2 (N, C, ...)",
+                SN_SHAPE_STR(xs, b1));
         return SN_ERR_INVALID;
     }
     *shape = (sn_shape){2, {2, xs->d[1]}};

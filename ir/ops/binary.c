@@ -156,10 +156,10 @@ sn_status sn_ir_vjp_pow(sn_ir_graph *g, int32_t node, int32_t dy, int32_t *dx, c
     sn_ir_gb b = {g, err, errlen};
     int32_t a = g->nodes[node].in[0], c = g->nodes[node].in[1];
     int32_t cm1 = sn_gb_bin(&b, SN_OP_SUB, c, sn_gb_scalar(&b, 1.0));
-    int32_t da = sn_gb_bin(&b, SN_OP_MUL, sn_gb_bin(&b, SN_OP_MUL, dy, c),
-                           sn_gb_bin(&b, SN_OP_POW, a, cm1));
-    int32_t dc = sn_gb_bin(&b, SN_OP_MUL, sn_gb_bin(&b, SN_OP_MUL, dy, node),
-                           sn_gb_un(&b, SN_OP_LOG, a));
+    int32_t da =
+        sn_gb_bin(&b, SN_OP_MUL, sn_gb_bin(&b, SN_OP_MUL, dy, c), sn_gb_bin(&b, SN_OP_POW, a, cm1));
+    int32_t dc =
+        sn_gb_bin(&b, SN_OP_MUL, sn_gb_bin(&b, SN_OP_MUL, dy, node), sn_gb_un(&b, SN_OP_LOG, a));
     return vjp2(&b, node, da, dc, dx);
 }
 
@@ -174,6 +174,5 @@ sn_status sn_ir_vjp_max2(sn_ir_graph *g, int32_t node, int32_t dy, int32_t *dx, 
                             sn_gb_scalar(&b, 0.5));
     int32_t wa = sn_gb_bin(&b, SN_OP_ADD, agt, tie);
     int32_t wb = sn_gb_bin(&b, SN_OP_SUB, sn_gb_scalar(&b, 1.0), wa);
-    return vjp2(&b, node, sn_gb_bin(&b, SN_OP_MUL, dy, wa), sn_gb_bin(&b, SN_OP_MUL, dy, wb),
-                dx);
+    return vjp2(&b, node, sn_gb_bin(&b, SN_OP_MUL, dy, wa), sn_gb_bin(&b, SN_OP_MUL, dy, wb), dx);
 }

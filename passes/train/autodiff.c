@@ -113,8 +113,8 @@ static int32_t gather(sn_ir_gb *b, int32_t x, clist *l) {
         } else {
             for (int i = 0; i < ns; i++) {
                 int32_t dx;
-                if (sn_ir_op_info[SN_OP_SLICE].vjp(b->g, sl[i].slice, sl[i].grad, &dx, b->err, b->errlen) !=
-                    SN_OK)
+                if (sn_ir_op_info[SN_OP_SLICE].vjp(b->g, sl[i].slice, sl[i].grad, &dx, b->err,
+                                                   b->errlen) != SN_OK)
                     goto out;
                 sum[n++] = dx;
             }

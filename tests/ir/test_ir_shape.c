@@ -67,8 +67,7 @@ static void test_helpers(void) {
         /* every op has its shape, ref and derivative rules; the derivative is
          * sn_ir_vjp_none exactly where the op is not differentiable */
         CHECKF(oi->shape && oi->ref && oi->vjp, "%s", oi->name);
-        CHECKF(!(oi->flags & SN_OPF_DIFFERENTIABLE) == (oi->vjp == sn_ir_vjp_none), "%s",
-               oi->name);
+        CHECKF(!(oi->flags & SN_OPF_DIFFERENTIABLE) == (oi->vjp == sn_ir_vjp_none), "%s", oi->name);
     }
     CHECK(sn_ir_op_info[SN_OP_CONV2D].flags & SN_OPF_DIFFERENTIABLE);
 }

@@ -42,9 +42,9 @@ static void one(const char *name, int eager, sn_dtype dt) {
             const sn_ir_node *n = &g->nodes[i];
             if (n->flags & SN_IR_NODE_DEAD)
                 continue;
-            int leaf = n->nin == 0, view = n->group < 0 && (n->op == SN_OP_SLICE ||
-                                                           n->op == SN_OP_RESHAPE ||
-                                                           n->op == SN_OP_PERMUTE);
+            int leaf = n->nin == 0,
+                view = n->group < 0 &&
+                       (n->op == SN_OP_SLICE || n->op == SN_OP_RESHAPE || n->op == SN_OP_PERMUTE);
             if (leaf) {
                 CHECKF(n->op == SN_OP_INPUT || n->dtype == SN_DTYPE_F32, "%s: leaf %%%d", what, i);
                 continue;

@@ -8,9 +8,9 @@
  * h is 1e-3 of the element's scale: the differences are good to ~1e-4 of the gradient's
  * scale, far below what a wrong rule (a lost factor, a wrong index) changes. Shapes are odd
  * on purpose; kinks (relu at 0, max ties) are kept away from by the data. */
-#include "tests/common/check.h"
 #include "ir/ir.h"
 #include "passes/train.h"
+#include "tests/common/check.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -123,8 +123,10 @@ static void tc_check(tcase *t, const char *name, double tol) {
             maxerr = fmax(maxerr, fabs(fd - outs[1 + i][k]) / scale);
         }
         worst = fmax(worst, maxerr);
-        CHECKF(maxerr <= tol, "%s: d/dp%d: finite differences differ by %.3g of the gradient's "
-               "scale %.3g (tolerance %.1g)", name, i, maxerr, scale, tol);
+        CHECKF(maxerr <= tol,
+               "%s: d/dp%d: finite differences differ by %.3g of the gradient's "
+               "scale %.3g (tolerance %.1g)",
+               name, i, maxerr, scale, tol);
     }
     printf("  %-28s worst %.2e\n", name, worst);
     for (int i = 0; i <= t->np; i++)
@@ -138,8 +140,8 @@ static void unary_cases(void) {
     const struct {
         sn_op op;
         float lo, hi;
-    } u[] = {{SN_OP_SILU, -3, 3},  {SN_OP_SIGMOID, -3, 3}, {SN_OP_RELU, 0.05f, 1},
-             {SN_OP_NEG, -2, 2},   {SN_OP_EXP, -2, 2},     {SN_OP_SQRT, 0.2f, 3},
+    } u[] = {{SN_OP_SILU, -3, 3},    {SN_OP_SIGMOID, -3, 3}, {SN_OP_RELU, 0.05f, 1},
+             {SN_OP_NEG, -2, 2},     {SN_OP_EXP, -2, 2},     {SN_OP_SQRT, 0.2f, 3},
              {SN_OP_RECIP, 0.5f, 2}, {SN_OP_LOG, 0.2f, 3}};
     for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) {
         tcase t;
@@ -369,7 +371,8 @@ static void error_cases(void) {
     int32_t p = sn_ir_param(g, "p", &s, SN_IR_INIT_CONV_WEIGHT);
     int32_t in[2] = {p, p};
     int64_t ia[3] = {3, 1, 1};
-    int32_t y = sn_ir_add(g, SN_OP_MAXPOOL2D_GRAD, in, 2, ia, 3, NULL, 0, NULL, SN_DTYPE_F32, NULL, 0);
+    int32_t y =
+        sn_ir_add(g, SN_OP_MAXPOOL2D_GRAD, in, 2, ia, 3, NULL, 0, NULL, SN_DTYPE_F32, NULL, 0);
     CHECK(y >= 0);
     int32_t grads[1];
     char err[200] = "";
