@@ -26,8 +26,8 @@ typedef struct sn_cli_opts {
     int json;
     int check_finite; /* run: find the op that produced the first NaN/Inf */
     /* train-step */
-    const char *images, *labels, *optimizer, *grads;
-    int steps;
+    const char *images, *labels, *optimizer, *grads, *ema;
+    int steps, accumulate;
     double lr, momentum, weight_decay; /* NAN = not given */
 } sn_cli_opts;
 

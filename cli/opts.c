@@ -148,6 +148,12 @@ int sn_cli_parse(int argc, char **argv, const char *cmd, const char *allowed, sn
             o->optimizer = v;
         else if (!strcmp(a, "--grads"))
             o->grads = v;
+        else if (!strcmp(a, "--ema"))
+            o->ema = v;
+        else if (!strcmp(a, "--accumulate")) {
+            if (parse_int(cmd, a, v, 1, 1024, &o->accumulate))
+                return -1;
+        }
         else if (!strcmp(a, "--steps")) {
             if (parse_int(cmd, a, v, 1, 1000000, &o->steps))
                 return -1;

@@ -11,8 +11,8 @@ static const char help[] =
     "usage: sinter train-step MODEL --images X.npy --labels L.txt --output W2.safetensors\n"
     "                         [--weights W] [--optimizer SGD|AdamW] [--lr 0.01]\n"
     "                         [--momentum 0.937] [--weight-decay 0.0005] [--steps 1]\n"
-    "                         [--grads G.safetensors] [--backend ref] [--nc N] [--scale S]\n"
-    "                         [--json]\n"
+    "                         [--accumulate N] [--grads G.safetensors] [--ema E.safetensors]\n"
+    "                         [--backend ref] [--nc N] [--scale S] [--json]\n"
     "\n"
     "Runs Ultralytics' training step STEPS times on one batch: forward in training mode\n"
     "(BatchNorm on batch statistics), v8DetectionLoss, backward, gradients clipped to a total\n"
@@ -24,6 +24,9 @@ static const char help[] =
     "  --output W2     the weights and running statistics after the last step (safetensors,\n"
     "                  Ultralytics names), written only when every step succeeded\n"
     "  --grads G       the last step's gradients (before clipping), one per parameter\n"
+    "  --accumulate N  the optimizer steps every N-th step on the sum of N gradients\n"
+    "                  (Ultralytics' nominal batch; the loss is not divided by N)\n"
+    "  --ema E         also keep Ultralytics' ModelEMA and write it after the last step\n"
     "  --optimizer     SGD (momentum, Nesterov, L2 decay) or AdamW (decoupled decay,\n"
     "                  betas (momentum, 0.999)); --weight-decay is applied as given\n"
     "  --backend       ref only for now (the compiled step is not built yet)\n";
@@ -34,7 +37,8 @@ int sn_cmd_train_step(int argc, char **argv) {
     sn_cli_opts o;
     if (sn_cli_parse(argc, argv, "train-step",
                      "--weights --images --labels --output --grads --optimizer --lr --momentum "
-                     "--weight-decay --steps --backend --nc --scale --json --threads",
+                     "--weight-decay --steps --backend --nc --scale --json --threads --accumulate "
+                     "--ema",
                      &o))
         return 2;
     if (!o.model || !o.images || !o.labels || !o.output) {
@@ -54,8 +58,14 @@ int sn_cmd_train_step(int argc, char **argv) {
         fprintf(stderr, "sinter train-step: error: --grads %s\n", err);
         return 1;
     }
-    if (o.grads && !strcmp(o.grads, o.output)) {
-        fprintf(stderr, "sinter train-step: error: --grads and --output are the same file\n");
+    if (o.ema && sn_cli_output_check(o.ema, inputs, 4, err, sizeof err) != SN_OK) {
+        fprintf(stderr, "sinter train-step: error: --ema %s\n", err);
+        return 1;
+    }
+    if ((o.grads && !strcmp(o.grads, o.output)) || (o.ema && !strcmp(o.ema, o.output)) ||
+        (o.grads && o.ema && !strcmp(o.grads, o.ema))) {
+        fprintf(stderr, "sinter train-step: error: --output, --grads and --ema must be "
+                        "different files\n");
         return 1;
     }
     sn_shape is;
@@ -108,6 +118,8 @@ int sn_cmd_train_step(int argc, char **argv) {
         to.momentum = o.momentum;
     if (!isnan(o.weight_decay))
         to.weight_decay = o.weight_decay;
+    to.accumulate = o.accumulate > 0 ? o.accumulate : 1;
+    to.ema = o.ema != NULL;
     if (sn_trainer_new(s, &mo, &to, &t) != SN_OK) {
         fprintf(stderr, "sinter train-step: error: %s\n", sn_session_error(s));
         goto done;
@@ -128,18 +140,27 @@ int sn_cmd_train_step(int argc, char **argv) {
             fprintf(stderr, "sinter train-step: error: %s\n", sn_trainer_error(t));
             goto done;
         }
+        int up = sn_trainer_stepped(t);
         if (o.json)
             printf("%s\n  {\"step\": %d, \"box\": %.9g, \"cls\": %.9g, \"dfl\": %.9g, "
-                   "\"total\": %.9g, \"grad_norm\": %.9g}",
-                   k ? "," : "", k + 1, l[0], l[1], l[2], l[3], sn_trainer_grad_norm(t));
-        else
+                   "\"total\": %.9g, \"optimizer_step\": %s, \"grad_norm\": %.9g}",
+                   k ? "," : "", k + 1, l[0], l[1], l[2], l[3], up ? "true" : "false",
+                   sn_trainer_grad_norm(t));
+        else if (up)
             printf("step %d/%d  box %.6f  cls %.6f  dfl %.6f  total %.6f  grad_norm %.4f\n", k + 1,
                    steps, l[0], l[1], l[2], l[3], sn_trainer_grad_norm(t));
+        else
+            printf("step %d/%d  box %.6f  cls %.6f  dfl %.6f  total %.6f  (accumulating)\n",
+                   k + 1, steps, l[0], l[1], l[2], l[3]);
         fflush(stdout);
     }
     if (o.json)
         printf("\n]}\n");
     if (o.grads && sn_trainer_save_grads(t, o.grads) != SN_OK) {
+        fprintf(stderr, "sinter train-step: error: %s\n", sn_trainer_error(t));
+        goto done;
+    }
+    if (o.ema && sn_trainer_save_ema(t, o.ema) != SN_OK) {
         fprintf(stderr, "sinter train-step: error: %s\n", sn_trainer_error(t));
         goto done;
     }

@@ -48,6 +48,88 @@ static LLVMValueRef vpow(em *e, LLVMValueRef x, const sn_cg_opnd *yo, LLVMValueR
  * [lo, hi) is a static range known to hold idx[vd] .. idx[vd]+nl-1 (so a CONCAT along vd
  * knows which input the whole vector reads). memo[] caches op values evaluated at this same
  * index; an index transform (CONCAT, UPSAMPLE) starts a fresh one. */
+/* ---------------------------------------------------------------- pointwise builders
+ * The cpu column of codegen/pointwise.def: each op's LLVM IR on a vector of lanes. */
+typedef LLVMValueRef pw_fn(em *e, const sn_cg_op *op, LLVMValueRef a, LLVMValueRef b,
+                           LLVMValueRef c);
+
+static LLVMValueRef pw_silu(em *e, const sn_cg_op *op, LLVMValueRef a, LLVMValueRef b,
+                            LLVMValueRef c) {
+    (void)op, (void)b, (void)c;
+    return LLVMBuildFDiv(
+        e->b, a, LLVMBuildFAdd(e->b, vexp(e, LLVMBuildFNeg(e->b, a, "")), cvf(e, 1.0), ""), "");
+}
+static LLVMValueRef pw_sigmoid(em *e, const sn_cg_op *op, LLVMValueRef a, LLVMValueRef b,
+                               LLVMValueRef c) {
+    (void)op, (void)b, (void)c;
+    return vsigmoid(e, a);
+}
+static LLVMValueRef pw_relu(em *e, const sn_cg_op *op, LLVMValueRef a, LLVMValueRef b,
+                            LLVMValueRef c) {
+    (void)op, (void)b, (void)c;
+    return vmax_c(e, a, 0.0); /* NaN stays NaN (ref, torch.relu) */
+}
+static LLVMValueRef pw_neg(em *e, const sn_cg_op *op, LLVMValueRef a, LLVMValueRef b,
+                           LLVMValueRef c) {
+    (void)op, (void)b, (void)c;
+    return LLVMBuildFNeg(e->b, a, "");
+}
+static LLVMValueRef pw_exp(em *e, const sn_cg_op *op, LLVMValueRef a, LLVMValueRef b,
+                           LLVMValueRef c) {
+    (void)op, (void)b, (void)c;
+    return vexp(e, a);
+}
+static LLVMValueRef pw_sqrt(em *e, const sn_cg_op *op, LLVMValueRef a, LLVMValueRef b,
+                            LLVMValueRef c) {
+    (void)op, (void)b, (void)c;
+    return vun(e, "llvm.sqrt", a);
+}
+static LLVMValueRef pw_recip(em *e, const sn_cg_op *op, LLVMValueRef a, LLVMValueRef b,
+                             LLVMValueRef c) {
+    (void)op, (void)b, (void)c;
+    return LLVMBuildFDiv(e->b, cvf(e, 1.0), a, "");
+}
+static LLVMValueRef pw_add(em *e, const sn_cg_op *op, LLVMValueRef a, LLVMValueRef b,
+                           LLVMValueRef c) {
+    (void)op, (void)c;
+    return LLVMBuildFAdd(e->b, a, b, "");
+}
+static LLVMValueRef pw_sub(em *e, const sn_cg_op *op, LLVMValueRef a, LLVMValueRef b,
+                           LLVMValueRef c) {
+    (void)op, (void)c;
+    return LLVMBuildFSub(e->b, a, b, "");
+}
+static LLVMValueRef pw_mul(em *e, const sn_cg_op *op, LLVMValueRef a, LLVMValueRef b,
+                           LLVMValueRef c) {
+    (void)op, (void)c;
+    return LLVMBuildFMul(e->b, a, b, "");
+}
+static LLVMValueRef pw_div(em *e, const sn_cg_op *op, LLVMValueRef a, LLVMValueRef b,
+                           LLVMValueRef c) {
+    (void)op, (void)c;
+    return LLVMBuildFDiv(e->b, a, b, "");
+}
+static LLVMValueRef pw_pow(em *e, const sn_cg_op *op, LLVMValueRef a, LLVMValueRef b,
+                           LLVMValueRef c) {
+    (void)c;
+    return vpow(e, a, &op->in[1], b);
+}
+static LLVMValueRef pw_max2(em *e, const sn_cg_op *op, LLVMValueRef a, LLVMValueRef b,
+                            LLVMValueRef c) {
+    (void)op, (void)c;
+    return vmax_nan(e, a, b);
+}
+static LLVMValueRef pw_fma(em *e, const sn_cg_op *op, LLVMValueRef a, LLVMValueRef b,
+                           LLVMValueRef c) {
+    (void)op;
+    return vfma(e, a, b, c);
+}
+
+static pw_fn *const pointwise[SN_OP_COUNT] = {
+#define SN_CG_PW(id, cuda, cpu) [SN_OP_##id] = cpu,
+#include "codegen/pointwise.def"
+};
+
 static LLVMValueRef eval_op(em *e, int opi, LLVMValueRef *idx, int nl, int64_t lo, int64_t hi,
                             LLVMValueRef *memo);
 
@@ -174,55 +256,9 @@ static LLVMValueRef eval_op(em *e, int opi, LLVMValueRef *idx, int nl, int64_t l
     } else {
         LLVMValueRef a = op->nin > 0 ? eval_opnd(e, &op->in[0], idx, nl, lo, hi, memo) : NULL;
         LLVMValueRef b = op->nin > 1 ? eval_opnd(e, &op->in[1], idx, nl, lo, hi, memo) : NULL;
-        switch (op->op) {
-        case SN_OP_SILU:
-            v = LLVMBuildFDiv(
-                e->b, a, LLVMBuildFAdd(e->b, vexp(e, LLVMBuildFNeg(e->b, a, "")), cvf(e, 1.0), ""),
-                "");
-            break;
-        case SN_OP_SIGMOID:
-            v = vsigmoid(e, a);
-            break;
-        case SN_OP_RELU:
-            v = vmax_c(e, a, 0.0); /* NaN stays NaN (ref, torch.relu) */
-            break;
-        case SN_OP_NEG:
-            v = LLVMBuildFNeg(e->b, a, "");
-            break;
-        case SN_OP_EXP:
-            v = vexp(e, a);
-            break;
-        case SN_OP_SQRT:
-            v = vun(e, "llvm.sqrt", a);
-            break;
-        case SN_OP_RECIP:
-            v = LLVMBuildFDiv(e->b, cvf(e, 1.0), a, "");
-            break;
-        case SN_OP_ADD:
-            v = LLVMBuildFAdd(e->b, a, b, "");
-            break;
-        case SN_OP_SUB:
-            v = LLVMBuildFSub(e->b, a, b, "");
-            break;
-        case SN_OP_MUL:
-            v = LLVMBuildFMul(e->b, a, b, "");
-            break;
-        case SN_OP_DIV:
-            v = LLVMBuildFDiv(e->b, a, b, "");
-            break;
-        case SN_OP_POW:
-            v = vpow(e, a, &op->in[1], b);
-            break;
-        case SN_OP_MAX2:
-            v = vmax_nan(e, a, b);
-            break;
-        case SN_OP_BATCHNORM:
-            v = vfma(e, a, b, eval_opnd(e, &op->in[2], idx, nl, lo, hi, memo));
-            break;
-        default:
-            v = a;
-            break; /* CAST (f32→f32), SLICE, PERMUTE, RESHAPE: identity */
-        }
+        LLVMValueRef c = op->nin > 2 ? eval_opnd(e, &op->in[2], idx, nl, lo, hi, memo) : NULL;
+        pw_fn *f = (unsigned)op->op < SN_OP_COUNT ? pointwise[op->op] : NULL;
+        v = f ? f(e, op, a, b, c) : a; /* CAST (f32→f32), SLICE, PERMUTE, RESHAPE: identity */
     }
     memo[opi] = v;
     return v;

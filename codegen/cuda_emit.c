@@ -565,52 +565,40 @@ static void opnd_txt(const sn_cg_group *g, const sn_cg_opnd *o, int q, int mode,
     (void)g;
 }
 
+/* The cuda column of codegen/pointwise.def: each op's C expression, "%s" standing for the
+ * operands a, b, c in order. */
+static const char *const pointwise[SN_OP_COUNT] = {
+#define SN_CG_PW(id, cuda, cpu) [SN_OP_##id] = cuda,
+#include "codegen/pointwise.def"
+};
+
+/* fmt with each "%s" replaced by the next of a, b, c (no other conversions). */
+static void subst(char *buf, size_t n, const char *fmt, const char *a, const char *b,
+                  const char *c) {
+    const char *arg[3] = {a, b, c};
+    size_t k = 0;
+    int next = 0;
+    for (const char *p = fmt; *p && k + 1 < n; p++) {
+        if (p[0] == '%' && p[1] == 's' && next < 3) {
+            for (const char *q = arg[next++]; q && *q && k + 1 < n; q++)
+                buf[k++] = *q;
+            p++;
+        } else {
+            buf[k++] = *p;
+        }
+    }
+    if (n)
+        buf[k] = 0;
+}
+
 static sn_status op_txt(const sn_cg_group *g, int j, const char *a, const char *b, const char *c,
                         char *buf, size_t n) {
     const sn_cg_op *op = &g->ops[j];
+    if ((unsigned)op->op < SN_OP_COUNT && pointwise[op->op]) {
+        subst(buf, n, pointwise[op->op], a, b, c);
+        return SN_OK;
+    }
     switch (op->op) {
-    case SN_OP_SILU:
-        snprintf(buf, n, "sn_silu(%s)", a);
-        break;
-    case SN_OP_SIGMOID:
-        snprintf(buf, n, "sn_sigmoid(%s)", a);
-        break;
-    case SN_OP_RELU:
-        snprintf(buf, n, "sn_relu(%s)", a);
-        break;
-    case SN_OP_NEG:
-        snprintf(buf, n, "-%s", a);
-        break;
-    case SN_OP_EXP:
-        snprintf(buf, n, "expf(%s)", a);
-        break;
-    case SN_OP_SQRT:
-        snprintf(buf, n, "sqrtf(%s)", a);
-        break;
-    case SN_OP_RECIP:
-        snprintf(buf, n, "1.0f / %s", a);
-        break;
-    case SN_OP_ADD:
-        snprintf(buf, n, "%s + %s", a, b);
-        break;
-    case SN_OP_SUB:
-        snprintf(buf, n, "%s - %s", a, b);
-        break;
-    case SN_OP_MUL:
-        snprintf(buf, n, "%s * %s", a, b);
-        break;
-    case SN_OP_DIV:
-        snprintf(buf, n, "%s / %s", a, b);
-        break;
-    case SN_OP_POW:
-        snprintf(buf, n, "powf(%s, %s)", a, b);
-        break;
-    case SN_OP_MAX2:
-        snprintf(buf, n, "sn_max(%s, %s)", a, b);
-        break;
-    case SN_OP_BATCHNORM:
-        snprintf(buf, n, "fmaf(%s, %s, %s)", a, b, c);
-        break;
     case SN_OP_SLICE:
     case SN_OP_PERMUTE:
     case SN_OP_RESHAPE:

@@ -32,8 +32,13 @@ struct sn_trainer {
     float **out;          /* per tg output: its values */
     int32_t *mparam;      /* per tg output: the model graph's PARAM it is about, or -1 */
     float **buf1, **buf2; /* per model node: momentum buffer / Adam moments (lazily made) */
+    float **acc;          /* per model node: gradients summed since the last update */
+    float **ema;          /* per model node (every PARAM): the EMA of the weights, or NULL */
     float *targets;       /* [B, cap, 5] */
-    int64_t steps;
+    int64_t iters;        /* forward/backward passes so far */
+    int64_t steps;        /* optimizer steps so far (= EMA updates) */
+    int64_t last_step;    /* the iteration of the last optimizer step (-1 before) */
+    int did_step;         /* the last sn_trainer_step ended with an optimizer step */
     double grad_norm;
     char err[4096];
 };
@@ -44,10 +49,13 @@ void sn_trainer_options_default(sn_trainer_options *o) {
     o->momentum = 0.937;
     o->weight_decay = 0.0005;
     o->max_norm = 10.0;
+    o->accumulate = 1;
+    o->ema = 0;
 }
 
 const char *sn_trainer_error(const sn_trainer *t) { return t ? t->err : "out of memory"; }
 double sn_trainer_grad_norm(const sn_trainer *t) { return t->grad_norm; }
+int sn_trainer_stepped(const sn_trainer *t) { return t->did_step; }
 
 static void drop_graph(sn_trainer *t) {
     if (t->tg && t->out)
@@ -73,9 +81,14 @@ void sn_trainer_free(sn_trainer *t) {
         for (int32_t i = 0; i < t->m->graph->nnodes; i++) {
             free(t->buf1[i]);
             free(t->buf2[i]);
+            free(t->acc[i]);
+            if (t->ema)
+                free(t->ema[i]);
         }
     free(t->buf1);
     free(t->buf2);
+    free(t->acc);
+    free(t->ema);
     sn_fe_model_free(t->m);
     free(t);
 }
@@ -119,6 +132,9 @@ sn_status sn_trainer_new(sn_session *s, const sn_model_options *mo, const sn_tra
                      "optimizer must be SGD or AdamW, got '%.32s'", opn);
         goto fail;
     }
+    if (t->o.accumulate < 1)
+        t->o.accumulate = 1;
+    t->last_step = -1;
     if (!(t->o.max_norm > 0)) {
         st = sn_fail(s->err, sizeof s->err, SN_ERR_INVALID, "max_norm %g must be > 0",
                      t->o.max_norm);
@@ -138,11 +154,32 @@ sn_status sn_trainer_new(sn_session *s, const sn_model_options *mo, const sn_tra
     t->B = is->d[0];
     t->H = is->d[2];
     t->W = is->d[3];
-    t->buf1 = calloc((size_t)t->m->graph->nnodes, sizeof *t->buf1);
-    t->buf2 = calloc((size_t)t->m->graph->nnodes, sizeof *t->buf2);
-    if (!t->buf1 || !t->buf2) {
+    const sn_ir_graph *mg = t->m->graph;
+    t->buf1 = calloc((size_t)mg->nnodes, sizeof *t->buf1);
+    t->buf2 = calloc((size_t)mg->nnodes, sizeof *t->buf2);
+    t->acc = calloc((size_t)mg->nnodes, sizeof *t->acc);
+    if (!t->buf1 || !t->buf2 || !t->acc) {
         st = sn_fail(s->err, sizeof s->err, SN_ERR_NOMEM, "out of memory");
         goto fail;
+    }
+    if (t->o.ema) { /* ModelEMA: a copy of every PARAM (BatchNorm statistics included) */
+        t->ema = calloc((size_t)mg->nnodes, sizeof *t->ema);
+        for (int32_t i = 0; t->ema && i < mg->nnodes; i++) {
+            const sn_ir_node *n = &mg->nodes[i];
+            if (n->op != SN_OP_PARAM || !n->data)
+                continue;
+            size_t bytes = (size_t)sn_shape_numel(&n->shape) * sizeof(float);
+            if (!(t->ema[i] = malloc(bytes)))
+                break;
+            memcpy(t->ema[i], n->data, bytes);
+        }
+        int ok = t->ema != NULL;
+        for (int32_t i = 0; ok && i < mg->nnodes; i++)
+            ok = mg->nodes[i].op != SN_OP_PARAM || !mg->nodes[i].data || t->ema[i];
+        if (!ok) {
+            st = sn_fail(s->err, sizeof s->err, SN_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
     }
     *out = t;
     return SN_OK;
@@ -307,32 +344,48 @@ sn_status sn_trainer_step(sn_trainer *t, const float *images, const float *label
         return sn_fail(t->err, sizeof t->err, SN_ERR_INVALID,
                        "step %lld: the loss is not finite (box %g, cls %g, dfl %g); the weights "
                        "are unchanged",
-                       (long long)t->steps + 1, loss[0], loss[1], loss[2]);
+                       (long long)t->iters + 1, loss[0], loss[1], loss[2]);
+    /* the running statistics follow every forward; the gradients add up until the update */
+    for (int k = 0; k < t->info.nout; k++) {
+        int32_t p = t->mparam[k];
+        int64_t n = sn_shape_numel(&g->nodes[g->outputs[k]].shape);
+        if (t->info.out[k].kind == SN_TRAIN_OUT_RUNNING)
+            memcpy(mg->nodes[p].data, t->out[k], (size_t)n * sizeof(float));
+        if (t->info.out[k].kind != SN_TRAIN_OUT_GRAD)
+            continue;
+        if (!t->acc[p] && !(t->acc[p] = calloc((size_t)n, sizeof(float))))
+            return sn_fail(t->err, sizeof t->err, SN_ERR_NOMEM, "out of memory");
+        for (int64_t i = 0; i < n; i++)
+            t->acc[p][i] += t->out[k][i];
+    }
+    int64_t it = t->iters++;
+    t->did_step = 0;
+    /* Ultralytics: an optimizer step once ni - last_opt_step >= accumulate */
+    if (it - t->last_step < t->o.accumulate)
+        return SN_OK;
+    t->last_step = it;
     /* clip_grad_norm_(max_norm): the total 2-norm of every gradient */
     double sq = 0;
     for (int k = 0; k < t->info.nout; k++)
         if (t->info.out[k].kind == SN_TRAIN_OUT_GRAD) {
+            const float *a = t->acc[t->mparam[k]];
             int64_t n = sn_shape_numel(&g->nodes[g->outputs[k]].shape);
             for (int64_t i = 0; i < n; i++)
-                sq += (double)t->out[k][i] * t->out[k][i];
+                sq += (double)a[i] * a[i];
         }
     t->grad_norm = sqrt(sq);
     if (!isfinite(t->grad_norm))
         return sn_fail(t->err, sizeof t->err, SN_ERR_INVALID,
                        "step %lld: a gradient is not finite; the weights are unchanged",
-                       (long long)t->steps + 1);
+                       (long long)it + 1);
     double coef = t->o.max_norm / (t->grad_norm + 1e-6);
     if (coef > 1.0)
         coef = 1.0;
     for (int k = 0; k < t->info.nout; k++) {
-        int32_t p = t->mparam[k];
-        int64_t n = sn_shape_numel(&g->nodes[g->outputs[k]].shape);
-        if (t->info.out[k].kind == SN_TRAIN_OUT_RUNNING) {
-            memcpy(mg->nodes[p].data, t->out[k], (size_t)n * sizeof(float));
-            continue;
-        }
         if (t->info.out[k].kind != SN_TRAIN_OUT_GRAD)
             continue;
+        int32_t p = t->mparam[k];
+        int64_t n = sn_shape_numel(&g->nodes[g->outputs[k]].shape);
         if (!t->buf1[p])
             t->buf1[p] = calloc((size_t)n, sizeof(float));
         if (t->adamw && !t->buf2[p])
@@ -340,9 +393,26 @@ sn_status sn_trainer_step(sn_trainer *t, const float *images, const float *label
         if (!t->buf1[p] || (t->adamw && !t->buf2[p]))
             return sn_fail(t->err, sizeof t->err, SN_ERR_NOMEM, "out of memory");
         double wd = group_of(mg, p) == GROUP_DECAY ? t->o.weight_decay : 0.0;
-        update(t, mg->nodes[p].data, t->out[k], t->buf1[p], t->buf2[p], n, coef, wd);
+        update(t, mg->nodes[p].data, t->acc[p], t->buf1[p], t->buf2[p], n, coef, wd);
+        memset(t->acc[p], 0, (size_t)n * sizeof(float));
     }
     t->steps++;
+    t->did_step = 1;
+    if (t->ema) {
+        /* ModelEMA.update: d = 0.9999 (1 - e^(-updates / 2000)), then torch's
+         * _foreach_lerp_(ema, model, w) with w = 1 - d rounded to f32: e + w (m - e) below
+         * w = 0.5, m - (1 - w)(m - e) from there, each with one rounding (fma), as torch's CPU
+         * lerp computes it */
+        float w = (float)(1.0 - 0.9999 * (1.0 - exp(-(double)t->steps / 2000.0)));
+        for (int32_t i = 0; i < mg->nnodes; i++)
+            if (t->ema[i]) {
+                int64_t n = sn_shape_numel(&mg->nodes[i].shape);
+                float *e = t->ema[i];
+                const float *m = mg->nodes[i].data;
+                for (int64_t j = 0; j < n; j++)
+                    e[j] = w < 0.5f ? fmaf(w, m[j] - e[j], e[j]) : fmaf(w - 1.0f, m[j] - e[j], m[j]);
+            }
+    }
     return SN_OK;
 }
 
@@ -353,7 +423,7 @@ sn_status sn_trainer_save(sn_trainer *t, const char *path) {
 
 sn_status sn_trainer_save_grads(sn_trainer *t, const char *path) {
     t->err[0] = 0;
-    if (!t->tg || t->steps == 0)
+    if (!t->tg || t->iters == 0)
         return sn_fail(t->err, sizeof t->err, SN_ERR_INVALID, "no step has run yet");
     sn_io_tensors ts = {0};
     ts.t = calloc((size_t)t->info.nout, sizeof *ts.t);
@@ -369,5 +439,28 @@ sn_status sn_trainer_save_grads(sn_trainer *t, const char *path) {
         }
     sn_status st = sn_io_safetensors_write(path, &ts, t->err, sizeof t->err);
     free(ts.t); /* names and data belong to the trainer */
+    return st;
+}
+
+sn_status sn_trainer_save_ema(sn_trainer *t, const char *path) {
+    t->err[0] = 0;
+    if (!t->ema)
+        return sn_fail(t->err, sizeof t->err, SN_ERR_INVALID, "the trainer keeps no EMA "
+                                                              "(sn_trainer_options.ema)");
+    const sn_ir_graph *mg = t->m->graph;
+    sn_io_tensors ts = {0};
+    ts.t = calloc((size_t)mg->nnodes, sizeof *ts.t);
+    if (!ts.t)
+        return sn_fail(t->err, sizeof t->err, SN_ERR_NOMEM, "out of memory");
+    for (int32_t i = 0; i < mg->nnodes; i++)
+        if (t->ema[i]) {
+            sn_io_tensor *x = &ts.t[ts.n++];
+            x->name = (char *)sn_ir_str_get(mg, mg->nodes[i].name);
+            x->dtype = SN_DTYPE_F32;
+            x->shape = mg->nodes[i].shape;
+            x->data = t->ema[i];
+        }
+    sn_status st = sn_io_safetensors_write(path, &ts, t->err, sizeof t->err);
+    free(ts.t); /* names and data belong to the graph and the trainer */
     return st;
 }

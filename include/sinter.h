@@ -131,6 +131,12 @@ typedef struct sn_trainer_options {
     double momentum;       /* 0.937 */
     double weight_decay;   /* 0.0005, applied as given (no scaling by batch size) */
     double max_norm;       /* gradient clipping: 10 */
+    int accumulate;        /* gradient accumulation: the optimizer steps every N-th call of
+                            * sn_trainer_step, on the sum of the N gradients (as Ultralytics'
+                            * trainer: the loss is not divided by N); 1 = every call */
+    int ema;               /* 1: keep Ultralytics' ModelEMA of the weights (and BatchNorm
+                            * statistics): after each optimizer step, v = d v + (1 - d) w with
+                            * d = 0.9999 (1 - exp(-steps / 2000)) */
 } sn_trainer_options;
 
 void sn_trainer_options_default(sn_trainer_options *o);
@@ -151,13 +157,18 @@ sn_status sn_trainer_set(sn_trainer *t, double lr, double momentum, double weigh
  * (SN_ERR_INVALID, naming it) and leaves the weights as they were. */
 sn_status sn_trainer_step(sn_trainer *t, const float *images, const float *labels, int64_t nlabels,
                           double loss[4]);
-/* The last step's total gradient norm, before clipping (0 before the first step). */
+/* The last optimizer step's total gradient norm, before clipping (0 before the first). */
 double sn_trainer_grad_norm(const sn_trainer *t);
+/* 1 when the last sn_trainer_step ended with an optimizer step (always, without accumulation). */
+int sn_trainer_stepped(const sn_trainer *t);
 /* Writes the weights and BatchNorm running statistics (Ultralytics names, f32 safetensors),
  * atomically. */
 sn_status sn_trainer_save(sn_trainer *t, const char *path);
-/* Writes the last step's gradients (before clipping), one tensor per trainable parameter. */
+/* Writes the last sn_trainer_step's gradients (before accumulation and clipping), one tensor per
+ * trainable parameter. */
 sn_status sn_trainer_save_grads(sn_trainer *t, const char *path);
+/* Writes the EMA weights (options.ema), every parameter and BatchNorm statistic, f32. */
+sn_status sn_trainer_save_ema(sn_trainer *t, const char *path);
 const char *sn_trainer_error(const sn_trainer *t);
 
 #ifdef __cplusplus
