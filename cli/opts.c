@@ -153,8 +153,7 @@ int sn_cli_parse(int argc, char **argv, const char *cmd, const char *allowed, sn
         else if (!strcmp(a, "--accumulate")) {
             if (parse_int(cmd, a, v, 1, 1024, &o->accumulate))
                 return -1;
-        }
-        else if (!strcmp(a, "--steps")) {
+        } else if (!strcmp(a, "--steps")) {
             if (parse_int(cmd, a, v, 1, 1000000, &o->steps))
                 return -1;
         } else if (!strcmp(a, "--lr")) {

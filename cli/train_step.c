@@ -150,8 +150,8 @@ int sn_cmd_train_step(int argc, char **argv) {
             printf("step %d/%d  box %.6f  cls %.6f  dfl %.6f  total %.6f  grad_norm %.4f\n", k + 1,
                    steps, l[0], l[1], l[2], l[3], sn_trainer_grad_norm(t));
         else
-            printf("step %d/%d  box %.6f  cls %.6f  dfl %.6f  total %.6f  (accumulating)\n",
-                   k + 1, steps, l[0], l[1], l[2], l[3]);
+            printf("step %d/%d  box %.6f  cls %.6f  dfl %.6f  total %.6f  (accumulating)\n", k + 1,
+                   steps, l[0], l[1], l[2], l[3]);
         fflush(stdout);
     }
     if (o.json)

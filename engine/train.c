@@ -410,7 +410,8 @@ sn_status sn_trainer_step(sn_trainer *t, const float *images, const float *label
                 float *e = t->ema[i];
                 const float *m = mg->nodes[i].data;
                 for (int64_t j = 0; j < n; j++)
-                    e[j] = w < 0.5f ? fmaf(w, m[j] - e[j], e[j]) : fmaf(w - 1.0f, m[j] - e[j], m[j]);
+                    e[j] =
+                        w < 0.5f ? fmaf(w, m[j] - e[j], e[j]) : fmaf(w - 1.0f, m[j] - e[j], m[j]);
             }
     }
     return SN_OK;
@@ -445,8 +446,9 @@ sn_status sn_trainer_save_grads(sn_trainer *t, const char *path) {
 sn_status sn_trainer_save_ema(sn_trainer *t, const char *path) {
     t->err[0] = 0;
     if (!t->ema)
-        return sn_fail(t->err, sizeof t->err, SN_ERR_INVALID, "the trainer keeps no EMA "
-                                                              "(sn_trainer_options.ema)");
+        return sn_fail(t->err, sizeof t->err, SN_ERR_INVALID,
+                       "the trainer keeps no EMA "
+                       "(sn_trainer_options.ema)");
     const sn_ir_graph *mg = t->m->graph;
     sn_io_tensors ts = {0};
     ts.t = calloc((size_t)mg->nnodes, sizeof *ts.t);
