@@ -22,27 +22,45 @@ Subcommands
       DIR/labels.txt           `batch_idx cls cx cy w h` (normalised xywh), rows sorted by
                                batch_idx; image 1 has no boxes (when B >= 2); sides 4 px .. ~0.9 S.
   step --model M --weights W --images X --labels L [--optimizer SGD|AdamW] [--lr 0.01]
-       [--momentum 0.937] [--weight-decay 0.0005] [--steps N] [--float64] --out DIR
+       [--momentum 0.937] [--weight-decay 0.0005] [--steps N] [--accumulate K] [--ema]
+       [--float64] --out DIR
+      Runs N iterations, each a forward+backward of the same batch; the gradients add up and
+      every K-th iteration (Ultralytics' `ni - last_opt_step >= accumulate`) is an optimizer step
+      (clip to norm 10, step, zero_grad, EMA update). K = 1 (default): one step per iteration.
+      K <= N is required (the trainer caps accumulate so that at least one step happens).
       DIR/steps.json           run description (versions, hyperparameters, optimizer groups,
-                               frozen parameters) and per step: box, cls, dfl (the loss items,
-                               i.e. the gained per-image losses, not multiplied by the batch size),
-                               loss (= loss.sum() = (box+cls+dfl)*B), grad_norm (total 2-norm
-                               before clipping), clip_coef, assignment counts and tie diagnostics.
-      DIR/grads1.safetensors   step-1 gradient of every trainable parameter, before clipping
-                               (frozen ones -- the DFL conv -- have none and are absent).
-      DIR/update1.safetensors  after-before of every parameter over step 1 (DFL: zeros).
-      DIR/weights.safetensors  full state_dict after the last step (F32, num_batches_tracked I64).
+                               frozen parameters, accumulate, ema) and per iteration ("step" is
+                               the iteration number, from 1): box, cls, dfl (the loss items, i.e.
+                               the gained per-image losses, not multiplied by the batch size),
+                               loss (= loss.sum() = (box+cls+dfl)*B, what backward() is called
+                               on, not divided by K), optimizer_step (true/false), assignment
+                               counts and tie diagnostics; when optimizer_step: grad_norm (total
+                               2-norm of the accumulated gradient before clipping), clip_coef and
+                               with --ema ema_updates, ema_decay.
+      DIR/grads1.safetensors   gradient of every trainable parameter at the first optimizer step,
+                               before clipping (with K > 1: the sum over its K iterations; frozen
+                               ones -- the DFL conv -- have none and are absent).
+      DIR/update1.safetensors  after-before of every parameter over the first optimizer step
+                               (DFL: zeros).
+      DIR/weights.safetensors  full state_dict after the last iteration (F32, num_batches_tracked
+                               I64).
+      DIR/ema.safetensors      with --ema: Ultralytics' ModelEMA (decay 0.9999, tau 2000, made
+                               from the loaded weights, updated after every optimizer step): its
+                               full state_dict after the last iteration, same dtypes as weights.
       With --float64 everything runs in float64 (torch default dtype float64, model.double(),
       double inputs); the files above are still F32 and *_f64.safetensors hold F64 copies.
   selftest
-      make-data + 1 step at imgsz 128 batch 2 for yolov8n, float32 and float64, checking the
-      loss is finite and that the two agree to 1e-4 on the loss items.
+      make-data + 2 steps at imgsz 128 batch 2 for yolov8n, float32 and float64, SGD and AdamW,
+      checking the loss is finite and that the two agree to 1e-4 on the loss items; then
+      --accumulate 2 --ema over 2 iterations (float64, SGD): one optimizer step, on iteration 2,
+      with twice the gradient of one iteration, and an EMA that is the documented lerp.
 
 Deviations from a real `yolo train` run, on purpose: no dataloader augmentation, images are used
-as given (already in [0,1], no /255), no warmup (lr and momentum are the given values from step
-1), no LR schedule, no EMA, no AMP, no accumulation (one optimizer step per batch), and the
-weight decay is used as given -- the trainer's scaling `weight_decay * batch * accumulate / nbs`
-is NOT applied.
+as given (already in [0,1], no /255), no warmup (lr, momentum and accumulate are the given
+values from iteration 1; the trainer ramps accumulate from 1 during warmup), no LR schedule, no
+AMP, EMA only with --ema, accumulation only with --accumulate (default: one optimizer step per
+batch), every iteration uses the same batch, and the weight decay is used as given -- the
+trainer's scaling `weight_decay * batch * accumulate / nbs` is NOT applied.
 """
 
 import argparse
@@ -70,6 +88,7 @@ try:
     from ultralytics.nn.modules.head import Detect
     from ultralytics.nn.tasks import DetectionModel
     from ultralytics.utils import DEFAULT_CFG
+    from ultralytics.utils.torch_utils import ModelEMA
 except ImportError as _e:  # ctest: 77 = skipped
     if __name__ == "__main__":
         print(f"skipped: cannot import torch/ultralytics/safetensors ({_e}); "
@@ -79,6 +98,12 @@ except ImportError as _e:  # ctest: 77 = skipped
 
 NC = 80
 CLIP_MAX_NORM = 10.0  # BaseTrainer.optimizer_step
+EMA_DECAY, EMA_TAU = 0.9999, 2000  # ModelEMA.__init__ defaults, which BaseTrainer._setup_train uses
+
+
+def ema_decay(updates):
+    """ModelEMA.decay: the weight of the old average at the updates-th update (counted from 1)."""
+    return EMA_DECAY * (1 - math.exp(-updates / EMA_TAU))
 MODEL_RE = re.compile(r"^(yolov8[nsmlx]|yolo11[nsmlx]|yolov5[nsmlx]u)$")
 
 
@@ -511,11 +536,16 @@ def save_pair(out, stem, tensors, f64, meta):
 
 
 def run_steps(model_name, weights, images_path, labels_path, optimizer, lr, momentum, wd, steps, f64, out,
-              quiet=False):
+              quiet=False, accumulate=1, ema=False):
     """The `step` subcommand; returns the steps.json dict."""
     check_version()
     if steps < 1:
         raise OracleError("--steps must be >= 1")
+    if accumulate < 1:
+        raise OracleError("--accumulate must be >= 1")
+    if accumulate > steps:
+        # BaseTrainer._build_train_pipeline caps accumulate at the total number of iterations
+        raise OracleError(f"--accumulate {accumulate} > --steps {steps}: no optimizer step would happen")
     dtype = torch.float64 if f64 else torch.float32
     # Ultralytics creates some loss tensors (targets, loss vector) in the default dtype.
     torch.set_default_dtype(dtype)
@@ -533,6 +563,12 @@ def run_steps(model_name, weights, images_path, labels_path, optimizer, lr, mome
     model.args = get_cfg(DEFAULT_CFG)  # DetectionTrainer.set_model_attributes: box 7.5, cls 0.5, dfl 1.5
     frozen = freeze(model)
     opt = build_optimizer(model, optimizer, lr, momentum, wd)
+    # BaseTrainer._setup_train: ModelEMA(self.model) after the weights are loaded, the layers
+    # frozen and the optimizer built, before any iteration (and before the criterion exists, so
+    # the copy carries none). deepcopy keeps the model's dtype: f64 under --float64.
+    model_ema = ModelEMA(model) if ema else None
+    if model_ema is not None and any(model_ema.decay(u) != ema_decay(u) for u in (1, 2, 1000, 10**6)):
+        raise OracleError("ModelEMA's decay is not 0.9999 * (1 - exp(-updates / 2000)) (TRAIN_ORACLE.md §6)")
     model.criterion = model.init_criterion()
     probe = AssignProbe(model.criterion.assigner)
     names = {id(p): n for n, p in model.named_parameters()}
@@ -546,42 +582,65 @@ def run_steps(model_name, weights, images_path, labels_path, optimizer, lr, mome
         "dtype": "float64" if f64 else "float32", "images": list(images.shape), "n_labels": int(len(labels)),
         "optimizer": optimizer, "lr": lr, "momentum": momentum, "weight_decay": wd,
         "hyp": {"box": model.args.box, "cls": model.args.cls, "dfl": model.args.dfl},
-        "clip_max_norm": CLIP_MAX_NORM, "frozen": frozen, "groups": groups, "steps": [],
+        "clip_max_norm": CLIP_MAX_NORM, "frozen": frozen, "groups": groups, "accumulate": accumulate,
+        "ema": {"decay": EMA_DECAY, "tau": EMA_TAU} if ema else None, "steps": [],
     }
     model_train(model)
+    # BaseTrainer._do_train: optimizer.zero_grad() once before the first iteration, then after
+    # every optimizer step; last_opt_step = -1 and ni counts iterations from 0.
+    opt.zero_grad()
+    last_opt_step = -1
+    n_opt = 0
     for step in range(1, steps + 1):
+        ni = step - 1
         t0 = time.time()
-        opt.zero_grad(set_to_none=True)
         batch = make_batch(images, labels, dtype)
         probe.last = {"n_fg": 0, "topk_ties": 0, "topk_min_rel_gap": None, "argmax_ties": 0,
                       "argmax_min_rel_gap": None, "tie_sensitive": False}  # kept when no gt boxes
         loss, items = model.loss(batch)
-        total = loss.sum()
-        total.backward()
-        if step == 1:
-            grads = {n: p.grad.detach().clone() for n, p in model.named_parameters() if p.grad is not None}
-            before = {n: p.detach().clone() for n, p in model.named_parameters()}
-        # BaseTrainer.optimizer_step: scaler.unscale_ (a no-op without AMP), clip, step, zero_grad.
-        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=CLIP_MAX_NORM)
-        opt.step()
+        total = loss.sum()  # BaseTrainer._do_train: self.loss = loss.sum(), not divided by accumulate
+        total.backward()  # adds into .grad since the last zero_grad
         rec = {"step": step, "box": float(items["box_loss"]), "cls": float(items["cls_loss"]),
-               "dfl": float(items["dfl_loss"]), "loss": total.item(), "grad_norm": float(norm),
-               "clip_coef": min(CLIP_MAX_NORM / (float(norm) + 1e-6), 1.0), "seconds": round(time.time() - t0, 3)}
+               "dfl": float(items["dfl_loss"]), "loss": total.item()}
+        do_step = ni - last_opt_step >= accumulate  # BaseTrainer._do_train
+        rec["optimizer_step"] = do_step
+        if do_step:
+            if n_opt == 0:
+                grads = {n: p.grad.detach().clone() for n, p in model.named_parameters() if p.grad is not None}
+                before = {n: p.detach().clone() for n, p in model.named_parameters()}
+            # BaseTrainer.optimizer_step: scaler.unscale_ (a no-op without AMP), clip, step,
+            # zero_grad (set_to_none), ema.update.
+            norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=CLIP_MAX_NORM)
+            opt.step()
+            opt.zero_grad()
+            if model_ema is not None:
+                model_ema.update(model)
+                rec["ema_updates"] = model_ema.updates
+                rec["ema_decay"] = model_ema.decay(model_ema.updates)
+            last_opt_step = ni
+            n_opt += 1
+            rec["grad_norm"] = float(norm)
+            rec["clip_coef"] = min(CLIP_MAX_NORM / (float(norm) + 1e-6), 1.0)
+        rec["seconds"] = round(time.time() - t0, 3)
         rec.update(probe.last)
         result["steps"].append(rec)
-        if not all(math.isfinite(rec[k]) for k in ("box", "cls", "dfl", "loss", "grad_norm")):
+        if not all(math.isfinite(rec[k]) for k in ("box", "cls", "dfl", "loss", "grad_norm") if k in rec):
             raise OracleError(f"step {step}: non-finite loss or gradient norm: {rec}")
-        if step == 1:
+        if do_step and n_opt == 1:
             update = {n: p.detach() - before[n] for n, p in model.named_parameters()}
             os.makedirs(out, exist_ok=True)
             save_pair(out, "grads1", grads, f64, meta)
             save_pair(out, "update1", update, f64, meta)
         if not quiet:
+            gn = f"grad_norm {rec['grad_norm']:.6g}" if do_step else "no optimizer step"
             print(f"step {step}: box {rec['box']:.6g} cls {rec['cls']:.6g} dfl {rec['dfl']:.6g} "
-                  f"loss {rec['loss']:.6g} grad_norm {rec['grad_norm']:.6g} fg {rec['n_fg']} "
+                  f"loss {rec['loss']:.6g} {gn} fg {rec['n_fg']} "
                   f"ties {rec['topk_ties']}/{rec['argmax_ties']}{' TIE-SENSITIVE' if rec['tie_sensitive'] else ''} "
                   f"({rec['seconds']} s)")
     save_pair(out, "weights", {k: v for k, v in model.state_dict().items()}, f64, meta)
+    if model_ema is not None:
+        save_pair(out, "ema", {k: v for k, v in model_ema.ema.state_dict().items()}, f64, meta)
+        result["ema"]["updates"] = model_ema.updates
     with open(os.path.join(out, "steps.json"), "w") as f:
         json.dump(result, f, indent=1)
     return result
@@ -589,7 +648,7 @@ def run_steps(model_name, weights, images_path, labels_path, optimizer, lr, mome
 
 def cmd_step(args):
     run_steps(args.model, args.weights, args.images, args.labels, args.optimizer, args.lr, args.momentum,
-              args.weight_decay, args.steps, args.float64, args.out)
+              args.weight_decay, args.steps, args.float64, args.out, accumulate=args.accumulate, ema=args.ema)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -653,7 +712,64 @@ def cmd_selftest(args):
             raise OracleError("selftest: num_batches_tracked should be 2 after 2 steps")
         if np.array_equal(w0["model.0.conv.weight"], w1["model.0.conv.weight"]):
             raise OracleError("selftest: weights did not change")
-    print(f"selftest: ok (float32 vs float64 worst relative difference {worst:.2e})")
+        acc = selftest_accumulate_ema(tmp, data, res["SGD", True])
+    print(f"selftest: ok (float32 vs float64 worst relative difference {worst:.2e}; {acc})")
+
+
+def selftest_accumulate_ema(tmp, data, plain):
+    """--accumulate 2 --ema over 2 iterations (SGD, float64) against the plain run `plain` (same
+    data, SGD, float64, 2 steps, written to tmp/out_SGD_f64)."""
+    out = os.path.join(tmp, "out_acc2_ema")
+    r = run_steps("yolov8n", os.path.join(data, "weights.safetensors"), os.path.join(data, "images.npy"),
+                  os.path.join(data, "labels.txt"), "SGD", 0.01, 0.937, 0.0005, 2, True, out, quiet=True,
+                  accumulate=2, ema=True)
+    torch.set_default_dtype(torch.float32)
+    st = r["steps"]
+    if [x["optimizer_step"] for x in st] != [False, True] or "grad_norm" in st[0] or "grad_norm" not in st[1]:
+        raise OracleError(f"selftest: accumulate 2 over 2 iterations: want one optimizer step, on iteration 2: "
+                          f"{[(x['optimizer_step'], x.get('grad_norm')) for x in st]}")
+    # Same batch, same weights, train-mode BN (batch statistics): both iterations are identical,
+    # and the same as the plain run's step 1.
+    p1 = plain["steps"][0]
+    for k in ("box", "cls", "dfl", "loss"):
+        if not st[0][k] == st[1][k] == p1[k]:
+            raise OracleError(f"selftest: accumulate: {k} differs between iterations ({st[0][k]}, {st[1][k]}, {p1[k]})")
+    if abs(st[1]["grad_norm"] - 2 * p1["grad_norm"]) > 1e-12 * p1["grad_norm"]:
+        raise OracleError(f"selftest: accumulate 2: grad_norm {st[1]['grad_norm']}, want 2 x {p1['grad_norm']}")
+    ga = load_file(os.path.join(out, "grads1_f64.safetensors"))
+    gp = load_file(os.path.join(tmp, "out_SGD_f64", "grads1_f64.safetensors"))
+    bad = [k for k in gp if k not in ga or not np.allclose(ga[k], 2 * gp[k], rtol=1e-12, atol=0)]
+    if bad or ga.keys() != gp.keys():
+        raise OracleError(f"selftest: accumulate 2: grads1 is not twice one iteration's gradient ({bad[:3]})")
+    # EMA: one update with d = decay(1); every floating entry (parameters and BN running stats) is
+    # lerp(initial, after, 1 - d); num_batches_tracked is not averaged (stays 0).
+    if st[1].get("ema_updates") != 1 or r["ema"]["updates"] != 1:
+        raise OracleError(f"selftest: ema: want 1 update, got {st[1].get('ema_updates')}")
+    d = ema_decay(1)
+    e = load_file(os.path.join(out, "ema_f64.safetensors"))
+    e32 = load_file(os.path.join(out, "ema.safetensors"))
+    w0 = load_file(os.path.join(data, "weights.safetensors"))
+    w1 = load_file(os.path.join(out, "weights_f64.safetensors"))
+    if e.keys() != w1.keys() or e32.keys() != w1.keys():
+        raise OracleError("selftest: ema: state_dict keys differ from the model's")
+    worst = 0.0
+    for k, v in e.items():
+        if k.endswith("num_batches_tracked"):
+            if v.dtype != np.int64 or v != 0 or w1[k] != 2 or e32[k].dtype != np.int64:
+                raise OracleError(f"selftest: ema: {k} = {v} ({v.dtype}), want int64 0 (model: {w1[k]})")
+            continue
+        if v.dtype != np.float64 or e32[k].dtype != np.float32:
+            raise OracleError(f"selftest: ema: {k} dtype {v.dtype}/{e32[k].dtype}")
+        a, b = w0[k].astype(np.float64), w1[k]
+        want = d * a + (1 - d) * b
+        err = float(np.abs(v - want).max()) / max(float(np.abs(want).max()), 1e-300)
+        worst = max(worst, err)
+        if err > 1e-14:
+            raise OracleError(f"selftest: ema: {k} is not {d} * initial + (1 - {d}) * model (rel {err:.2e})")
+    for k in ("model.0.conv.weight", "model.0.bn.running_var"):
+        if np.array_equal(e[k], w1[k]) or np.array_equal(e[k], w0[k].astype(np.float64)):
+            raise OracleError(f"selftest: ema: {k} equals the model's or the initial value")
+    return f"accumulate 2: 1 optimizer step, grad_norm 2 x {p1['grad_norm']:.6g}; ema d {d:.6g}, lerp rel {worst:.1e}"
 
 
 def main(argv=None):
@@ -675,7 +791,10 @@ def main(argv=None):
     s.add_argument("--lr", type=float, default=0.01)
     s.add_argument("--momentum", type=float, default=0.937)
     s.add_argument("--weight-decay", type=float, default=0.0005)
-    s.add_argument("--steps", type=int, default=1)
+    s.add_argument("--steps", type=int, default=1, help="iterations (forward+backward of the batch)")
+    s.add_argument("--accumulate", type=int, default=1,
+                   help="optimizer step every K-th iteration, gradients summed in between (default 1)")
+    s.add_argument("--ema", action="store_true", help="keep Ultralytics' ModelEMA, write ema.safetensors")
     s.add_argument("--float64", action="store_true")
     s.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     s.add_argument("--out", required=True)
