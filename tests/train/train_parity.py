@@ -11,6 +11,8 @@ about 4 px to most of the image). Compared, as the training issue asks (TRAIN_OR
   - BatchNorm running statistics: their change, relative L2 1e-4;
   - the weight update (after - before): SGD relative L2 3e-4; AdamW 1e-2 where |g| is above
     the noise (elsewhere |update| <= lr (1 + wd |p|) + 1e-6, the oracle's suggestion).
+With --accumulate K and/or --ema: the iterations that step, the accumulated gradient's norm,
+every iteration's loss items, the running statistics and the EMA's change (rel L2 3e-4).
 With --steps N (N > 1): the loss items of every step track the oracle's within --traj-tol and
 the total decreases from the first step to the last.
 
@@ -83,6 +85,8 @@ def main():
     ap.add_argument("--lr", type=float, default=None)
     ap.add_argument("--traj-tol", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--accumulate", type=int, default=1)
+    ap.add_argument("--ema", action="store_true")
     a = ap.parse_args()
     py = venv_python()
     if not os.environ.get("SN_PARITY_REEXEC"):
@@ -109,9 +113,10 @@ def main():
                 lr = a.lr if a.lr is not None else (0.01 if opt == "SGD" else 0.001)
                 tag = "%s %s lr %g %s%s" % (model, opt, lr, a.backend, " eager" if a.eager else "")
                 od = os.path.join(T, "%s-%s-oracle" % (model, opt))
+                extra = ["--accumulate", str(a.accumulate)] + (["--ema"] if a.ema else [])
                 run([py, ORACLE, "step", "--model", model, "--weights", W, "--images", X,
                      "--labels", L, "--optimizer", opt, "--lr", str(lr), "--steps", str(a.steps),
-                     "--float64", "--out", od], "oracle " + tag)
+                     "--float64", "--out", od] + extra, "oracle " + tag)
                 sw = os.path.join(T, "%s-%s-w2.safetensors" % (model, opt))
                 sg = os.path.join(T, "%s-%s-g.safetensors" % (model, opt))
                 cmd = [a.sinter, "train-step", model, "--weights", W, "--images", X, "--labels", L,
@@ -119,12 +124,39 @@ def main():
                        "--backend", a.backend, "--output", sw, "--grads", sg, "--json"]
                 if a.eager:
                     cmd.append("--eager")
+                se = os.path.join(T, "%s-%s-ema.safetensors" % (model, opt))
+                cmd += ["--accumulate", str(a.accumulate)] + (["--ema", se] if a.ema else [])
                 sj = json.loads(run(cmd, "sinter " + tag))["steps"]
                 oj = json.load(open(os.path.join(od, "steps.json")))["steps"]
                 # loss items, step 1
                 worst = max(abs(sj[0][k] - oj[0][k]) / max(abs(oj[0][k]), 1e-12) for k in ("box", "cls", "dfl"))
                 check(worst <= 1e-4, "%s: step-1 loss items rel %.2e (sinter %.6f %.6f %.6f, torch %.6f %.6f %.6f)" % (
                     tag, worst, sj[0]["box"], sj[0]["cls"], sj[0]["dfl"], oj[0]["box"], oj[0]["cls"], oj[0]["dfl"]))
+                if a.accumulate > 1 or a.ema:
+                    # which iterations step, the accumulated gradient's norm, every iteration's
+                    # loss items, the running statistics and the EMA
+                    same = [s["optimizer_step"] for s in sj] == [o["optimizer_step"] for o in oj]
+                    check(same, "%s: optimizer steps at %s (torch %s)" % (tag, [s["optimizer_step"] for s in sj], [o["optimizer_step"] for o in oj]))
+                    gn = max(abs(s["grad_norm"] - o["grad_norm"]) / o["grad_norm"]
+                             for s, o in zip(sj, oj) if o["optimizer_step"])
+                    check(gn <= 1e-4, "%s: accumulated gradient norm rel %.2e" % (tag, gn))
+                    items = max(abs(s[k] - o[k]) / max(abs(o[k]), 1e-12)
+                                for s, o in zip(sj, oj) for k in ("box", "cls", "dfl"))
+                    check(items <= 1e-4, "%s: loss items of every iteration rel %.2e" % (tag, items))
+                    wo = read_safetensors(os.path.join(od, "weights_f64.safetensors"))
+                    ws = read_safetensors(sw)
+                    rk = [k for k in ws if k.endswith("running_mean") or k.endswith("running_var")]
+                    d = rel_l2({k: ws[k] - before[k] for k in rk}, {k: wo[k] - before[k] for k in rk})
+                    check(d <= 1e-4, "%s: running statistics' change rel L2 %.2e" % (tag, d))
+                    if a.ema:
+                        eo = read_safetensors(os.path.join(od, "ema_f64.safetensors"))
+                        es = read_safetensors(se)
+                        ek = [k for k in es if not k.endswith("num_batches_tracked")]
+                        check(set(ek) == set(k for k in eo if not k.endswith("num_batches_tracked")),
+                              "%s: the EMA holds the same %d tensors" % (tag, len(ek)))
+                        d = rel_l2({k: es[k] - before[k] for k in ek}, {k: eo[k] - before[k] for k in ek})
+                        check(d <= 3e-4, "%s: EMA change rel L2 %.2e" % (tag, d))
+                    continue
                 if a.steps > 1:
                     traj = max(abs(s[k] - o[k]) / max(abs(o[k]), 1e-12)
                                for s, o in zip(sj, oj) for k in ("box", "cls", "dfl"))
