@@ -72,4 +72,33 @@ void sn_eng_compiled_free(sn_eng_compiled *c);
 sn_status sn_eng_rebind_weights(sn_eng_compiled *c, sn_ir_graph *g, const sn_eng_build *b,
                                 char *err, size_t errlen);
 
+/* ---------------------------------------------------------------- detections (engine/nms.c) */
+
+typedef struct sn_nms_options {
+    float conf, iou;    /* 0.25, 0.7 (Ultralytics' predict defaults) */
+    int max_det;        /* 300 */
+    int max_nms;        /* 30000 */
+    int max_wh;         /* 7680: the per-class box offset */
+    int agnostic;       /* one NMS over all classes */
+    int multi_label;    /* every class above conf, not only the best */
+    const int *classes; /* keep only these classes (NULL: all) */
+    int nclasses;
+} sn_nms_options;
+void sn_nms_options_default(sn_nms_options *o);
+
+typedef struct sn_det {
+    float box[4]; /* x1 y1 x2 y2 */
+    float conf;
+    int cls;
+} sn_det;
+
+/* Ultralytics' non_max_suppression for one image of the Detect output: pred is (4 + nc, A)
+ * row-major (cx cy w h in input pixels, then class scores). Writes up to o->max_det
+ * detections to out, in score order. SN_ERR_NOMEM only. */
+sn_status sn_nms(const float *pred, int64_t A, int nc, const sn_nms_options *o, sn_det *out,
+                 int *nout);
+/* Ultralytics' scale_boxes + clip_boxes: boxes on the (in_h, in_w) letterboxed input back to
+ * the original (img_h, img_w) image. */
+void sn_scale_boxes(sn_det *d, int n, int in_h, int in_w, int img_h, int img_w);
+
 #endif
