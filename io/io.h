@@ -122,6 +122,25 @@ sn_status sn_io_labels_read(const char *path, int batch, int nc, sn_io_labels *o
                             size_t errlen);
 void sn_io_labels_free(sn_io_labels *l);
 
+/* ---------------------------------------------------------------- images out */
+
+/* A detection to draw: x1 y1 x2 y2 in the image's pixels, score, class. */
+typedef struct sn_io_box {
+    float box[4];
+    float conf;
+    int cls;
+} sn_io_box;
+
+/* Draws d[0..n) on a BGR 8-bit image (w × h, rows of 3·w bytes) in place, as Ultralytics'
+ * Annotator does: the class colour from its palette, line width max(round((w + h) / 2 · 0.003),
+ * 2), a "name 0.87" label (names[cls], or the class number). Needs cairo. */
+sn_status sn_io_annotate(uint8_t *bgr, int w, int h, const sn_io_box *d, int n,
+                         const char *const *names, int nnames, char *err, size_t errlen);
+/* Writes a BGR 8-bit image as JPEG (quality 95, as cv2.imwrite) or PNG by the path's extension,
+ * atomically. */
+sn_status sn_io_image_write(const char *path, const uint8_t *bgr, int w, int h, char *err,
+                            size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif
