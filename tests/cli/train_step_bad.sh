@@ -72,7 +72,7 @@ expect_error "image rank" "x_rank.npy" -- $M --images "$T/x_rank.npy" --labels "
 expect_error "bad optimizer" "optimizer" -- $M --images "$T/x.npy" --labels "$T/good.txt" --optimizer Adam "${common[@]}"
 expect_error "negative lr" "--lr" -- $M --images "$T/x.npy" --labels "$T/good.txt" --lr -1 "${common[@]}"
 expect_error "output = labels" "" -- $M --images "$T/x.npy" --labels "$T/good.txt" --output "$T/good.txt"
-expect_error "grads = output" "same file" -- $M --images "$T/x.npy" --labels "$T/good.txt" --output "$T/w2.safetensors" --grads "$T/w2.safetensors"
+expect_error "grads = output" "different files" -- $M --images "$T/x.npy" --labels "$T/good.txt" --output "$T/w2.safetensors" --grads "$T/w2.safetensors"
 
 # a NaN weight makes the loss NaN: the step is named, nothing is written
 "$SINTER" weights $M --output "$T/w.safetensors" >/dev/null 2>&1
