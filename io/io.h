@@ -165,6 +165,8 @@ typedef struct sn_io_image {
  *    high byte, gray is copied to B, G and R, palettes are expanded; no gamma is applied. The
  *    file must run to IEND (cv2 refuses it otherwise); an eXIf chunk, before or after the
  *    image data, is honoured like JPEG's EXIF. CRC errors in ancillary chunks only drop them.
+ *    An APNG gives its default image (IDAT); where that image is not the animation's first
+ *    frame, cv2 5.1 gives the first frame instead (not copied here).
  * Anything else (other formats, 12-bit JPEG, CRC errors in critical PNG chunks, images over
  * the limits above) is refused with a message naming the file: SN_ERR_UNSUPPORTED for a
  * format Sinter does not read (or was built without), SN_ERR_INVALID for a bad file,
