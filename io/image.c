@@ -251,8 +251,8 @@ static void jpeg_run(jpeg_job *j, const uint8_t *buf, size_t len) {
     d->err = jpeg_std_error(&j->jerr);
     j->jerr.error_exit = jpeg_on_error;
     j->jerr.emit_message = jpeg_on_message;
+    d->client_data = j; /* kept by jpeg_create_decompress, whose own errors need it */
     jpeg_create_decompress(d);
-    d->client_data = j;
     j->src.init_source = src_nop;
     j->src.fill_input_buffer = src_fill;
     j->src.skip_input_data = src_skip;
