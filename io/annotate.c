@@ -7,11 +7,20 @@
 #include "base/base.h"
 #include "io/io.h"
 
-#include <cairo.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifndef SN_HAVE_CAIRO
+sn_status sn_io_annotate(uint8_t *bgr, int w, int h, const sn_io_box *d, int n,
+                         const char *const *names, int nnames, char *err, size_t errlen) {
+    (void)bgr, (void)w, (void)h, (void)d, (void)n, (void)names, (void)nnames;
+    return sn_fail(err, errlen, SN_ERR_UNSUPPORTED,
+                   "this build has no cairo (libcairo2-dev): boxes cannot be drawn");
+}
+#else
+#include <cairo.h>
 
 /* ultralytics/utils/plotting.py: Colors.hexs */
 static const uint32_t palette[20] = {0xFF3838, 0xFF9D97, 0xFF701F, 0xFFB21D, 0xCFD231,
@@ -91,3 +100,4 @@ sn_status sn_io_annotate(uint8_t *bgr, int w, int h, const sn_io_box *d, int n,
     cairo_surface_destroy(s);
     return SN_OK;
 }
+#endif /* SN_HAVE_CAIRO */

@@ -3,8 +3,6 @@
 #include "base/base.h"
 #include "io/io.h"
 
-#include <jpeglib.h>
-#include <png.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +13,9 @@ static int ends_with(const char *s, const char *suf) {
     size_t a = strlen(s), b = strlen(suf);
     return a >= b && strcasecmp(s + a - b, suf) == 0;
 }
+
+#ifdef SN_HAVE_JPEG
+#include <jpeglib.h>
 
 struct jerr {
     struct jpeg_error_mgr pub;
@@ -65,6 +66,11 @@ static sn_status write_jpeg(const char *path, const uint8_t *bgr, int w, int h, 
     free(mem);
     return st;
 }
+
+#endif /* SN_HAVE_JPEG */
+
+#ifdef SN_HAVE_PNG
+#include <png.h>
 
 typedef struct membuf {
     unsigned char *p;
@@ -135,13 +141,23 @@ static sn_status write_png(const char *path, const uint8_t *bgr, int w, int h, c
     return st;
 }
 
+#endif /* SN_HAVE_PNG */
+
 sn_status sn_io_image_write(const char *path, const uint8_t *bgr, int w, int h, char *err,
                             size_t errlen) {
     if (w < 1 || h < 1)
         return sn_fail(err, errlen, SN_ERR_INVALID, "%s: empty image %dx%d", path, w, h);
     if (ends_with(path, ".png"))
+#ifdef SN_HAVE_PNG
         return write_png(path, bgr, w, h, err, errlen);
+#else
+        return sn_fail(err, errlen, SN_ERR_UNSUPPORTED, "%s: this build has no libpng", path);
+#endif
     if (ends_with(path, ".jpg") || ends_with(path, ".jpeg"))
+#ifdef SN_HAVE_JPEG
         return write_jpeg(path, bgr, w, h, err, errlen);
+#else
+        return sn_fail(err, errlen, SN_ERR_UNSUPPORTED, "%s: this build has no libjpeg", path);
+#endif
     return sn_fail(err, errlen, SN_ERR_INVALID, "%s: write .jpg, .jpeg or .png", path);
 }

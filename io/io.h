@@ -1,5 +1,6 @@
-/* io/io.h — the files users bring: safetensors and .npy tensors, and weights bound to a graph
- * by Ultralytics state_dict names (or generated: random weights with realistic statistics).
+/* io/io.h — the files users bring: safetensors and .npy tensors, weights bound to a graph by
+ * Ultralytics state_dict names (or generated: random weights with realistic statistics), and
+ * images (JPEG, PNG) made into input tensors exactly as Ultralytics' predictor makes them.
  * The one public header of the io module; it depends on ir/ (weights bind to graph PARAMs)
  * and base/ (files, escaping). Every reader validates fully before trusting a byte; every
  * writer is atomic (base/base.h: sn_write_atomic). Errors name the path and the tensor. */
@@ -121,6 +122,107 @@ typedef struct sn_io_labels {
 sn_status sn_io_labels_read(const char *path, int batch, int nc, sn_io_labels *out, char *err,
                             size_t errlen);
 void sn_io_labels_free(sn_io_labels *l);
+
+/* ---------------------------------------------------------------- images
+ *
+ * Images in, exactly as Ultralytics 8.4's predictor takes them: its loader reads a file with
+ * cv2.imdecode(bytes, cv2.IMREAD_COLOR) (ultralytics/utils/patches.py: imread), then
+ * BasePredictor.pre_transform letterboxes each image (data/augment.py: LetterBox) and
+ * BasePredictor.preprocess makes the tensor (BGR → RGB, HWC → CHW, float32, / 255). Each step
+ * here gives the same bytes (the decode, the letterbox) and the same floats (the tensor);
+ * tests/tensorio/image_parity.py checks that against cv2 and Ultralytics themselves. */
+
+/* An 8-bit image as cv2 holds it: h rows top to bottom, w pixels each, c interleaved
+ * channels (3: B, G, R), row stride w × c, no padding. */
+typedef struct sn_io_image {
+    int h, w, c;
+    uint8_t *data; /* owned; h × w × c bytes */
+} sn_io_image;
+
+/* Largest image decoded or made (h × w), so a hostile header (a 65535 × 65535 JPEG of a few
+ * bytes) is refused before anything is allocated; either side must also be at most
+ * SN_IO_IMAGE_MAX_SIDE. (cv2 allows up to 2^30 pixels; 2^28 is 16384 × 16384.) */
+#define SN_IO_IMAGE_MAX_PIXELS ((int64_t)1 << 28)
+#define SN_IO_IMAGE_MAX_SIDE 65535
+
+/* Decodes a JPEG or PNG file (recognised by its first bytes, not its name) into 3-channel
+ * BGR, giving the pixels cv2.imdecode(bytes, cv2.IMREAD_COLOR) gives:
+ *  - JPEG: libjpeg-turbo with its defaults (JDCT_ISLOW, fancy upsampling, block smoothing):
+ *    baseline, progressive, any chroma subsampling, grayscale (copied to B, G and R) and
+ *    CMYK/YCCK (converted as cv2 does: B = k - (255 - y) k / 256, likewise G from m, R from c,
+ *    with an arithmetic shift). The EXIF orientation is applied as cv2 applies it: 2 flips
+ *    left-right, 3 rotates 180°, 4 flips top-bottom, 5 transposes, 6 rotates 90° clockwise,
+ *    7 transposes across the other diagonal, 8 rotates 90° counter-clockwise; other values do
+ *    nothing. It is read as OpenCV 5.1 reads it: tag 0x0112 in IFD0 of the APP1 segments that
+ *    start with "Exif\0\0", the first one found winning, with cv2's quirks on malformed
+ *    EXIF (io/image.c: exif_orientation).
+ *    A file that ends before the decoder is done (truncated, or without the EOI where the
+ *    last scanline still needs bytes) is refused as cv2.imdecode refuses it (Ultralytics'
+ *    reader; cv2.imread on the path would pad it with grey instead); corrupt entropy data
+ *    that libjpeg recovers from is accepted with its recovery, as cv2 accepts it.
+ *  - PNG: libpng; 1, 2, 4, 8 and 16-bit gray, gray + alpha, RGB, RGBA and palette images,
+ *    interlaced or not. Alpha and tRNS are dropped (not composited), 16-bit samples keep their
+ *    high byte, gray is copied to B, G and R, palettes are expanded; no gamma is applied. The
+ *    file must run to IEND (cv2 refuses it otherwise); an eXIf chunk, before or after the
+ *    image data, is honoured like JPEG's EXIF. CRC errors in ancillary chunks only drop them.
+ *    An APNG gives its default image (IDAT); where that image is not the animation's first
+ *    frame, cv2 5.1 gives the first frame instead (not copied here).
+ * Anything else (other formats, 12-bit JPEG, CRC errors in critical PNG chunks, images over
+ * the limits above) is refused with a message naming the file: SN_ERR_UNSUPPORTED for a
+ * format Sinter does not read (or was built without), SN_ERR_INVALID for a bad file,
+ * SN_ERR_NOMEM, or sn_read_file's errors. *out is empty on error. */
+sn_status sn_io_image_read(const char *path, sn_io_image *out, char *err, size_t errlen);
+/* The same from memory; `name` stands for the path in messages. */
+sn_status sn_io_image_decode(const void *buf, size_t len, const char *name, sn_io_image *out,
+                             char *err, size_t errlen);
+/* An image of h × w × c bytes (1 <= c <= 4), uninitialised; SN_ERR_INVALID past the limits
+ * above, SN_ERR_NOMEM when the allocation fails. */
+sn_status sn_io_image_new(sn_io_image *img, int h, int w, int c);
+/* Frees the pixels; leaves *img empty. NULL is fine. */
+void sn_io_image_free(sn_io_image *img);
+
+/* cv2.resize(in, (new_w, new_h), interpolation=cv2.INTER_LINEAR), bit for bit (OpenCV's
+ * imgproc/src/resize.cpp, 8-bit path): source x = (dx + 0.5) · sw/dw - 0.5 in float, its
+ * fraction turned into two 11-bit weights (round to nearest even), clamped at the edges; a
+ * horizontal pass in int; a vertical pass with weights b0, b1 over horizontal results r0, r1:
+ *     ((b0 · (r0 >> 4)) >> 16) + ((b1 · (r1 >> 4)) >> 16) + 2 >> 2
+ * and an exact halving in both directions done as OpenCV does it, the mean of each 2 × 2
+ * block rounded half up (io/letterbox.c has the details). c is 1, 3 or 4. The same size
+ * copies. SN_ERR_INVALID for a bad image or size, SN_ERR_NOMEM. */
+sn_status sn_io_image_resize(const sn_io_image *in, int new_h, int new_w, sn_io_image *out);
+
+/* Where LetterBox put the image: scale it by ratio to unpad_w × unpad_h, then pad top,
+ * bottom, left and right with 114. A box maps back to the original image as
+ * x = (x' - left) / ratio, y = (y' - top) / ratio. */
+typedef struct sn_io_letterbox_info {
+    double ratio;         /* min(new_h / h, new_w / w) */
+    int unpad_w, unpad_h; /* max(round(w · ratio), 1), max(round(h · ratio), 1); round half even */
+    int top, bottom, left, right;
+    int out_w, out_h; /* unpad_w + left + right, unpad_h + top + bottom */
+} sn_io_letterbox_info;
+
+/* The geometry of Ultralytics' LetterBox(new_shape=(new_h, new_w), auto=auto_, stride,
+ * scaleup=True, center=True, scale_fill=False) for an h × w image, exactly: padding
+ * dw = new_w - unpad_w (with auto_, dw mod stride: the smallest stride multiple), halved,
+ * left = round(dw/2 - 0.1), right = round(dw/2 + 0.1) in double, round half even; likewise
+ * top and bottom. Without auto_ the output is new_h × new_w. The predictor passes auto_ only
+ * for a PyTorch model with rect on and images of one shape; Sinter's compiled models have a
+ * fixed input size, so auto_ = 0 is theirs. SN_ERR_INVALID for sizes below 1 or past the
+ * limits, or stride < 1 with auto_. */
+sn_status sn_io_letterbox_plan(int h, int w, int new_h, int new_w, int auto_, int stride,
+                               sn_io_letterbox_info *info);
+/* LetterBox itself: sn_io_letterbox_plan, then sn_io_image_resize when the size changes
+ * (cv2.resize INTER_LINEAR), then the border of 114 (cv2.copyMakeBorder, BORDER_CONSTANT).
+ * Byte for byte what LetterBox(...)(image=in) returns. *out is a new image; info may be NULL. */
+sn_status sn_io_letterbox(const sn_io_image *in, int new_h, int new_w, int auto_, int stride,
+                          sn_io_image *out, sn_io_letterbox_info *info);
+
+/* BasePredictor.preprocess after the letterbox: channels reversed (BGR → RGB), HWC → CHW,
+ * each byte v as (float)v / 255.0f (float32 division, as torch's div_(255) on the CPU;
+ * torch on CUDA multiplies by the float reciprocal instead, one ulp off for 126 of the 256
+ * values). Writes 3 × h × w floats to dst: one image of a (B, 3, h, w) batch, so image b
+ * goes to dst + b · 3 · h · w. img must have 3 channels. */
+void sn_io_image_to_tensor(const sn_io_image *img, float *dst);
 
 /* ---------------------------------------------------------------- images out */
 
