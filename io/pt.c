@@ -642,7 +642,7 @@ static int find_archive(walk *w, zip_t *za, char *prefix, size_t pn) {
         const char *slash = strchr(nm, '/');
         if (!slash)
             continue;
-        if (strcmp(slash, "/constants.pkl") == 0)
+        if (strcmp(slash, "/constants.pkl") == 0 || strncmp(slash, "/code/", 6) == 0)
             script = 1;
         if (strcmp(slash, "/data.pkl") != 0)
             continue;
@@ -654,11 +654,12 @@ static int find_archive(walk *w, zip_t *za, char *prefix, size_t pn) {
         memcpy(prefix, nm, k);
         prefix[k] = '\0';
     }
-    if (!found)
+    if (script) /* its data.pkl pickles TorchScript classes (__torch__.…) */
         return wfail(w, SN_ERR_INVALID,
-                     script ? "a TorchScript archive (torch.jit.save), not a torch.save "
-                              "checkpoint: export the weights with torch.save"
-                            : "a zip without <archive>/data.pkl: not a torch.save file");
+                     "a TorchScript archive (torch.jit.save), not a torch.save checkpoint: "
+                     "save the weights with torch.save(model.state_dict(), f)");
+    if (!found)
+        return wfail(w, SN_ERR_INVALID, "a zip without <archive>/data.pkl: not a torch.save file");
     return 0;
 }
 
