@@ -71,6 +71,7 @@ typedef enum sn_io_pk_global {
     SN_IO_PKG_DICT,           /* collections.OrderedDict: called → an empty DICT */
     SN_IO_PKG_SET,            /* builtins.set / frozenset: called with a list → SET */
     SN_IO_PKG_SIZE,           /* torch.Size: called with a tuple → that TUPLE */
+    SN_IO_PKG_ENCODE,         /* _codecs.encode(str, 'latin1') → BYTES (protocol 2's bytes) */
     SN_IO_PKG_REBUILD_TENSOR, /* torch._utils._rebuild_tensor_v2 → TENSOR */
     SN_IO_PKG_REBUILD_PARAM,  /* torch._utils._rebuild_parameter(_with_state) → its tensor */
     SN_IO_PKG_STORAGE,        /* torch.FloatStorage … (u.g.dtype): a storage type */

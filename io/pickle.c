@@ -46,6 +46,7 @@ static const allowed_global allowed[] = {
     {"builtins.frozenset", SN_IO_PKG_SET, 0},
     {"__builtin__.frozenset", SN_IO_PKG_SET, 0},
     {"torch.Size", SN_IO_PKG_SIZE, 0},
+    {"_codecs.encode", SN_IO_PKG_ENCODE, 0}, /* protocol 2's bytes: encode(str, 'latin1') */
     {"torch._utils._rebuild_tensor_v2", SN_IO_PKG_REBUILD_TENSOR, 0},
     {"torch._utils._rebuild_parameter", SN_IO_PKG_REBUILD_PARAM, 0},
     {"torch._utils._rebuild_parameter_with_state", SN_IO_PKG_REBUILD_PARAM, 0},
@@ -77,6 +78,14 @@ static const allowed_global allowed[] = {
     {"datetime.timezone", SN_IO_PKG_CLASS, 0},
     {"pathlib.PosixPath", SN_IO_PKG_CLASS, 0},
     {"pathlib.WindowsPath", SN_IO_PKG_CLASS, 0},
+    /* numpy scalars and arrays in metrics of older Ultralytics versions: kept as inert records
+     * (their bytes are never read) */
+    {"numpy.core.multiarray.scalar", SN_IO_PKG_CLASS, 0},
+    {"numpy._core.multiarray.scalar", SN_IO_PKG_CLASS, 0},
+    {"numpy.core.multiarray._reconstruct", SN_IO_PKG_CLASS, 0},
+    {"numpy._core.multiarray._reconstruct", SN_IO_PKG_CLASS, 0},
+    {"numpy.dtype", SN_IO_PKG_CLASS, 0},
+    {"numpy.ndarray", SN_IO_PKG_CLASS, 0},
 };
 
 static const allowed_global *find_allowed(const char *full) {
@@ -521,6 +530,35 @@ static sn_io_pkv *rebuild_tensor(pk *p, const sn_io_pkv *args) {
     return v;
 }
 
+/* _codecs.encode(text, 'latin1'): how protocol 2 pickles bytes. Each code point < 256 is
+ * one byte. */
+static sn_io_pkv *encode_latin1(pk *p, const sn_io_pkv *args) {
+    const sn_io_pkv *t = args->u.c.n == 2 ? args->u.c.v[0] : NULL;
+    const sn_io_pkv *enc = args->u.c.n == 2 ? args->u.c.v[1] : NULL;
+    if (!t || t->kind != SN_IO_PK_STR || enc->kind != SN_IO_PK_STR ||
+        (strcmp(enc->u.s.p, "latin1") != 0 && strcmp(enc->u.s.p, "latin-1") != 0)) {
+        fail(p, SN_ERR_INVALID, "_codecs.encode: expected (str, 'latin1')");
+        return NULL;
+    }
+    sn_io_pkv *v = new_bytes(p, SN_IO_PK_BYTES, (const uint8_t *)t->u.s.p, t->u.s.n);
+    if (!v)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < t->u.s.n;) {
+        uint32_t cp;
+        size_t k = sn_utf8_decode((const uint8_t *)t->u.s.p + i, t->u.s.n - i, &cp);
+        if (!k || cp > 255) {
+            fail(p, SN_ERR_INVALID, "_codecs.encode: text that is not latin-1");
+            return NULL;
+        }
+        v->u.s.p[o++] = (char)cp;
+        i += k;
+    }
+    v->u.s.p[o] = '\0';
+    v->u.s.n = o;
+    return v;
+}
+
 static int op_reduce(pk *p) {
     sn_io_pkv *args = pop(p), *fn = args ? pop(p) : NULL;
     if (!fn)
@@ -563,6 +601,9 @@ static int op_reduce(pk *p) {
         break;
     case SN_IO_PKG_REBUILD_TENSOR:
         r = rebuild_tensor(p, args);
+        break;
+    case SN_IO_PKG_ENCODE:
+        r = encode_latin1(p, args);
         break;
     case SN_IO_PKG_REBUILD_PARAM:
         if (na < 1 || a[0]->kind != SN_IO_PK_TENSOR)
@@ -932,8 +973,14 @@ sn_status sn_io_pickle_load(const void *buf, size_t len, const char *what, sn_io
     p.st = SN_OK;
     *out = NULL;
     *root = NULL;
-    if (!(p.arena = calloc(1, sizeof *p.arena)))
+    p.scap = 64; /* never NULL: frames address p.stack + base even when empty */
+    p.arena = calloc(1, sizeof *p.arena);
+    p.stack = malloc(p.scap * sizeof *p.stack);
+    if (!p.arena || !p.stack) {
+        free(p.arena);
+        free(p.stack);
         return sn_fail(err, errlen, SN_ERR_NOMEM, "%s: out of memory", p.what);
+    }
     int done = 0;
     while (!done && p.st == SN_OK)
         step(&p, &done);

@@ -378,9 +378,20 @@ static int pick(walk *w, const sn_io_pkv *root, const sn_io_pkv **module, const 
         strcpy(m->source, "state_dict");
         return 0;
     }
-    return wfail(w, SN_ERR_INVALID,
-                 "no weights: the checkpoint's `model` and `ema` are both empty (None) and it "
-                 "is not a state_dict of tensors");
+    if (sn_io_pk_get(root, "model") || sn_io_pk_get(root, "ema"))
+        return wfail(w, SN_ERR_INVALID,
+                     "no weights: the checkpoint's `model` and `ema` are both empty (None)");
+    for (uint32_t i = 0; i + 1 < root->u.c.n; i += 2)
+        if (root->u.c.v[i]->kind != SN_IO_PK_STR || root->u.c.v[i + 1]->kind != SN_IO_PK_TENSOR) {
+            char nb[SN_SHOWN_NAME];
+            const sn_io_pkv *k = root->u.c.v[i];
+            return wfail(w, SN_ERR_INVALID,
+                         "no weights: a dict without `model` or `ema` (an Ultralytics "
+                         "checkpoint) and not a state_dict of tensors (entry '%s' is not a "
+                         "tensor)",
+                         k->kind == SN_IO_PK_STR ? sn_escape(k->u.s.p, nb, sizeof nb) : "?");
+        }
+    return wfail(w, SN_ERR_INVALID, "no weights: an empty dict");
 }
 
 /* ---------------------------------------------------------------- the zip */

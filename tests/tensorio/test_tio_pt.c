@@ -129,10 +129,10 @@ static void tiny_checkpoint(const char *file, const char *source) {
     sn_ir_graph_free(g);
 }
 
-static void state_dict_file(void) {
+static void state_dict_file(const char *file) {
     sn_io_tensors ts;
     sn_io_pt_meta m;
-    sn_status s = sn_io_pt_read(PT "state_dict.pt", &ts, &m, err, sizeof err);
+    sn_status s = sn_io_pt_read(file, &ts, &m, err, sizeof err);
     CHECKF(s == SN_OK, "%s", err);
     if (s != SN_OK)
         return;
@@ -193,6 +193,24 @@ static void module_file(void) {
             CHECK(d[k] == filled(k, i));
     }
     CHECK(strcmp(m.source, "module") == 0);
+    sn_io_pt_meta_free(&m);
+    sn_io_tensors_free(&ts);
+}
+
+/* Everything else a checkpoint may hold beside its model (datetime, bytes, numpy, Path,
+ * Namespace, torch.device, set, a big int, torch.Size) is allowed and left alone. */
+static void extras_file(void) {
+    sn_io_tensors ts;
+    sn_io_pt_meta m;
+    sn_status s = sn_io_pt_read(PT "extras.pt", &ts, &m, err, sizeof err);
+    CHECKF(s == SN_OK, "%s", err);
+    if (s != SN_OK)
+        return;
+    CHECK(ts.n == 2 && strcmp(ts.t[0].name, "0.weight") == 0 &&
+          strcmp(ts.t[1].name, "0.bias") == 0);
+    for (int i = 0; i < ts.n; i++)
+        CHECK(((const float *)ts.t[i].data)[0] == filled(0, i));
+    CHECK(strcmp(m.source, "model") == 0);
     sn_io_pt_meta_free(&m);
     sn_io_tensors_free(&ts);
 }
@@ -369,6 +387,22 @@ static void pickle_refusals(void) {
     CHECK(unpickle(PKL("\x80\x02\x63torch._utils\n_rebuild_tensor_v2\n)R.")) == SN_ERR_INVALID);
     CHECK_HAS(err, "at least 4 arguments");
     CHECK(unpickle(PKL("\x80\x02NN\x62.")) == SN_OK); /* BUILD on a non-record: dropped */
+
+    /* protocol 2's bytes: _codecs.encode(text, 'latin1') */
+    sn_io_pickle *p;
+    const sn_io_pkv *r;
+    CHECK(sn_io_pickle_load(PKL("\x80\x02\x63_codecs\nencode\nX\x03\x00\x00\x00\xc3\xbf"
+                                "aX\x06\x00\x00\x00latin1\x86R."),
+                            "t.pkl", &p, &r, err, sizeof err) == SN_OK);
+    if (p) {
+        CHECK(r->kind == SN_IO_PK_BYTES && r->u.s.n == 2 && memcmp(r->u.s.p, "\xff\x61", 2) == 0);
+        sn_io_pickle_free(p);
+    }
+    CHECK(unpickle(PKL("\x80\x02\x63_codecs\nencode\nX\x02\x00\x00\x00\xc4\x80X\x06\x00\x00"
+                       "\x00latin1\x86R.")) == SN_ERR_INVALID);
+    CHECK_HAS(err, "not latin-1");
+    CHECK(unpickle(PKL("\x80\x02\x63_codecs\nencode\nX\x01\x00\x00\x00\x61X\x05\x00\x00"
+                       "\x00utf-8\x86R.")) == SN_ERR_INVALID);
 }
 
 /* A storage of 4 floats (persistent id) and _rebuild_tensor_v2(storage, offset, size, stride,
@@ -474,8 +508,10 @@ int main(void) {
     if (have_zip) {
         tiny_checkpoint(PT "tiny_train.pt", "ema");
         tiny_checkpoint(PT "tiny_stripped.pt", "model");
-        state_dict_file();
+        state_dict_file(PT "state_dict.pt");
+        state_dict_file(PT "state_dict_p4.pt");
         module_file();
+        extras_file();
         refusals();
         damaged(PT "state_dict.pt", 1);
         damaged(PT "module.pt", 1);

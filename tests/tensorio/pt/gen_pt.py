@@ -16,10 +16,14 @@ Real files, as torch and Ultralytics write them:
   state_dict.pt     torch.save(sd): nn.Linear(2, 2)'s state_dict (weight [[1,2],[3,4]], bias
                     [0.5,-0.5], with its _metadata) plus f16, bf16, f64, a transposed view, two
                     views of one storage, a scalar, an empty tensor and a num_batches_tracked
+  state_dict_p4.pt  the same with pickle_protocol=4 (FRAME, MEMOIZE, STACK_GLOBAL, …)
   module.pt         torch.save(nn.Sequential(Conv2d(1, 2, 1), BatchNorm2d(2))): a whole module
   legacy.pt         torch.save(..., _use_new_zipfile_serialization=False)
   torchscript.pt    torch.jit.save of a scripted nn.Linear(1, 1)
   int_weight.pt     {'x': torch.arange(3)}: an int64 tensor that is not num_batches_tracked
+  extras.pt         {'model': a module, …} beside a datetime, bytes (_codecs.encode), numpy
+                    scalars and arrays, a Path, a Namespace, a torch.device, a set, a big int,
+                    a torch.Size: everything allowed, the model read
 Hand-made (zipfile + hand-written pickles), each refused:
   os_system.pt      data.pkl = GLOBAL os.system called with ('echo pwned',)
   cycle.pt          a module record whose _modules holds itself
@@ -154,6 +158,7 @@ def main():
     sdict["h.empty"] = torch.zeros(0, 3)
     sdict["bn.num_batches_tracked"] = torch.tensor(5)
     torch.save(sdict, path("state_dict.pt"))
+    torch.save(sdict, path("state_dict_p4.pt"), pickle_protocol=4)  # FRAME, MEMOIZE, …
 
     seq = nn.Sequential(nn.Conv2d(1, 2, 1), nn.BatchNorm2d(2))
     fill(seq)
@@ -161,6 +166,19 @@ def main():
     torch.save({"w": torch.ones(2)}, path("legacy.pt"), _use_new_zipfile_serialization=False)
     torch.jit.save(torch.jit.script(nn.Linear(1, 1)), path("torchscript.pt"))
     torch.save({"x": torch.arange(3)}, path("int_weight.pt"))
+    import argparse
+    import datetime
+    import pathlib
+
+    import numpy as np
+    extra = nn.Sequential(nn.Conv2d(1, 1, 1))
+    fill(extra)
+    torch.save({"model": extra, "ema": None,
+                "date": datetime.datetime(2025, 1, 2, tzinfo=datetime.timezone.utc),
+                "raw": b"\xff\x00", "metrics": {"a": np.float64(0.5), "arr": np.arange(3)},
+                "path": pathlib.PosixPath("/x"), "ns": argparse.Namespace(a=1),
+                "device": torch.device("cpu"), "set": {1, 2}, "big": 2 ** 70,
+                "size": torch.Size([2, 3]), "neg": -1.5}, path("extras.pt"))
 
     # hostile, by hand
     pickle_zip("os_system.pt", b"\x80\x02cos\nsystem\nX\x0b\x00\x00\x00echo pwned\x85R.")
