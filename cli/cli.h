@@ -71,6 +71,7 @@ int sn_cmd_compile(int argc, char **argv);
 int sn_cmd_bench(int argc, char **argv);
 int sn_cmd_cache(int argc, char **argv);
 int sn_cmd_weights(int argc, char **argv);
+int sn_cmd_export(int argc, char **argv);
 int sn_cmd_train_step(int argc, char **argv);
 
 #endif

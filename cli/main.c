@@ -20,6 +20,7 @@ static const char usage[] =
     "  compile MODEL  compile a model and report kernels, compile times, cache, memory\n"
     "  bench MODEL    eager vs fused throughput, side by side\n"
     "  weights MODEL  write a model's weights (random or converted) to safetensors\n"
+    "  export W.pt    convert an Ultralytics .pt checkpoint to safetensors (+ nc, names)\n"
     "  train-step MODEL  run training steps on one batch (.npy images, label rows)\n"
     "  cache          show or clear the kernel cache (stats | clear | path)\n"
     "\n"
@@ -31,13 +32,10 @@ static const struct {
     const char *name;
     int (*fn)(int, char **);
 } commands[] = {
-    {"info", sn_cmd_info},
-    {"run", sn_cmd_run},
-    {"compile", sn_cmd_compile},
-    {"bench", sn_cmd_bench},
-    {"cache", sn_cmd_cache},
-    {"weights", sn_cmd_weights},
-    {"train-step", sn_cmd_train_step},
+    {"info", sn_cmd_info},       {"run", sn_cmd_run},
+    {"compile", sn_cmd_compile}, {"bench", sn_cmd_bench},
+    {"cache", sn_cmd_cache},     {"weights", sn_cmd_weights},
+    {"export", sn_cmd_export},   {"train-step", sn_cmd_train_step},
 };
 
 /* The process's start on sn_rt_now's clock, so `compile_s` counts from process start (exec,

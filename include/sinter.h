@@ -27,7 +27,8 @@
  *  - The input is (B, 3, H, W) RGB in [0, 1]; the output is Ultralytics' decoded Detect
  *    output (B, 4+nc, anchors): cx, cy, w, h in input pixels, then the class scores.
  *  - Weights are safetensors keyed by Ultralytics state_dict names
- *    ("model.0.conv.weight"), f32/f16/bf16, or "random[:SEED]".
+ *    ("model.0.conv.weight"), f32/f16/bf16, an Ultralytics .pt checkpoint (read without
+ *    Python, nothing in it executed), or "random[:SEED]".
  *
  * Link with `find_package(Sinter)` → `Sinter::sinter`, or `pkg-config --libs sinter`.
  */
@@ -83,7 +84,7 @@ typedef struct sn_model_options {
     int nc;              /* classes; 0 = the model's default (80) */
     int batch;           /* 0 = 1 */
     int height, width;   /* input size, multiples of 32; 0 = 640 */
-    const char *weights; /* safetensors path or "random[:SEED]"; NULL = "random:0" */
+    const char *weights; /* .safetensors or .pt path, or "random[:SEED]"; NULL = "random:0" */
     const char *dtype;   /* "f32" (NULL), "f16", "bf16" — where the backend offers it */
     int eager;           /* 1: one kernel per op (no fusion, no BatchNorm folding) */
 } sn_model_options;
@@ -99,7 +100,7 @@ int sn_exec_output_shape(const sn_exec *e, int64_t dims[8]);
 /* One forward pass: input holds the input's numel floats, output receives the output's. */
 sn_status sn_exec_run(sn_exec *e, const float *input, float *output);
 
-/* Replaces the weights (a safetensors path or "random[:SEED]") without compiling a kernel:
+/* Replaces the weights (a .safetensors or .pt path, or "random[:SEED]") without compiling:
  * the next run gives exactly what a fresh sn_compile with these weights gives. Weights of
  * another model or size are refused; on any error the old weights stay. */
 sn_status sn_exec_load_weights(sn_exec *e, const char *weights);

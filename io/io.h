@@ -1,6 +1,7 @@
-/* io/io.h — the files users bring: safetensors and .npy tensors, weights bound to a graph by
- * Ultralytics state_dict names (or generated: random weights with realistic statistics), and
- * images (JPEG, PNG) made into input tensors exactly as Ultralytics' predictor makes them.
+/* io/io.h — the files users bring: safetensors and .npy tensors, Ultralytics .pt checkpoints,
+ * weights bound to a graph by Ultralytics state_dict names (or generated: random weights with
+ * realistic statistics), and images (JPEG, PNG) made into input tensors exactly as
+ * Ultralytics' predictor makes them.
  * The one public header of the io module; it depends on ir/ (weights bind to graph PARAMs)
  * and base/ (files, escaping). Every reader validates fully before trusting a byte; every
  * writer is atomic (base/base.h: sn_write_atomic). Errors name the path and the tensor. */
@@ -62,6 +63,12 @@ sn_status sn_io_safetensors_parse(const void *buf, size_t len, const char *name,
  * data too, and is padded with spaces so the data starts at a multiple of 8. */
 sn_status sn_io_safetensors_write(const char *path, const sn_io_tensors *ts, char *err,
                                   size_t errlen);
+/* The same with more "__metadata__" entries after "format" (safetensors' metadata values are
+ * strings): meta[2k] is a key, meta[2k+1] its value, k < nmeta; keys non-empty, unique and
+ * not "format", keys and values valid UTF-8 (else SN_ERR_INVALID, nothing written). */
+sn_status sn_io_safetensors_write_meta(const char *path, const sn_io_tensors *ts,
+                                       const char *const *meta, int nmeta, char *err,
+                                       size_t errlen);
 /* The same bytes into *buf (malloc'ed; the caller frees it). */
 sn_status sn_io_safetensors_encode(const sn_io_tensors *ts, void **buf, size_t *len, char *err,
                                    size_t errlen);
@@ -242,6 +249,49 @@ sn_status sn_io_annotate(uint8_t *bgr, int w, int h, const sn_io_box *d, int n,
  * atomically. */
 sn_status sn_io_image_write(const char *path, const uint8_t *bgr, int w, int h, char *err,
                             size_t errlen);
+/* ---------------------------------------------------------------- Ultralytics .pt */
+
+/* What an Ultralytics checkpoint says about its model, beyond the weights. */
+typedef struct sn_io_pt_meta {
+    int nc;       /* classes (the model's `nc`, else its yaml's); 0 when not said */
+    char **names; /* nnames class names, by class id (`names`); an id the file skips
+                     gets ""; NULL when the file has none */
+    int nnames;
+    char family[32];     /* model family as Sinter's zoo names it: "yolov8", "yolo11",
+                            "yolov5u" (from yaml_file: "yolov8n.yaml" → "yolov8"; else from
+                            the yaml's blocks); "" when unknown */
+    char scale[8];       /* "n" … "x" (the yaml's `scale`, else yaml_file's); "" when unknown */
+    char yaml_file[256]; /* the yaml's `yaml_file` as stored; "" when absent */
+    char source[24];     /* where the weights came from: "model", "ema" (a training
+                            checkpoint, whose `model` is None), "state_dict" (a plain one, or
+                            the checkpoint's state_dict / model_state_dict), "module" (a
+                            torch.save'd module) */
+} sn_io_pt_meta;
+
+/* Reads a .pt file as torch.save writes it (torch >= 1.6: a zip holding data.pkl and one
+ * entry per storage) without Python: the pickle goes through a restricted unpickler that
+ * executes nothing and knows only an allow-list of globals (OrderedDict, set, torch.Size,
+ * torch's tensor/parameter rebuild and storage types, the classes of torch.nn.modules and
+ * ultralytics.nn modules and Ultralytics' argument namespaces, as plain records); any other
+ * global is refused with an error naming it ('os.system'). Legacy (non-zip) files and
+ * TorchScript archives are refused with a hint.
+ *
+ * The weights: from an Ultralytics checkpoint dict, its `model` entry, or `ema` when `model`
+ * is None (training checkpoints); from a pickled module, its state_dict(); from a plain
+ * state_dict (torch.save(model.state_dict())), its tensors. Names are exactly torch's
+ * state_dict() names ("model.0.conv.weight"), in state_dict order; every tensor comes back
+ * f32 (f16/bf16 exactly, f64 rounded), contiguous; int64 `num_batches_tracked` entries are left
+ * out, any other non-float tensor is an error. meta (may be NULL) gets nc, names, family and
+ * scale when the file has a model (zeros and "" for a plain state_dict). weights may be NULL
+ * (metadata only). On error nothing is returned (both emptied) and err names the path.
+ * SN_ERR_UNSUPPORTED for legacy files, big-endian files, or a build without libzip. */
+sn_status sn_io_pt_read(const char *path, sn_io_tensors *weights, sn_io_pt_meta *meta, char *err,
+                        size_t errlen);
+/* The same from memory; `name` stands for the path in messages. */
+sn_status sn_io_pt_parse(const void *buf, size_t len, const char *name, sn_io_tensors *weights,
+                         sn_io_pt_meta *meta, char *err, size_t errlen);
+/* Frees the names; leaves *m zeroed. NULL is fine. */
+void sn_io_pt_meta_free(sn_io_pt_meta *m);
 
 #ifdef __cplusplus
 }

@@ -817,8 +817,10 @@ void sn_io_index_free(sn_io_index *ix) {
     for (int k = 0; k < ix->n; k++)
         free(ix->e[k].name);
     free(ix->e);
+    free(ix->own);
     ix->e = NULL;
     ix->n = 0;
+    ix->own = NULL;
 }
 
 sn_status sn_io_st_index(const void *buf, size_t len, const char *what, sn_io_index *out, char *err,
@@ -826,6 +828,7 @@ sn_status sn_io_st_index(const void *buf, size_t len, const char *what, sn_io_in
     const uint8_t *b = buf;
     out->e = NULL;
     out->n = 0;
+    out->own = NULL;
     char wb[SN_SHOWN], nb[SN_SHOWN_NAME], nb2[SN_SHOWN_NAME];
     what = sn_escape(what ? what : "<memory>", wb, sizeof wb);
     if (len < 8) {
@@ -1136,8 +1139,8 @@ static int cmp_tensor_ptr(const void *a, const void *b) {
     return strcmp((*(const sn_io_tensor *const *)a)->name, (*(const sn_io_tensor *const *)b)->name);
 }
 
-sn_status sn_io_st_emit(const sn_io_tensors *ts, const char *what, sn_io_emit emit, void *ctx,
-                        char *err, size_t errlen) {
+sn_status sn_io_st_emit(const sn_io_tensors *ts, const char *const *meta, int nmeta,
+                        const char *what, sn_io_emit emit, void *ctx, char *err, size_t errlen) {
     int n = ts->n;
     char wb[SN_SHOWN], tn[SN_SHOWN_NAME];
     what = sn_escape(what, wb, sizeof wb);
@@ -1195,8 +1198,29 @@ sn_status sn_io_st_emit(const sn_io_tensors *ts, const char *what, sn_io_emit em
             return SN_ERR_INVALID;
         }
     }
+    for (int k = 0; k < nmeta; k++) {
+        const char *key = meta[2 * k], *val = meta[2 * k + 1];
+        int dup = !strcmp(key, "format");
+        for (int j = 0; j < k; j++)
+            dup |= !strcmp(key, meta[2 * j]);
+        if (!*key || dup || !utf8_valid(key) || !utf8_valid(val)) {
+            sn_errf(err, errlen,
+                    "%s: metadata key '%s': keys must be non-empty, unique and not \"format\", "
+                    "keys and values UTF-8",
+                    what, sn_escape(key, tn, sizeof tn));
+            free(order);
+            return SN_ERR_INVALID;
+        }
+    }
     sbuf h = {0};
-    sb_str(&h, "{\"__metadata__\":{\"format\":\"pt\"}");
+    sb_str(&h, "{\"__metadata__\":{\"format\":\"pt\"");
+    for (int k = 0; k < nmeta; k++) {
+        sb_put(&h, ",", 1);
+        sb_json_str(&h, meta[2 * k]);
+        sb_put(&h, ":", 1);
+        sb_json_str(&h, meta[2 * k + 1]);
+    }
+    sb_put(&h, "}", 1);
     uint64_t off = 0;
     for (int k = 0; k < n; k++) {
         const sn_io_tensor *t = order[k];
@@ -1270,11 +1294,17 @@ static int emit_mem(void *ctx, const void *p, size_t n, char *err, size_t errlen
 
 sn_status sn_io_safetensors_write(const char *path, const sn_io_tensors *ts, char *err,
                                   size_t errlen) {
+    return sn_io_safetensors_write_meta(path, ts, NULL, 0, err, errlen);
+}
+
+sn_status sn_io_safetensors_write_meta(const char *path, const sn_io_tensors *ts,
+                                       const char *const *meta, int nmeta, char *err,
+                                       size_t errlen) {
     sn_atomic_file a;
     sn_status s = sn_atomic_begin(&a, path, err, errlen);
     if (s != SN_OK)
         return s;
-    s = sn_io_st_emit(ts, path, emit_atomic, &a, err, errlen);
+    s = sn_io_st_emit(ts, meta, nmeta, path, emit_atomic, &a, err, errlen);
     if (s != SN_OK) {
         sn_atomic_abort(&a); /* no-op when a write already aborted it */
         return s;
@@ -1287,7 +1317,7 @@ sn_status sn_io_safetensors_encode(const sn_io_tensors *ts, void **buf, size_t *
     sbuf b = {0};
     *buf = NULL;
     *len = 0;
-    sn_status s = sn_io_st_emit(ts, "<memory>", emit_mem, &b, err, errlen);
+    sn_status s = sn_io_st_emit(ts, NULL, 0, "<memory>", emit_mem, &b, err, errlen);
     if (s != SN_OK) {
         free(b.p);
         return b.oom ? SN_ERR_NOMEM : s;

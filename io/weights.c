@@ -225,7 +225,11 @@ sn_status sn_io_weights_load(sn_ir_graph *g, const char *path, char *err, size_t
     if (s != SN_OK)
         return s;
     sn_io_index ix;
-    s = sn_io_st_index(buf, len, path, &ix, err, errlen);
+    /* .pt checkpoints (torch.save output, pt.c) become the same index as a safetensors file */
+    if (sn_io_pt_sniff(buf, len))
+        s = sn_io_pt_index(buf, len, path, &ix, err, errlen);
+    else
+        s = sn_io_st_index(buf, len, path, &ix, err, errlen);
     if (s != SN_OK) {
         free(buf);
         return s;
@@ -912,7 +916,7 @@ sn_status sn_io_weights_apply(sn_ir_graph *g, const char *spec, char *err, size_
     if (!spec || !*spec) {
         sn_errf(err, errlen,
                 "--weights: empty (give \"random\", \"random:SEED\" or a "
-                ".safetensors path)");
+                ".safetensors or .pt path)");
         return SN_ERR_INVALID;
     }
     if (strcmp(spec, "random") == 0) {

@@ -1,6 +1,6 @@
 /* Replays fuzz inputs without libFuzzer: `fuzz_replay TARGET PATH…` runs TARGET's harness
- * (safetensors, npy, lang, image, run) on each file, or on every file in each directory. This is
- * how CI runs the seed corpora as a regression test (ctest fuzz_corpus_replay), and how a crash
+ * (safetensors, npy, pt, lang, image, run) on each file, or on every file in each directory. This
+ * is how CI runs the seed corpora as a regression test (ctest fuzz_corpus_replay), and how a crash
  * file from a fuzzing run is reproduced under a debugger. */
 #include <dirent.h>
 #include <stdint.h>
@@ -11,6 +11,7 @@
 
 int sn_fuzz_safetensors(const uint8_t *data, size_t size);
 int sn_fuzz_npy(const uint8_t *data, size_t size);
+int sn_fuzz_pt(const uint8_t *data, size_t size);
 int sn_fuzz_lang(const uint8_t *data, size_t size);
 int sn_fuzz_image(const uint8_t *data, size_t size);
 #ifdef SN_FUZZ_HAVE_RUN
@@ -54,7 +55,7 @@ static int run_file(harness h, const char *path) {
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s safetensors|npy|lang|image|run PATH...\n", argv[0]);
+        fprintf(stderr, "usage: %s safetensors|npy|pt|lang|image|run PATH...\n", argv[0]);
         return 2;
     }
     harness h = NULL;
@@ -62,6 +63,8 @@ int main(int argc, char **argv) {
         h = sn_fuzz_safetensors;
     else if (!strcmp(argv[1], "npy"))
         h = sn_fuzz_npy;
+    else if (!strcmp(argv[1], "pt"))
+        h = sn_fuzz_pt;
     else if (!strcmp(argv[1], "lang"))
         h = sn_fuzz_lang;
     else if (!strcmp(argv[1], "image"))
