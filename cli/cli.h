@@ -29,6 +29,11 @@ typedef struct sn_cli_opts {
     const char *images, *labels, *optimizer, *grads, *ema;
     int steps, accumulate;
     double lr, momentum, weight_decay; /* NAN = not given */
+    /* detect */
+    const char *source, *project, *name;
+    double conf, iou; /* NAN = not given */
+    int max_det, agnostic, save_txt, save_conf, nosave;
+    int classes[64], nclasses;
 } sn_cli_opts;
 
 /* Parses "S" or "HxW" into *h, *w. Returns 0 on success. */
@@ -73,5 +78,6 @@ int sn_cmd_cache(int argc, char **argv);
 int sn_cmd_weights(int argc, char **argv);
 int sn_cmd_export(int argc, char **argv);
 int sn_cmd_train_step(int argc, char **argv);
+int sn_cmd_detect(int argc, char **argv);
 
 #endif

@@ -21,6 +21,7 @@ static const char usage[] =
     "  bench MODEL    eager vs fused throughput, side by side\n"
     "  weights MODEL  write a model's weights (random or converted) to safetensors\n"
     "  export W.pt    convert an Ultralytics .pt checkpoint to safetensors (+ nc, names)\n"
+    "  detect MODEL   Ultralytics' predict on images: annotated images, labels, JSON\n"
     "  train-step MODEL  run training steps on one batch (.npy images, label rows)\n"
     "  cache          show or clear the kernel cache (stats | clear | path)\n"
     "\n"
@@ -36,6 +37,7 @@ static const struct {
     {"compile", sn_cmd_compile}, {"bench", sn_cmd_bench},
     {"cache", sn_cmd_cache},     {"weights", sn_cmd_weights},
     {"export", sn_cmd_export},   {"train-step", sn_cmd_train_step},
+    {"detect", sn_cmd_detect},
 };
 
 /* The process's start on sn_rt_now's clock, so `compile_s` counts from process start (exec,

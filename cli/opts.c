@@ -78,6 +78,7 @@ int sn_cli_parse(int argc, char **argv, const char *cmd, const char *allowed, sn
     o->batch = 1;
     o->iters = 0;
     o->lr = o->momentum = o->weight_decay = NAN;
+    o->conf = o->iou = NAN;
     const char *seen[64];
     int nseen = 0;
     for (int i = 0; i < argc; i++) {
@@ -121,6 +122,14 @@ int sn_cli_parse(int argc, char **argv, const char *cmd, const char *allowed, sn
             o->check_finite = 1;
             continue;
         }
+        if (!strcmp(a, "--agnostic-nms") || !strcmp(a, "--save-txt") || !strcmp(a, "--save-conf") ||
+            !strcmp(a, "--nosave")) {
+            *(!strcmp(a, "--agnostic-nms") ? &o->agnostic
+              : !strcmp(a, "--save-txt")   ? &o->save_txt
+              : !strcmp(a, "--save-conf")  ? &o->save_conf
+                                           : &o->nosave) = 1;
+            continue;
+        }
         if (i + 1 >= argc) {
             fprintf(stderr, "sinter %s: error: %s needs a value\n", cmd, a);
             return -1;
@@ -150,7 +159,43 @@ int sn_cli_parse(int argc, char **argv, const char *cmd, const char *allowed, sn
             o->grads = v;
         else if (!strcmp(a, "--ema"))
             o->ema = v;
-        else if (!strcmp(a, "--accumulate")) {
+        else if (!strcmp(a, "--source"))
+            o->source = v;
+        else if (!strcmp(a, "--project"))
+            o->project = v;
+        else if (!strcmp(a, "--name"))
+            o->name = v;
+        else if (!strcmp(a, "--conf") || !strcmp(a, "--iou")) {
+            double *d = !strcmp(a, "--conf") ? &o->conf : &o->iou;
+            if (parse_double(cmd, a, v, d))
+                return -1;
+            if (*d > 1) {
+                fprintf(stderr, "sinter %s: error: %s must be in [0, 1], got '%s'\n", cmd, a,
+                        sn_cli_show(v));
+                return -1;
+            }
+        } else if (!strcmp(a, "--max-det")) {
+            if (parse_int(cmd, a, v, 1, 100000, &o->max_det))
+                return -1;
+        } else if (!strcmp(a, "--classes")) {
+            const char *p = v;
+            while (*p) {
+                char num[16];
+                size_t k = strcspn(p, ",");
+                if (k == 0 || k >= sizeof num || o->nclasses >= 64) {
+                    fprintf(stderr,
+                            "sinter %s: error: --classes expects 0,2,… (at most 64), got "
+                            "'%s'\n",
+                            cmd, sn_cli_show(v));
+                    return -1;
+                }
+                memcpy(num, p, k);
+                num[k] = 0;
+                if (parse_int(cmd, a, num, 0, 100000, &o->classes[o->nclasses++]))
+                    return -1;
+                p += k + (p[k] == ',');
+            }
+        } else if (!strcmp(a, "--accumulate")) {
             if (parse_int(cmd, a, v, 1, 1024, &o->accumulate))
                 return -1;
         } else if (!strcmp(a, "--steps")) {

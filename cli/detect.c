@@ -1,0 +1,415 @@
+/* cli/detect.c — `sinter detect`: Ultralytics' `yolo predict` on images — letterbox, the
+ * compiled model, NMS, boxes scaled back — writing annotated images (and labels) to
+ * PROJECT/NAME{,2,…}/ as Ultralytics does. */
+#include "cli/cli.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <glob.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+static const char help[] =
+    "usage: sinter detect MODEL|W.pt --source IMG|DIR|GLOB [--weights W] [--imgsz 640]\n"
+    "                     [--conf 0.25] [--iou 0.7] [--max-det 300] [--batch 1]\n"
+    "                     [--classes 0,2] [--agnostic-nms] [--backend B] [--dtype D]\n"
+    "                     [--project runs/detect] [--name exp] [--save-txt] [--save-conf]\n"
+    "                     [--nosave] [--json]\n"
+    "\n"
+    "Ultralytics' predict on images (JPEG, PNG): each image letterboxed to imgsz (pad 114,\n"
+    "OpenCV's bilinear resize), the model run in batches, NMS as Ultralytics does it, boxes\n"
+    "scaled back to the image. Writes the annotated images to PROJECT/NAME (exp, exp2, … —\n"
+    "never over an earlier run) and with --save-txt one labels/<image>.txt per image (cls cx cy\n"
+    "w h [conf], normalised). MODEL is a zoo name or model file; an Ultralytics .pt checkpoint\n"
+    "brings its own model, classes and names. --json prints every detection.\n";
+
+static const char *const img_ext[] = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"};
+
+static int is_image(const char *p) {
+    size_t n = strlen(p);
+    for (size_t i = 0; i < sizeof img_ext / sizeof img_ext[0]; i++) {
+        size_t k = strlen(img_ext[i]);
+        if (n > k && !strcasecmp(p + n - k, img_ext[i]))
+            return 1;
+    }
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+typedef struct paths {
+    char **v;
+    int n, cap;
+} paths;
+
+static int add_path(paths *p, const char *s) {
+    if (p->n == p->cap) {
+        int cap = p->cap ? 2 * p->cap : 16;
+        char **v = realloc(p->v, (size_t)cap * sizeof *v);
+        if (!v)
+            return 0;
+        p->v = v;
+        p->cap = cap;
+    }
+    return (p->v[p->n++] = strdup(s)) != NULL;
+}
+
+/* IMG, DIR (its images, sorted) or a GLOB (sorted, as Ultralytics' LoadImagesAndVideos). */
+static int list_source(const char *src, paths *out) {
+    struct stat st;
+    if (stat(src, &st) == 0 && S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(src);
+        if (!d) {
+            fprintf(stderr, "sinter detect: error: %s: %s\n", sn_cli_show(src), strerror(errno));
+            return 0;
+        }
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (e->d_name[0] == '.' || !is_image(e->d_name))
+                continue;
+            char p[4096];
+            snprintf(p, sizeof p, "%s/%s", src, e->d_name);
+            if (!add_path(out, p)) {
+                closedir(d);
+                return 0;
+            }
+        }
+        closedir(d);
+    } else if (stat(src, &st) == 0) {
+        if (!add_path(out, src))
+            return 0;
+    } else {
+        glob_t g;
+        if (glob(src, 0, NULL, &g) == 0) {
+            for (size_t i = 0; i < g.gl_pathc; i++)
+                if (is_image(g.gl_pathv[i]) && !add_path(out, g.gl_pathv[i])) {
+                    globfree(&g);
+                    return 0;
+                }
+            globfree(&g);
+        }
+    }
+    if (out->n == 0) {
+        fprintf(stderr, "sinter detect: error: --source %s: no images (%s)\n", sn_cli_show(src),
+                "jpg, jpeg, png, bmp, webp, tif");
+        return 0;
+    }
+    qsort(out->v, (size_t)out->n, sizeof *out->v, cmp_str);
+    return 1;
+}
+
+/* PROJECT/NAME, or NAME2, NAME3, … when it exists (Ultralytics' increment_path). */
+static int make_run_dir(const char *project, const char *name, char *dir, size_t n) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s", project);
+    for (char *s = p + 1; *s; s++) /* mkdir -p */
+        if (*s == '/') {
+            *s = 0;
+            mkdir(p, 0777);
+            *s = '/';
+        }
+    mkdir(p, 0777);
+    for (int k = 1; k < 10000; k++) {
+        if (k == 1)
+            snprintf(dir, n, "%s/%s", project, name);
+        else
+            snprintf(dir, n, "%s/%s%d", project, name, k);
+        if (mkdir(dir, 0777) == 0)
+            return 1;
+        if (errno != EEXIST)
+            break;
+    }
+    fprintf(stderr, "sinter detect: error: cannot make %s: %s\n", sn_cli_show(dir),
+            strerror(errno));
+    return 0;
+}
+
+/* s as JSON string content: quotes, backslashes and control characters escaped */
+static void json_escape(const char *s, char *out, size_t n) {
+    size_t k = 0;
+    for (; *s && k + 7 < n; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            out[k++] = '\\';
+            out[k++] = (char)c;
+        } else if (c < 0x20) {
+            k += (size_t)snprintf(out + k, n - k, "\\u%04x", c);
+        } else {
+            out[k++] = (char)c;
+        }
+    }
+    out[k] = 0;
+}
+
+static const char *base_name(const char *p) {
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+int sn_cmd_detect(int argc, char **argv) {
+    if (sn_cli_help(argc, argv, help))
+        return 0;
+    sn_cli_opts o;
+    if (sn_cli_parse(argc, argv, "detect",
+                     "--source --weights --imgsz --conf --iou --max-det --batch --classes "
+                     "--agnostic-nms --backend --dtype --project --name --save-txt --save-conf "
+                     "--nosave --json --threads --nc --scale",
+                     &o))
+        return 2;
+    if (!o.model || !o.source) {
+        fprintf(stderr, "sinter detect: error: MODEL and --source are required\n%s", help);
+        return 2;
+    }
+    char err[4096];
+    int rc = 1;
+    paths src = {0};
+    sn_session *s = NULL;
+    sn_exec *e = NULL;
+    sn_io_pt_meta meta = {0};
+    float *x = NULL, *y = NULL;
+    sn_det *dets = NULL;
+    sn_io_box *boxes = NULL;
+    char model[64] = "", dir[4096] = "";
+    const char *weights = o.weights;
+    /* an Ultralytics checkpoint as MODEL: its family, scale, classes and names */
+    size_t ml = strlen(o.model);
+    if (ml > 3 && !strcasecmp(o.model + ml - 3, ".pt")) {
+        if (sn_io_pt_read(o.model, NULL, &meta, err, sizeof err) != SN_OK) {
+            fprintf(stderr, "sinter detect: error: %s\n", err);
+            goto done;
+        }
+        if (!meta.family[0] || !meta.scale[0]) {
+            fprintf(stderr,
+                    "sinter detect: error: %s does not say which model it holds (family "
+                    "'%s', scale '%s'); give MODEL and --weights %s\n",
+                    sn_cli_show(o.model), meta.family, meta.scale, sn_cli_show(o.model));
+            goto done;
+        }
+        if (!strcmp(meta.family, "yolov5u"))
+            snprintf(model, sizeof model, "yolov5%su", meta.scale);
+        else
+            snprintf(model, sizeof model, "%s%s", meta.family, meta.scale);
+        weights = o.model;
+        if (o.nc <= 0 && meta.nc > 0)
+            o.nc = meta.nc;
+    } else {
+        snprintf(model, sizeof model, "%s", o.model);
+    }
+    if (!list_source(o.source, &src))
+        goto done;
+    int imgsz_h = o.height > 0 ? o.height : 640, imgsz_w = o.width > 0 ? o.width : 640;
+    int B = o.batch > 0 ? o.batch : 1;
+    if (B > 64) {
+        fprintf(stderr, "sinter detect: error: --batch %d: at most 64 images per batch\n", B);
+        goto done;
+    }
+    if (B > src.n)
+        B = src.n;
+    sn_session_options so = {.backend = o.backend, .threads = o.threads};
+    if (sn_session_new(&so, &s) != SN_OK) {
+        fprintf(stderr, "sinter detect: error: %s\n", sn_session_error(s));
+        goto done;
+    }
+    sn_model_options mo = {.model = model,
+                           .scale = o.scale,
+                           .nc = o.nc,
+                           .batch = B,
+                           .height = imgsz_h,
+                           .width = imgsz_w,
+                           .weights = weights,
+                           .dtype = o.dtype};
+    if (sn_compile(s, &mo, &e) != SN_OK) {
+        fprintf(stderr, "sinter detect: error: %s\n", sn_session_error(s));
+        goto done;
+    }
+    int64_t od[8];
+    sn_exec_output_shape(e, od);
+    int nc = (int)od[1] - 4;
+    int64_t A = od[2];
+    sn_nms_options no;
+    sn_nms_options_default(&no);
+    if (!isnan(o.conf))
+        no.conf = (float)o.conf;
+    if (!isnan(o.iou))
+        no.iou = (float)o.iou;
+    if (o.max_det > 0)
+        no.max_det = o.max_det;
+    no.agnostic = o.agnostic;
+    no.classes = o.nclasses ? o.classes : NULL;
+    no.nclasses = o.nclasses;
+    size_t per = (size_t)3 * imgsz_h * imgsz_w;
+    x = calloc((size_t)B * per, sizeof *x);
+    y = malloc((size_t)B * (size_t)(4 + nc) * (size_t)A * sizeof *y);
+    dets = malloc((size_t)no.max_det * sizeof *dets);
+    boxes = malloc((size_t)no.max_det * sizeof *boxes);
+    if (!x || !y || !dets || !boxes) {
+        fprintf(stderr, "sinter detect: error: out of memory\n");
+        goto done;
+    }
+    if (!o.nosave || o.save_txt) {
+        if (!make_run_dir(o.project ? o.project : "runs/detect", o.name ? o.name : "exp", dir,
+                          sizeof dir))
+            goto done;
+        if (o.save_txt) {
+            char lp[4200];
+            snprintf(lp, sizeof lp, "%s/labels", dir);
+            mkdir(lp, 0777);
+        }
+    }
+    double t_pre = 0, t_inf = 0, t_post = 0;
+    if (o.json)
+        printf("[");
+    int first_json = 1, failed = 0;
+    for (int i0 = 0; i0 < src.n; i0 += B) {
+        int nb = src.n - i0 < B ? src.n - i0 : B;
+        sn_io_image img[64];
+        double t0 = sn_rt_now();
+        memset(x, 0, (size_t)B * per * sizeof *x);
+        for (int b = 0; b < nb; b++) {
+            sn_io_letterbox_info li;
+            sn_io_image lb;
+            sn_status ist = sn_io_image_read(src.v[i0 + b], &img[b], err, sizeof err);
+            if (ist == SN_OK &&
+                (ist = sn_io_letterbox(&img[b], imgsz_h, imgsz_w, 0, 32, &lb, &li)) != SN_OK)
+                snprintf(err, sizeof err, "%s: letterbox: %s", sn_cli_show(src.v[i0 + b]),
+                         sn_status_str(ist));
+            if (ist != SN_OK) {
+                fprintf(stderr, "sinter detect: error: %s\n", err);
+                for (int k = 0; k < b; k++)
+                    sn_io_image_free(&img[k]);
+                goto done;
+            }
+            sn_io_image_to_tensor(&lb, x + (size_t)b * per);
+            sn_io_image_free(&lb);
+        }
+        double t1 = sn_rt_now();
+        if (sn_exec_run(e, x, y) != SN_OK) {
+            fprintf(stderr, "sinter detect: error: %s\n", sn_session_error(s));
+            for (int k = 0; k < nb; k++)
+                sn_io_image_free(&img[k]);
+            goto done;
+        }
+        double t2 = sn_rt_now();
+        for (int b = 0; b < nb; b++) {
+            const char *path = src.v[i0 + b];
+            int n = 0;
+            if (sn_nms(y + (size_t)b * (size_t)(4 + nc) * (size_t)A, A, nc, &no, dets, &n) !=
+                SN_OK) {
+                fprintf(stderr, "sinter detect: error: out of memory\n");
+                failed = 1;
+                break;
+            }
+            sn_scale_boxes(dets, n, imgsz_h, imgsz_w, img[b].h, img[b].w);
+            /* "image 1/3 path: 640x480 2 0s, 1 5, 12.3ms" as Ultralytics prints it */
+            fprintf(stderr, "image %d/%d %s: %dx%d ", i0 + b + 1, src.n, sn_cli_show(path), imgsz_h,
+                    imgsz_w);
+            int counted[4096] = {0}, any = 0;
+            for (int k = 0; k < n; k++)
+                if (dets[k].cls >= 0 && dets[k].cls < 4096)
+                    counted[dets[k].cls]++;
+            for (int c = 0; c < nc && c < 4096; c++)
+                if (counted[c]) {
+                    const char *nm =
+                        c < meta.nnames && meta.names && meta.names[c][0] ? meta.names[c] : NULL;
+                    char num[16];
+                    snprintf(num, sizeof num, "%d", c);
+                    fprintf(stderr, "%s%d %s%s", any ? ", " : "", counted[c],
+                            nm ? sn_cli_show(nm) : num, counted[c] > 1 ? "s" : "");
+                    any = 1;
+                }
+            fprintf(stderr, "%s, %.1fms\n", any ? "" : "(no detections)", (t2 - t1) * 1e3 / nb);
+            for (int k = 0; k < n; k++) {
+                memcpy(boxes[k].box, dets[k].box, sizeof boxes[k].box);
+                boxes[k].conf = dets[k].conf;
+                boxes[k].cls = dets[k].cls;
+                if (o.json) {
+                    char nm[256], num[16];
+                    snprintf(num, sizeof num, "%d", dets[k].cls);
+                    json_escape(dets[k].cls < meta.nnames && meta.names &&
+                                        meta.names[dets[k].cls][0]
+                                    ? meta.names[dets[k].cls]
+                                    : num,
+                                nm, sizeof nm);
+                    char im[1024];
+                    json_escape(base_name(path), im, sizeof im);
+                    printf("%s\n  {\"image\": \"%s\", \"class\": %d, \"name\": \"%s\", "
+                           "\"confidence\": %.5f, \"box\": [%.2f, %.2f, %.2f, %.2f]}",
+                           first_json ? "" : ",", im, dets[k].cls, nm, dets[k].conf, dets[k].box[0],
+                           dets[k].box[1], dets[k].box[2], dets[k].box[3]);
+                    first_json = 0;
+                }
+            }
+            if (o.save_txt) {
+                char lp[4400], stem[1024];
+                snprintf(stem, sizeof stem, "%s", base_name(path));
+                char *dot = strrchr(stem, '.');
+                if (dot)
+                    *dot = 0;
+                snprintf(lp, sizeof lp, "%s/labels/%s.txt", dir, stem);
+                char *txt = NULL;
+                size_t tl = 0;
+                FILE *f = open_memstream(&txt, &tl);
+                for (int k = 0; f && k < n; k++) {
+                    const float *bx = dets[k].box;
+                    float w = (float)img[b].w, h = (float)img[b].h;
+                    fprintf(f, "%d %.6g %.6g %.6g %.6g", dets[k].cls, (bx[0] + bx[2]) / 2 / w,
+                            (bx[1] + bx[3]) / 2 / h, (bx[2] - bx[0]) / w, (bx[3] - bx[1]) / h);
+                    if (o.save_conf)
+                        fprintf(f, " %.6g", dets[k].conf);
+                    fputc('\n', f);
+                }
+                if (f)
+                    fclose(f);
+                if (!txt || sn_write_atomic(lp, txt, tl, err, sizeof err) != SN_OK) {
+                    fprintf(stderr, "sinter detect: error: %s\n", txt ? err : "out of memory");
+                    failed = 1;
+                }
+                free(txt);
+            }
+            if (!o.nosave) {
+                char op[4400];
+                snprintf(op, sizeof op, "%s/%s", dir, base_name(path));
+                const char *const *names = (const char *const *)meta.names;
+                if (sn_io_annotate(img[b].data, img[b].w, img[b].h, boxes, n, names, meta.nnames,
+                                   err, sizeof err) != SN_OK ||
+                    sn_io_image_write(op, img[b].data, img[b].w, img[b].h, err, sizeof err) !=
+                        SN_OK) {
+                    fprintf(stderr, "sinter detect: error: %s\n", err);
+                    failed = 1;
+                }
+            }
+        }
+        for (int k = 0; k < nb; k++)
+            sn_io_image_free(&img[k]);
+        double t3 = sn_rt_now();
+        t_pre += t1 - t0;
+        t_inf += t2 - t1;
+        t_post += t3 - t2;
+        if (failed)
+            goto done;
+    }
+    if (o.json)
+        printf("\n]\n");
+    fprintf(stderr,
+            "Speed: %.1fms preprocess, %.1fms inference, %.1fms postprocess per image at shape "
+            "(%d, 3, %d, %d)\n",
+            t_pre * 1e3 / src.n, t_inf * 1e3 / src.n, t_post * 1e3 / src.n, B, imgsz_h, imgsz_w);
+    if (dir[0])
+        fprintf(stderr, "Results saved to %s\n", sn_cli_show(dir));
+    rc = 0;
+done:
+    for (int i = 0; i < src.n; i++)
+        free(src.v[i]);
+    free(src.v);
+    free(x), free(y), free(dets), free(boxes);
+    sn_io_pt_meta_free(&meta);
+    sn_exec_free(e);
+    sn_session_free(s);
+    return rc;
+}
