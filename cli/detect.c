@@ -265,26 +265,38 @@ int sn_cmd_detect(int argc, char **argv) {
     double t_pre = 0, t_inf = 0, t_post = 0;
     if (o.json)
         printf("[");
-    int first_json = 1, failed = 0;
+    int first_json = 1, failed = 0, nfail = 0;
     for (int i0 = 0; i0 < src.n; i0 += B) {
         int nb = src.n - i0 < B ? src.n - i0 : B;
         sn_io_image img[64];
         double t0 = sn_rt_now();
         memset(x, 0, (size_t)B * per * sizeof *x);
+        int okb[64];
         for (int b = 0; b < nb; b++) {
             sn_io_letterbox_info li;
             sn_io_image lb;
+            okb[b] = 0;
+            memset(&img[b], 0, sizeof img[b]);
             sn_status ist = sn_io_image_read(src.v[i0 + b], &img[b], err, sizeof err);
             if (ist == SN_OK &&
                 (ist = sn_io_letterbox(&img[b], imgsz_h, imgsz_w, 0, 32, &lb, &li)) != SN_OK)
                 snprintf(err, sizeof err, "%s: letterbox: %s", sn_cli_show(src.v[i0 + b]),
                          sn_status_str(ist));
-            if (ist != SN_OK) {
+            if (ist != SN_OK) { /* the other images still run; the failures are counted */
                 fprintf(stderr, "sinter detect: error: %s\n", err);
-                for (int k = 0; k < b; k++)
-                    sn_io_image_free(&img[k]);
-                goto done;
+                sn_io_image_free(&img[b]);
+                nfail++;
+                if (o.json) {
+                    char im[1024], em[1200];
+                    json_escape(src.v[i0 + b], im, sizeof im);
+                    json_escape(err, em, sizeof em);
+                    printf("%s\n  {\"path\": \"%s\", \"error\": \"%s\"}", first_json ? "" : ",", im,
+                           em);
+                    first_json = 0;
+                }
+                continue;
             }
+            okb[b] = 1;
             sn_io_image_to_tensor(&lb, x + (size_t)b * per);
             sn_io_image_free(&lb);
         }
@@ -297,6 +309,8 @@ int sn_cmd_detect(int argc, char **argv) {
         }
         double t2 = sn_rt_now();
         for (int b = 0; b < nb; b++) {
+            if (!okb[b])
+                continue;
             const char *path = src.v[i0 + b];
             int n = 0;
             if (sn_nms(y + (size_t)b * (size_t)(4 + nc) * (size_t)A, A, nc, &no, dets, &n) !=
@@ -328,7 +342,12 @@ int sn_cmd_detect(int argc, char **argv) {
                 memcpy(boxes[k].box, dets[k].box, sizeof boxes[k].box);
                 boxes[k].conf = dets[k].conf;
                 boxes[k].cls = dets[k].cls;
-                if (o.json) {
+            }
+            if (o.json) { /* one document: per image its path and every detection */
+                char im[1024];
+                json_escape(path, im, sizeof im);
+                printf("%s\n  {\"path\": \"%s\", \"detections\": [", first_json ? "" : ",", im);
+                for (int k = 0; k < n; k++) {
                     char nm[256], num[16];
                     snprintf(num, sizeof num, "%d", dets[k].cls);
                     json_escape(dets[k].cls < meta.nnames && meta.names &&
@@ -336,14 +355,13 @@ int sn_cmd_detect(int argc, char **argv) {
                                     ? meta.names[dets[k].cls]
                                     : num,
                                 nm, sizeof nm);
-                    char im[1024];
-                    json_escape(base_name(path), im, sizeof im);
-                    printf("%s\n  {\"image\": \"%s\", \"class\": %d, \"name\": \"%s\", "
-                           "\"confidence\": %.5f, \"box\": [%.2f, %.2f, %.2f, %.2f]}",
-                           first_json ? "" : ",", im, dets[k].cls, nm, dets[k].conf, dets[k].box[0],
-                           dets[k].box[1], dets[k].box[2], dets[k].box[3]);
-                    first_json = 0;
+                    printf("%s\n    {\"xyxy\": [%.3f, %.3f, %.3f, %.3f], \"conf\": %.6f, "
+                           "\"cls\": %d, \"name\": \"%s\"}",
+                           k ? "," : "", dets[k].box[0], dets[k].box[1], dets[k].box[2],
+                           dets[k].box[3], dets[k].conf, dets[k].cls, nm);
                 }
+                printf("%s]}", n ? "\n  " : "");
+                first_json = 0;
             }
             if (o.save_txt) {
                 char lp[4400], stem[1024];
@@ -386,7 +404,8 @@ int sn_cmd_detect(int argc, char **argv) {
             }
         }
         for (int k = 0; k < nb; k++)
-            sn_io_image_free(&img[k]);
+            if (okb[k])
+                sn_io_image_free(&img[k]);
         double t3 = sn_rt_now();
         t_pre += t1 - t0;
         t_inf += t2 - t1;
@@ -402,6 +421,10 @@ int sn_cmd_detect(int argc, char **argv) {
             t_pre * 1e3 / src.n, t_inf * 1e3 / src.n, t_post * 1e3 / src.n, B, imgsz_h, imgsz_w);
     if (dir[0])
         fprintf(stderr, "Results saved to %s\n", sn_cli_show(dir));
+    if (nfail) {
+        fprintf(stderr, "sinter detect: error: %d of %d images could not be read\n", nfail, src.n);
+        goto done;
+    }
     rc = 0;
 done:
     for (int i = 0; i < src.n; i++)

@@ -21,8 +21,22 @@ for f in rb16x8.jpg rb16x8_prog.jpg gray8x8.jpg px3x2.png px3x2_o3.png; do
 done
 head -c 3 "$T/runs/exp/rb16x8.jpg" | od -An -tx1 | grep -q "ff d8 ff" && ok || bad "exp/rb16x8.jpg is not a JPEG"
 head -c 4 "$T/runs/exp/px3x2.png" | od -An -tx1 | grep -q "89 50 4e 47" && ok || bad "exp/px3x2.png is not a PNG"
-nj=$(grep -c '"confidence"' "$T/out.json"); nl=$(cat "$T/runs/exp/labels/"*.txt | wc -l)
-[ "$nj" -gt 0 ] && [ "$nj" = "$nl" ] && ok || bad "JSON $nj detections, labels $nl rows"
+# --json: one document on stdout, per image its path and detections (xyxy, conf, cls, name)
+nj=$(python3 - "$T/out.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert isinstance(d, list) and len(d) == 5, "5 images"
+n = 0
+for im in d:
+    assert im["path"].endswith((".jpg", ".png")), im["path"]
+    for det in im["detections"]:
+        assert len(det["xyxy"]) == 4 and 0 <= det["conf"] <= 1 and det["cls"] >= 0 and det["name"]
+        n += 1
+print(n)
+PY
+) || bad "JSON document"
+nl=$(cat "$T/runs/exp/labels/"*.txt | wc -l)
+[ -n "$nj" ] && [ "$nj" -gt 0 ] && [ "$nj" = "$nl" ] && ok || bad "JSON $nj detections, labels $nl rows"
 grep -q "Results saved to" "$T/err" && grep -q "image 5/5" "$T/err" && ok || bad "progress lines"
 if run --source "$T/img/rb16x8.jpg" --nosave --save-txt >/dev/null 2>"$T/err2"; then ok; else bad "second run"; fi
 [ -d "$T/runs/exp2/labels" ] && [ ! -e "$T/runs/exp2/rb16x8.jpg" ] && ok || bad "exp2 (nosave: labels, no image)"
@@ -36,6 +50,9 @@ mkdir -p "$T/empty"
 cp "$SRC/tests/tensorio/data/images/header_only.jpg" "$T/broken.jpg"
 expect_error "no images" "no images" yolov8n --source "$T/empty" --imgsz 64
 expect_error "broken image" "broken.jpg" yolov8n --source "$T/broken.jpg" --imgsz 64 --project "$T/runs"
+mkdir -p "$T/mixed"; cp "$T/img/rb16x8.jpg" "$T/img/px3x2.png" "$T/broken.jpg" "$T/mixed/"
+expect_error "one broken image of three" "1 of 3 images" yolov8n --source "$T/mixed" --imgsz 64 --project "$T/runs"
+[ -s "$T/runs/exp4/rb16x8.jpg" ] && [ -s "$T/runs/exp4/px3x2.png" ] && ok || bad "the other images still ran (exp4)"
 expect_error "conf 2" "--conf" yolov8n --source "$T/img" --conf 2
 expect_error "missing .pt" "nothere.pt" "$T/nothere.pt" --source "$T/img"
 echo "detect: $passes passed, $fails failed"
