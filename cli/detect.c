@@ -74,7 +74,8 @@ static int list_source(const char *src, paths *out) {
             if (e->d_name[0] == '.' || !is_image(e->d_name))
                 continue;
             char p[4096];
-            snprintf(p, sizeof p, "%s/%s", src, e->d_name);
+            if (snprintf(p, sizeof p, "%s/%s", src, e->d_name) >= (int)sizeof p)
+                continue; /* a path too long to open */
             if (!add_path(out, p)) {
                 closedir(d);
                 return 0;
@@ -107,7 +108,10 @@ static int list_source(const char *src, paths *out) {
 /* PROJECT/NAME, or NAME2, NAME3, … when it exists (Ultralytics' increment_path). */
 static int make_run_dir(const char *project, const char *name, char *dir, size_t n) {
     char p[4096];
-    snprintf(p, sizeof p, "%s", project);
+    if (snprintf(p, sizeof p, "%s", project) >= (int)sizeof p) {
+        fprintf(stderr, "sinter detect: error: --project: path too long\n");
+        return 0;
+    }
     for (char *s = p + 1; *s; s++) /* mkdir -p */
         if (*s == '/') {
             *s = 0;
@@ -116,10 +120,12 @@ static int make_run_dir(const char *project, const char *name, char *dir, size_t
         }
     mkdir(p, 0777);
     for (int k = 1; k < 10000; k++) {
-        if (k == 1)
-            snprintf(dir, n, "%s/%s", project, name);
-        else
-            snprintf(dir, n, "%s/%s%d", project, name, k);
+        int len = k == 1 ? snprintf(dir, n, "%s/%s", project, name)
+                         : snprintf(dir, n, "%s/%s%d", project, name, k);
+        if (len < 0 || (size_t)len >= n) {
+            fprintf(stderr, "sinter detect: error: --project/--name: path too long\n");
+            return 0;
+        }
         if (mkdir(dir, 0777) == 0)
             return 1;
         if (errno != EEXIST)
@@ -258,8 +264,8 @@ int sn_cmd_detect(int argc, char **argv) {
             goto done;
         if (o.save_txt) {
             char lp[4200];
-            snprintf(lp, sizeof lp, "%s/labels", dir);
-            mkdir(lp, 0777);
+            if (snprintf(lp, sizeof lp, "%s/labels", dir) < (int)sizeof lp)
+                mkdir(lp, 0777);
         }
     }
     double t_pre = 0, t_inf = 0, t_post = 0;
@@ -369,7 +375,11 @@ int sn_cmd_detect(int argc, char **argv) {
                 char *dot = strrchr(stem, '.');
                 if (dot)
                     *dot = 0;
-                snprintf(lp, sizeof lp, "%s/labels/%s.txt", dir, stem);
+                if (snprintf(lp, sizeof lp, "%s/labels/%s.txt", dir, stem) >= (int)sizeof lp) {
+                    fprintf(stderr, "sinter detect: error: %s: path too long\n", sn_cli_show(path));
+                    failed = 1;
+                    break;
+                }
                 char *txt = NULL;
                 size_t tl = 0;
                 FILE *f = open_memstream(&txt, &tl);
@@ -392,7 +402,11 @@ int sn_cmd_detect(int argc, char **argv) {
             }
             if (!o.nosave) {
                 char op[4400];
-                snprintf(op, sizeof op, "%s/%s", dir, base_name(path));
+                if (snprintf(op, sizeof op, "%s/%s", dir, base_name(path)) >= (int)sizeof op) {
+                    fprintf(stderr, "sinter detect: error: %s: path too long\n", sn_cli_show(path));
+                    failed = 1;
+                    break;
+                }
                 const char *const *names = (const char *const *)meta.names;
                 if (sn_io_annotate(img[b].data, img[b].w, img[b].h, boxes, n, names, meta.nnames,
                                    err, sizeof err) != SN_OK ||

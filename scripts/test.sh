@@ -12,4 +12,5 @@ ctest --test-dir build-test --output-on-failure -j"$jobs" --timeout 1800 -LE slo
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSN_WERROR=ON -DSN_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  LSAN_OPTIONS=suppressions="$PWD/tests/lsan.supp" \
   ctest --test-dir build-asan --output-on-failure -j"$jobs" -L unit -LE "slow|nvrtc" --timeout 1800
