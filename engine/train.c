@@ -233,7 +233,7 @@ nomem:
 /* Ultralytics' batch → the targets input: per image its boxes in label order as (cls, x1, y1,
  * x2, y2) in input pixels (xywh scaled, then xywh2xyxy, as v8DetectionLoss.preprocess does);
  * the rest of the image's rows are padding, all zeros with cls -1. */
-static void fill_targets(sn_trainer *t, const float *labels, int64_t n) {
+static sn_status fill_targets(sn_trainer *t, const float *labels, int64_t n) {
     int64_t rows = t->B * t->cap;
     for (int64_t r = 0; r < rows; r++) {
         float *q = t->targets + r * 5;
@@ -241,7 +241,8 @@ static void fill_targets(sn_trainer *t, const float *labels, int64_t n) {
         q[1] = q[2] = q[3] = q[4] = 0.f;
     }
     int *used = calloc((size_t)t->B, sizeof *used);
-    SN_ASSERT(used);
+    if (!used)
+        return sn_fail(t->err, sizeof t->err, SN_ERR_NOMEM, "out of memory");
     for (int64_t i = 0; i < n; i++) {
         const float *l = labels + i * 6;
         int64_t b = (int64_t)l[0];
@@ -255,6 +256,7 @@ static void fill_targets(sn_trainer *t, const float *labels, int64_t n) {
         q[4] = cy + hh;
     }
     free(used);
+    return SN_OK;
 }
 
 static int group_of(const sn_ir_graph *g, int32_t p) {
@@ -325,7 +327,8 @@ sn_status sn_trainer_step(sn_trainer *t, const float *images, const float *label
     if (!t->tg || cap != t->cap)
         if ((st = build(t, cap)) != SN_OK)
             return st;
-    fill_targets(t, labels, nlabels);
+    if ((st = fill_targets(t, labels, nlabels)) != SN_OK)
+        return st;
     /* the weights of record into the training graph */
     sn_ir_graph *g = t->tg, *mg = t->m->graph;
     for (int32_t i = 0; i < g->nnodes; i++)

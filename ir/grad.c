@@ -80,6 +80,16 @@ int32_t sn_gb_unbroadcast(sn_ir_gb *b, int32_t dy, const sn_shape *to) {
     return sn_gb_reshape(b, r, to);
 }
 
+int32_t sn_gb_chan(sn_ir_gb *b, int32_t v, int r) {
+    if (v < 0)
+        return -1;
+    sn_shape s = {r, {1}};
+    for (int k = 0; k < r; k++)
+        s.d[k] = 1;
+    s.d[1] = sn_shape_numel(&b->g->nodes[v].shape);
+    return sn_gb_reshape(b, v, &s);
+}
+
 /* Sums contributions c[0..n) (equal shapes) left to right. */
 int32_t sn_gb_addn(sn_ir_gb *b, const int32_t *c, int n) {
     if (n <= 0)

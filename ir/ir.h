@@ -269,6 +269,8 @@ int32_t sn_gb_reshape(sn_ir_gb *b, int32_t x, const sn_shape *s); /* x itself wh
 int32_t sn_gb_slice(sn_ir_gb *b, int32_t x, int axis, int64_t start, int64_t end);
 int32_t sn_gb_sum(sn_ir_gb *b, int32_t x, int axis); /* REDUCE_SUM, the axis kept */
 int32_t sn_gb_permute(sn_ir_gb *b, int32_t x, const int64_t *perm, int n);
+/* A per-channel vector ([C], [1, C] …) viewed as [1, C, 1, …] against a rank-r input. */
+int32_t sn_gb_chan(sn_ir_gb *b, int32_t v, int r);
 /* dy (a broadcast result's shape) summed down to the operand shape `to`. */
 int32_t sn_gb_unbroadcast(sn_ir_gb *b, int32_t dy, const sn_shape *to);
 /* c[0] + c[1] + … (equal shapes), left to right. */

@@ -50,17 +50,6 @@ sn_status sn_ir_ref_batchnorm(const sn_ir_ref_args *r) {
     return SN_OK;
 }
 
-/* A per-channel vector [C] viewed as [1, C, 1, ...] against a rank-r input. */
-static int32_t chan(sn_ir_gb *b, int32_t v, int r) {
-    if (v < 0)
-        return -1;
-    sn_shape s = {r, {1}};
-    for (int k = 0; k < r; k++)
-        s.d[k] = 1;
-    s.d[1] = sn_shape_numel(&b->g->nodes[v].shape);
-    return sn_gb_reshape(b, v, &s);
-}
-
 /* Sums a rank-r tensor over every dim but 1, to [C]. */
 static int32_t sum_but_chan(sn_ir_gb *b, int32_t v, int r, int64_t C) {
     for (int k = r - 1; k >= 0; k--)
@@ -82,9 +71,10 @@ sn_status sn_ir_vjp_batchnorm(sn_ir_graph *g, int32_t node, int32_t dy, int32_t 
     int32_t inv = sn_gb_un(
         &b, SN_OP_RECIP,
         sn_gb_un(&b, SN_OP_SQRT, sn_gb_bin(&b, SN_OP_ADD, n.in[4], sn_gb_scalar(&b, n.fa[0]))));
-    int32_t xhat = sn_gb_bin(&b, SN_OP_MUL, sn_gb_bin(&b, SN_OP_SUB, n.in[0], chan(&b, n.in[3], r)),
-                             chan(&b, inv, r));
-    dx[0] = sn_gb_bin(&b, SN_OP_MUL, dy, chan(&b, sn_gb_bin(&b, SN_OP_MUL, inv, n.in[1]), r));
+    int32_t xhat =
+        sn_gb_bin(&b, SN_OP_MUL, sn_gb_bin(&b, SN_OP_SUB, n.in[0], sn_gb_chan(&b, n.in[3], r)),
+                  sn_gb_chan(&b, inv, r));
+    dx[0] = sn_gb_bin(&b, SN_OP_MUL, dy, sn_gb_chan(&b, sn_gb_bin(&b, SN_OP_MUL, inv, n.in[1]), r));
     dx[1] = sum_but_chan(&b, sn_gb_bin(&b, SN_OP_MUL, dy, xhat), r, C);
     dx[2] = sum_but_chan(&b, dy, r, C);
     dx[3] = dx[4] = -1;
@@ -136,9 +126,9 @@ sn_status sn_ir_vjp_bn_stats(sn_ir_graph *g, int32_t node, int32_t dy, int32_t *
     sn_shape xs = g->nodes[n.in[0]].shape;
     int r = xs.ndim;
     double M = (double)(sn_shape_numel(&xs) / xs.d[1]);
-    int32_t mean = chan(&b, sn_gb_slice(&b, node, 0, 0, 1), r);
-    int32_t dm = chan(&b, sn_gb_slice(&b, dy, 0, 0, 1), r);
-    int32_t dv = chan(&b, sn_gb_slice(&b, dy, 0, 1, 2), r);
+    int32_t mean = sn_gb_chan(&b, sn_gb_slice(&b, node, 0, 0, 1), r);
+    int32_t dm = sn_gb_chan(&b, sn_gb_slice(&b, dy, 0, 0, 1), r);
+    int32_t dv = sn_gb_chan(&b, sn_gb_slice(&b, dy, 0, 1, 2), r);
     int32_t xc = sn_gb_bin(&b, SN_OP_SUB, n.in[0], mean);
     int32_t t = sn_gb_bin(&b, SN_OP_MUL, xc, sn_gb_bin(&b, SN_OP_MUL, dv, sn_gb_scalar(&b, 2.0)));
     dx[0] = sn_gb_bin(&b, SN_OP_MUL, sn_gb_bin(&b, SN_OP_ADD, t, dm), sn_gb_scalar(&b, 1.0 / M));

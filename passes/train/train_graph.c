@@ -53,15 +53,6 @@ static int is_running_stat(const sn_ir_node *n) {
            (n->ia[0] == SN_IR_INIT_BN_MEAN || n->ia[0] == SN_IR_INIT_BN_VAR);
 }
 
-/* A per-channel [1, C] or [C] value viewed as [1, C, 1, …] against a rank-r input. */
-static int32_t chan(sn_ir_gb *b, int32_t v, int r, int64_t C) {
-    sn_shape s = {r, {1}};
-    for (int k = 0; k < r; k++)
-        s.d[k] = 1;
-    s.d[1] = C;
-    return sn_gb_reshape(b, v, &s);
-}
-
 /* BATCHNORM node i in training mode; appends its new running statistics to run[] (mean, var). */
 static sn_status bn_train(sn_ir_gb *b, int32_t i, double mom, int32_t *run) {
     sn_ir_graph *g = b->g;
@@ -83,10 +74,11 @@ static sn_status bn_train(sn_ir_gb *b, int32_t i, double mom, int32_t *run) {
     int32_t inv =
         sn_gb_un(b, SN_OP_RECIP,
                  sn_gb_un(b, SN_OP_SQRT, sn_gb_bin(b, SN_OP_ADD, var, sn_gb_scalar(b, n.fa[0]))));
-    int32_t xc = sn_gb_bin(b, SN_OP_SUB, x, chan(b, mean, r, C));
-    int32_t y = sn_gb_bin(
-        b, SN_OP_ADD, sn_gb_bin(b, SN_OP_MUL, xc, chan(b, sn_gb_bin(b, SN_OP_MUL, inv, w), r, C)),
-        chan(b, bias, r, C));
+    int32_t xc = sn_gb_bin(b, SN_OP_SUB, x, sn_gb_chan(b, mean, r));
+    int32_t y =
+        sn_gb_bin(b, SN_OP_ADD,
+                  sn_gb_bin(b, SN_OP_MUL, xc, sn_gb_chan(b, sn_gb_bin(b, SN_OP_MUL, inv, w), r)),
+                  sn_gb_chan(b, bias, r));
     int32_t keep = sn_gb_scalar(b, 1.0 - mom);
     run[0] = sn_gb_bin(b, SN_OP_ADD, sn_gb_bin(b, SN_OP_MUL, rm, keep),
                        sn_gb_bin(b, SN_OP_MUL, mean, sn_gb_scalar(b, mom)));
