@@ -100,8 +100,9 @@ int sn_cmd_compile(int argc, char **argv) {
         printf("%4s %-48s %s\n", "#", "kernel", "ops");
         for (int i = 0; i < c.prog->nsteps; i++) {
             const sn_cg_step *s = &c.prog->steps[i];
-            if (s->kind == SN_RT_STEP_GEMM)
-                printf("%4d %-48s 1 (library GEMM)\n", i, s->name);
+            if (s->kind != SN_RT_STEP_KERNEL)
+                printf("%4d %-48s 1 (%s)\n", i, s->name,
+                       s->kind == SN_RT_STEP_GEMM ? "library GEMM" : "host function");
             else
                 printf("%4d %-48s %d\n", i, c.prog->kernels[s->kernel].name,
                        c.prog->kernels[s->kernel].nops);

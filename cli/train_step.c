@@ -12,7 +12,8 @@ static const char help[] =
     "                         [--weights W] [--optimizer SGD|AdamW] [--lr 0.01]\n"
     "                         [--momentum 0.937] [--weight-decay 0.0005] [--steps 1]\n"
     "                         [--accumulate N] [--grads G.safetensors] [--ema E.safetensors]\n"
-    "                         [--backend ref] [--nc N] [--scale S] [--json]\n"
+    "                         [--backend cpu|ref] [--eager] [--threads N] [--nc N]\n"
+    "                         [--scale S] [--json]\n"
     "\n"
     "Runs Ultralytics' training step STEPS times on one batch: forward in training mode\n"
     "(BatchNorm on batch statistics), v8DetectionLoss, backward, gradients clipped to a total\n"
@@ -29,7 +30,9 @@ static const char help[] =
     "  --ema E         also keep Ultralytics' ModelEMA and write it after the last step\n"
     "  --optimizer     SGD (momentum, Nesterov, L2 decay) or AdamW (decoupled decay,\n"
     "                  betas (momentum, 0.999)); --weight-decay is applied as given\n"
-    "  --backend       ref only for now (the compiled step is not built yet)\n";
+    "  --backend       cpu (default): the step compiled as one plan (fused; --eager: one\n"
+    "                  kernel per op); ref: the reference evaluator. CUDA training is not\n"
+    "                  built yet\n";
 
 int sn_cmd_train_step(int argc, char **argv) {
     if (sn_cli_help(argc, argv, help))
@@ -38,7 +41,7 @@ int sn_cmd_train_step(int argc, char **argv) {
     if (sn_cli_parse(argc, argv, "train-step",
                      "--weights --images --labels --output --grads --optimizer --lr --momentum "
                      "--weight-decay --steps --backend --nc --scale --json --threads --accumulate "
-                     "--ema",
+                     "--ema --eager",
                      &o))
         return 2;
     if (!o.model || !o.images || !o.labels || !o.output) {
@@ -96,7 +99,7 @@ int sn_cmd_train_step(int argc, char **argv) {
     sn_session *s = NULL;
     sn_trainer *t = NULL;
     sn_io_labels lab = {0};
-    sn_session_options so = {.backend = o.backend ? o.backend : "ref", .threads = o.threads};
+    sn_session_options so = {.backend = o.backend ? o.backend : "cpu", .threads = o.threads};
     if (sn_session_new(&so, &s) != SN_OK) {
         fprintf(stderr, "sinter train-step: error: %s\n", sn_session_error(s));
         goto done;
@@ -107,7 +110,8 @@ int sn_cmd_train_step(int argc, char **argv) {
                            .batch = (int)is.d[0],
                            .height = (int)is.d[2],
                            .width = (int)is.d[3],
-                           .weights = o.weights};
+                           .weights = o.weights,
+                           .eager = o.eager};
     sn_trainer_options to;
     sn_trainer_options_default(&to);
     if (o.optimizer)

@@ -56,6 +56,7 @@ const sn_cg_backend sn_cg_backend_cpu = {
     .key_text = cpu_key_text,
     .compile = cpu_compile,
     .fill_source = cpu_fill_source,
+    .library_step = sn_cg_cpu_library_step,
     .configs = NULL,
 };
 

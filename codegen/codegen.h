@@ -104,10 +104,16 @@ typedef struct sn_cg_param {
 typedef struct sn_cg_step {
     sn_rt_step_kind kind;
     int kernel;      /* SN_RT_STEP_KERNEL: index into kernels */
-    char name[128];  /* SN_RT_STEP_GEMM: what it computes, "gemm_conv1x1_1x64x80x80_f16" */
+    char name[128];  /* SN_RT_STEP_GEMM / HOST: what it computes, "gemm_conv1x1_1x64x80x80_f16",
+                      * "host_conv_grad_weight_16x3x3x3" */
     sn_rt_gemm gemm; /* SN_RT_STEP_GEMM */
-    int nargs;       /* SN_RT_STEP_GEMM: A, B, D (, bias), as sn_rt_gemm describes */
-    sn_cg_arg args[4];
+    /* SN_RT_STEP_HOST: a function of Sinter's own (codegen/cpu_host.c) with the CPU kernel ABI
+     * over [0, tasks); its last argument is its description in the weights blob */
+    void (*host)(void **args, int64_t begin, int64_t end);
+    int64_t tasks;
+    int nargs; /* GEMM: A, B, D (, bias), as sn_rt_gemm describes; HOST: the group's values,
+                * then the description */
+    sn_cg_arg args[SN_CG_MAX_ARGS];
 } sn_cg_step;
 
 typedef struct sn_cg_program {

@@ -73,6 +73,11 @@ typedef enum sn_cg_anchor {
                               * its group (not done in place: eager mode, or a copy). */
     SN_CG_ANCHOR_RESHAPE,    /* anchor_in: x; a copy in row-major element order between two
                               * strided tensors of equal numel (a reshape that is no view) */
+    SN_CG_ANCHOR_HOST,       /* anchor_in: the op's inputs (weights plain); an op alone that no
+                              * generator emits yet (training's BN statistics, conv weight
+                              * gradient, strided conv input gradient, max-pool gradient) or that
+                              * is no loop nest (the loss's assigner): a host kernel on the CPU
+                              * (cpu_host.c), no template on CUDA yet */
     SN_CG_ANCHOR_COUNT
 } sn_cg_anchor;
 
@@ -205,6 +210,10 @@ char *sn_cg_group_comment(const sn_cg_group *g);
  * lower.c; sn_cg_target_host_cpu and sn_cg_cpu_* in the cpu files. */
 sn_status sn_cg_cpu_render_group(sn_cg_lower_ctx *c, const sn_cg_group *g, sn_cg_kernel *k,
                                  char *err, size_t errlen);
+/* The CPU backend's library_step (codegen/cpu_host.c): a host kernel for an
+ * SN_CG_ANCHOR_HOST group (1, s filled), 0 for any other group, -1 with err on failure. */
+int sn_cg_cpu_library_step(sn_cg_lower_ctx *c, const sn_cg_group *g, sn_cg_step *s, char *err,
+                           size_t errlen);
 /* Defined by codegen/cuda_render.c. */
 sn_status sn_cg_cuda_render_group(sn_cg_lower_ctx *c, const sn_cg_group *g, sn_cg_kernel *k,
                                   char *err, size_t errlen);

@@ -91,7 +91,7 @@ void sn_cg_cpu_emit_pointwise(em *e, LLVMValueRef t) {
     int64_t bnd[66];
     int nb = 0;
     bnd[nb++] = 0;
-    concat_bounds(ki, ki->nops - 1, 0, bnd + 1, &nb);
+    concat_bounds(ki, ki->nops - 1, 0, bnd, &nb);
     bnd[nb++] = E;
     qsort(bnd, (size_t)nb, sizeof bnd[0], cmp_i64);
     int u = 0;

@@ -26,7 +26,7 @@
 
 /* Bumped whenever the emitted IR for an unchanged spec changes (it is part of every spec,
  * so cached objects of an older code generator are never reused). */
-#define SN_CG_CPU_REVISION 5
+#define SN_CG_CPU_REVISION 6
 
 static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }

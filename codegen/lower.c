@@ -37,9 +37,9 @@ int sn_cg_val_finite(const sn_cg_val *v) {
 }
 
 const char *sn_cg_anchor_name(sn_cg_anchor a) {
-    static const char *const names[SN_CG_ANCHOR_COUNT] = {"pointwise",  "conv2d",   "matmul",
-                                                          "maxpool",    "upsample", "softmax",
-                                                          "reduce_sum", "concat",   "reshape"};
+    static const char *const names[SN_CG_ANCHOR_COUNT] = {
+        "pointwise", "conv2d",     "matmul", "maxpool", "upsample",
+        "softmax",   "reduce_sum", "concat", "reshape", "host"};
     return (unsigned)a < SN_CG_ANCHOR_COUNT ? names[a] : "?";
 }
 
@@ -148,14 +148,41 @@ static int is_leaf(const sn_ir_node *n) {
  * any other op by name before rendering, so an op that ir/ops.def has gained but codegen has
  * not (training's gradient ops, say) fails clearly instead of being rendered as another. */
 static const unsigned char has_kernel[SN_OP_COUNT] = {
-    [SN_OP_INPUT] = 1,     [SN_OP_PARAM] = 1,   [SN_OP_CONST] = 1,      [SN_OP_CONV2D] = 1,
-    [SN_OP_BATCHNORM] = 1, [SN_OP_SILU] = 1,    [SN_OP_SIGMOID] = 1,    [SN_OP_RELU] = 1,
-    [SN_OP_NEG] = 1,       [SN_OP_EXP] = 1,     [SN_OP_SQRT] = 1,       [SN_OP_RECIP] = 1,
-    [SN_OP_ADD] = 1,       [SN_OP_SUB] = 1,     [SN_OP_MUL] = 1,        [SN_OP_DIV] = 1,
-    [SN_OP_POW] = 1,       [SN_OP_MAX2] = 1,    [SN_OP_CAST] = 1,       [SN_OP_CONCAT] = 1,
-    [SN_OP_SLICE] = 1,     [SN_OP_RESHAPE] = 1, [SN_OP_PERMUTE] = 1,    [SN_OP_UPSAMPLE] = 1,
-    [SN_OP_MAXPOOL2D] = 1, [SN_OP_SOFTMAX] = 1, [SN_OP_REDUCE_SUM] = 1, [SN_OP_MATMUL] = 1,
+    [SN_OP_INPUT] = 1,
+    [SN_OP_PARAM] = 1,
+    [SN_OP_CONST] = 1,
+    [SN_OP_CONV2D] = 1,
+    [SN_OP_BATCHNORM] = 1,
+    [SN_OP_SILU] = 1,
+    [SN_OP_SIGMOID] = 1,
+    [SN_OP_RELU] = 1,
+    [SN_OP_NEG] = 1,
+    [SN_OP_EXP] = 1,
+    [SN_OP_SQRT] = 1,
+    [SN_OP_RECIP] = 1,
+    [SN_OP_ADD] = 1,
+    [SN_OP_SUB] = 1,
+    [SN_OP_MUL] = 1,
+    [SN_OP_DIV] = 1,
+    [SN_OP_POW] = 1,
+    [SN_OP_MAX2] = 1,
+    [SN_OP_CAST] = 1,
+    [SN_OP_CONCAT] = 1,
+    [SN_OP_SLICE] = 1,
+    [SN_OP_RESHAPE] = 1,
+    [SN_OP_PERMUTE] = 1,
+    [SN_OP_UPSAMPLE] = 1,
+    [SN_OP_MAXPOOL2D] = 1,
+    [SN_OP_SOFTMAX] = 1,
+    [SN_OP_REDUCE_SUM] = 1,
+    [SN_OP_MATMUL] = 1,
     [SN_OP_ANCHORS] = 1,
+    [SN_OP_BN_STATS] = 1,
+    [SN_OP_CONV2D_GRAD_INPUT] = 1,
+    [SN_OP_CONV2D_GRAD_WEIGHT] = 1,
+    [SN_OP_MAXPOOL2D_GRAD] = 1,
+    [SN_OP_DET_LOSS] = 1,
+    [SN_OP_DET_LOSS_GRAD] = 1,
 };
 
 static int is_view_op(sn_op op) {
@@ -167,10 +194,28 @@ static int is_pointwise_op(sn_op op) {
     return (f & (SN_OPF_UNARY | SN_OPF_BINARY)) != 0 || op == SN_OP_BATCHNORM;
 }
 
-static int anchor_of(sn_op op, sn_cg_anchor *a) {
-    switch (op) {
+/* A stride-1 conv's input gradient is a conv: of dy, with the weights' in and out channels
+ * swapped (per group) and the kernel flipped, padded k-1-pad (lower gives the renderers that
+ * conv, see conv_grad_input_weights). */
+static int grad_input_is_conv(const sn_ir_node *n) {
+    return n->op == SN_OP_CONV2D_GRAD_INPUT && n->ia[0] == 1 && n->ia[1] == 1 && n->ia[4] == 1 &&
+           n->ia[5] == 1;
+}
+
+static int anchor_of(const sn_ir_node *n, sn_cg_anchor *a) {
+    switch (n->op) {
     case SN_OP_CONV2D:
         *a = SN_CG_ANCHOR_CONV2D;
+        return 1;
+    case SN_OP_CONV2D_GRAD_INPUT:
+        *a = grad_input_is_conv(n) ? SN_CG_ANCHOR_CONV2D : SN_CG_ANCHOR_HOST;
+        return 1;
+    case SN_OP_BN_STATS:
+    case SN_OP_CONV2D_GRAD_WEIGHT:
+    case SN_OP_MAXPOOL2D_GRAD:
+    case SN_OP_DET_LOSS:
+    case SN_OP_DET_LOSS_GRAD:
+        *a = SN_CG_ANCHOR_HOST;
         return 1;
     case SN_OP_MATMUL:
         *a = SN_CG_ANCHOR_MATMUL;
@@ -617,6 +662,31 @@ static sn_status add_store(gbuild *b, int opi, char *err, size_t errlen) {
     return SN_OK;
 }
 
+/* The weight operand of a stride-1 conv's input gradient as the conv that computes it reads
+ * it: w [O,C/g,KH,KW] → w' [C,O/g,KH,KW], w'[gi·Cg + c][o][kh][kw] = w[gi·Og + o][c][KH-1-kh]
+ * [KW-1-kw]. Not the PARAM's own layout, so the val belongs to no node (node -1: packed on
+ * its own, never shared with the forward conv's packing of the same weights). */
+static sn_status conv_grad_input_weights(sn_cg_lower_ctx *c, const sn_ir_node *n, sn_cg_val *v) {
+    int64_t O = v->shape.d[0], Cg = v->shape.d[1], KH = v->shape.d[2], KW = v->shape.d[3];
+    int64_t G = n->ia[6], Og = O / G;
+    float *t = ctx_own(c, (size_t)(O * Cg * KH * KW));
+    if (!t)
+        return SN_ERR_NOMEM;
+    for (int64_t gi = 0; gi < G; gi++)
+        for (int64_t ci = 0; ci < Cg; ci++)
+            for (int64_t o = 0; o < Og; o++)
+                for (int64_t kh = 0; kh < KH; kh++)
+                    for (int64_t kw = 0; kw < KW; kw++)
+                        t[(((gi * Cg + ci) * Og + o) * KH + kh) * KW + kw] =
+                            v->data[(((gi * Og + o) * Cg + ci) * KH + (KH - 1 - kh)) * KW +
+                                    (KW - 1 - kw)];
+    v->data = t;
+    v->node = -1;
+    v->shape = (sn_shape){.ndim = 4, .d = {G * Cg, Og, KH, KW}};
+    sn_ir_contiguous_strides(&v->shape, v->stride);
+    return SN_OK;
+}
+
 static sn_status describe_group(sn_cg_lower_ctx *c, int32_t gid, const int32_t *nodes, int nnodes,
                                 sn_cg_group *grp, char *err, size_t errlen) {
     const sn_ir_graph *g = c->g;
@@ -641,7 +711,7 @@ static sn_status describe_group(sn_cg_lower_ctx *c, int32_t gid, const int32_t *
         const sn_ir_node *n = &g->nodes[nodes[i]];
         sn_cg_anchor a;
         int tree_member = (n->op == SN_OP_CONCAT || n->op == SN_OP_UPSAMPLE) && nnodes > 1;
-        if (!tree_member && anchor_of(n->op, &a)) {
+        if (!tree_member && anchor_of(n, &a)) {
             if (apos >= 0)
                 UNSUP("group %d: two anchors (%%%d %s and %%%d %s)", gid, nodes[apos],
                       sn_ir_op_info[g->nodes[nodes[apos]].op].name, nodes[i],
@@ -702,6 +772,9 @@ static sn_status describe_group(sn_cg_lower_ctx *c, int32_t gid, const int32_t *
                 if (is_w && !v.is_weight)
                     UNSUP("group %d: conv2d %%%d weight/bias %%%d is not a PARAM/CONST", gid, ni,
                           src);
+                if (is_w && n->op == SN_OP_CONV2D_GRAD_INPUT &&
+                    (st = conv_grad_input_weights(c, n, &v)) != SN_OK)
+                    return st;
                 if (!is_w && k == 0 && v.is_weight && grp->anchor == SN_CG_ANCHOR_CONV2D)
                     UNSUP("group %d: conv2d %%%d of a constant input", gid, ni);
                 int vi = add_in_val(grp, &v);
@@ -709,7 +782,30 @@ static sn_status describe_group(sn_cg_lower_ctx *c, int32_t gid, const int32_t *
                     UNSUP("group %d: more than %d arguments", gid, SN_CG_MAX_ARGS);
                 grp->anchor_in[k] = vi;
             }
-            if (grp->anchor == SN_CG_ANCHOR_CONV2D) {
+            if (grp->anchor == SN_CG_ANCHOR_CONV2D && n->op == SN_OP_CONV2D_GRAD_INPUT) {
+                /* the conv that gives dx: of dy [N,O,OH,OW], weights [C,O/g,KH,KW] */
+                const sn_shape *ys = &g->nodes[n->in[0]].shape, *ws = &g->nodes[n->in[1]].shape;
+                sn_cg_conv *cv = &grp->conv;
+                grp->anchor_in[2] = -1;
+                grp->nanchor_in = 3;
+                op->op = SN_OP_CONV2D;
+                *cv = (sn_cg_conv){.n = ys->d[0],
+                                   .c = ys->d[1],
+                                   .h = ys->d[2],
+                                   .w = ys->d[3],
+                                   .o = n->shape.d[1],
+                                   .oh = n->shape.d[2],
+                                   .ow = n->shape.d[3],
+                                   .kh = ws->d[2],
+                                   .kw = ws->d[3],
+                                   .sh = 1,
+                                   .sw = 1,
+                                   .ph = ws->d[2] - 1 - n->ia[2],
+                                   .pw = ws->d[3] - 1 - n->ia[3],
+                                   .dh = 1,
+                                   .dw = 1,
+                                   .groups = n->ia[6]};
+            } else if (grp->anchor == SN_CG_ANCHOR_CONV2D) {
                 if (n->nin < 3)
                     grp->anchor_in[2] = -1;
                 grp->nanchor_in = 3;
@@ -1111,17 +1207,22 @@ sn_status sn_cg_lower(const sn_ir_graph *g, const sn_cg_target *t, sn_cg_program
     }
     for (int32_t i = 0; i < ng; i++)
         first[i] = -1;
+    /* launch order = group id order, which the passes number as an execution order (a group
+     * runs after every group it reads); not the order of the groups' first nodes, which
+     * differs when groups interleave (a fused group whose first member comes before a smaller
+     * group it reads, as in BatchNorm's backward) */
     int norder = 0;
     for (int32_t i = 0; i < g->nnodes; i++) {
         const sn_ir_node *n = &g->nodes[i];
         if ((n->flags & SN_IR_NODE_DEAD) || n->group < 0)
             continue;
-        if (first[n->group] < 0) {
+        if (first[n->group] < 0)
             first[n->group] = i;
-            order[norder++] = n->group;
-        }
         count[n->group]++;
     }
+    for (int32_t k = 0; k < ng; k++)
+        if (first[k] >= 0)
+            order[norder++] = k;
     int32_t at = 0;
     for (int i = 0; i < norder; i++) {
         start[order[i]] = at;

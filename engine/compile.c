@@ -290,10 +290,12 @@ sn_status sn_eng_compile(sn_ir_graph *g, const sn_eng_build *b, sn_rt_device *de
         for (int i = 0; st == SN_OK && i < p->nsteps; i++) {
             const sn_cg_step *ps = &p->steps[i];
             sn_rt_step *s = &steps[i];
-            if (ps->kind == SN_RT_STEP_GEMM) { /* a library call: nothing was compiled */
-                s->kind = SN_RT_STEP_GEMM;
+            if (ps->kind != SN_RT_STEP_KERNEL) { /* a library or host call: nothing compiled */
+                s->kind = ps->kind;
                 s->entry = ps->name;
                 s->gemm = ps->gemm;
+                s->host = ps->host;
+                s->tasks = ps->tasks;
                 s->nargs = ps->nargs;
                 for (int a = 0; a < ps->nargs; a++)
                     s->args[a] =
@@ -382,14 +384,12 @@ static int same_program(const sn_cg_program *a, const sn_cg_program *b) {
     return 1;
 }
 
-sn_status sn_eng_rebind_weights(sn_eng_compiled *c, sn_ir_graph *g, const sn_eng_build *b,
-                                char *err, size_t errlen) {
+sn_status sn_eng_repack_weights(sn_eng_compiled *c, const sn_ir_graph *g, char *err,
+                                size_t errlen) {
     if (!c->prog)
         return sn_fail(err, errlen, SN_ERR_INVALID, "no compiled program to bind weights to");
-    sn_status st = run_passes(g, b, NULL, err, errlen);
     sn_cg_program *np = NULL;
-    if (st == SN_OK)
-        st = sn_cg_lower(g, &c->target, &np, err, errlen);
+    sn_status st = sn_cg_lower(g, &c->target, &np, err, errlen);
     if (st == SN_OK && !same_program(c->prog, np))
         st = sn_fail(err, errlen, SN_ERR_INVALID,
                      "the new weights change the compiled program (a different model, size or "
@@ -403,4 +403,12 @@ sn_status sn_eng_rebind_weights(sn_eng_compiled *c, sn_ir_graph *g, const sn_eng
     }
     sn_cg_program_free(np);
     return st;
+}
+
+sn_status sn_eng_rebind_weights(sn_eng_compiled *c, sn_ir_graph *g, const sn_eng_build *b,
+                                char *err, size_t errlen) {
+    if (!c->prog)
+        return sn_fail(err, errlen, SN_ERR_INVALID, "no compiled program to bind weights to");
+    sn_status st = run_passes(g, b, NULL, err, errlen);
+    return st == SN_OK ? sn_eng_repack_weights(c, g, err, errlen) : st;
 }

@@ -8,8 +8,9 @@
  * The targets input holds `cap` boxes per image; a batch with more boxes in one image
  * rebuilds the training graph at the next power of two.
  *
- * Today the graph runs on ref; a compiled step (the CPU and CUDA backends) is the next step of
- * the training issue. */
+ * The graph runs on ref, or compiled for the session's backend (the CPU; CUDA has no kernels
+ * for the backward ops yet): one plan for forward, loss and backward, whose weights blob is
+ * packed again from the weights of record before each step (codegen only, no compile). */
 #include "passes/train.h"
 #include "engine/engine.h"
 
@@ -27,6 +28,10 @@ struct sn_trainer {
     int64_t B, H, W;
     int cap;              /* boxes per image the training graph takes */
     sn_ir_graph *tg;      /* the training graph (NULL until the first step) */
+    sn_ir_graph *pg;      /* compiled: tg after the passes (its PARAMs refreshed each step) */
+    sn_eng_compiled comp; /* compiled: the plan of pg */
+    int32_t *pparam;      /* compiled: per pg node, the model graph's PARAM of its name, or -1 */
+    int eager;
     sn_train_info info;   /* its outputs */
     int32_t *tparam;      /* per tg node: the model graph's PARAM of the same name, or -1 */
     float **out;          /* per tg output: its values */
@@ -65,8 +70,13 @@ static void drop_graph(sn_trainer *t) {
     free(t->mparam);
     free(t->tparam);
     free(t->targets);
+    free(t->pparam);
+    sn_eng_compiled_free(&t->comp);
+    sn_ir_graph_free(t->pg);
     sn_train_info_free(&t->info);
     sn_ir_graph_free(t->tg);
+    t->pg = NULL;
+    t->pparam = NULL;
     t->out = NULL;
     t->mparam = t->tparam = NULL;
     t->targets = NULL;
@@ -117,13 +127,14 @@ sn_status sn_trainer_new(sn_session *s, const sn_model_options *mo, const sn_tra
     if (opt)
         t->o = *opt;
     sn_status st = SN_OK;
-    if (s->backend) {
+    if (s->backend && s->backend->library_step != sn_cg_backend_cpu.library_step) {
         st = sn_fail(s->err, sizeof s->err, SN_ERR_UNSUPPORTED,
-                     "training runs on the ref backend only for now (the %s backend has no "
+                     "training runs on the ref and cpu backends for now (the %s backend has no "
                      "kernels for the backward ops and the loss yet)",
                      s->backend->name);
         goto fail;
     }
+    t->eager = mo->eager;
     const char *opn = t->o.optimizer ? t->o.optimizer : "SGD";
     if (!strcmp(opn, "AdamW"))
         t->adamw = 1;
@@ -216,6 +227,29 @@ static sn_status build(sn_trainer *t, int cap) {
         t->tparam[i] = g->nodes[i].op == SN_OP_PARAM
                            ? sn_ir_find_param(mg, sn_ir_str_get(g, g->nodes[i].name))
                            : -1;
+    if (t->s->backend) { /* one plan: forward, loss, backward */
+        sn_eng_build b = {.backend = t->s->backend,
+                          .eager = t->eager,
+                          .dtype = SN_DTYPE_F32,
+                          .arch = t->s->arch,
+                          .threads = t->s->threads,
+                          .cache_dir = t->s->cache_dir};
+        if (!(t->pg = sn_ir_graph_clone(g)))
+            goto nomem;
+        st = sn_eng_compile(t->pg, &b, t->s->dev, &t->comp, t->err, sizeof t->err);
+        if (st != SN_OK) {
+            drop_graph(t);
+            return st;
+        }
+        if (!(t->pparam = malloc((size_t)t->pg->nnodes * sizeof *t->pparam)))
+            goto nomem;
+        for (int32_t i = 0; i < t->pg->nnodes; i++) {
+            const sn_ir_node *n = &t->pg->nodes[i];
+            t->pparam[i] = n->op == SN_OP_PARAM && !(n->flags & SN_IR_NODE_DEAD) && n->data
+                               ? sn_ir_find_param(mg, sn_ir_str_get(t->pg, n->name))
+                               : -1;
+        }
+    }
     for (int k = 0; k < t->info.nout; k++) {
         const sn_shape *os = &g->nodes[g->outputs[k]].shape;
         t->out[k] = malloc((size_t)sn_shape_numel(os) * sizeof(float));
@@ -331,12 +365,24 @@ sn_status sn_trainer_step(sn_trainer *t, const float *images, const float *label
         return st;
     /* the weights of record into the training graph */
     sn_ir_graph *g = t->tg, *mg = t->m->graph;
-    for (int32_t i = 0; i < g->nnodes; i++)
+    for (int32_t i = 0; !t->pg && i < g->nnodes; i++)
         if (t->tparam[i] >= 0)
             memcpy(g->nodes[i].data, mg->nodes[t->tparam[i]].data,
                    (size_t)sn_shape_numel(&g->nodes[i].shape) * sizeof(float));
     const float *ins[2] = {images, t->targets};
-    if ((st = sn_ir_ref_run(g, ins, t->out, t->err, sizeof t->err)) != SN_OK)
+    if (t->pg) { /* compiled: the weights of record into the plan's blob, then one run */
+        for (int32_t i = 0; i < t->pg->nnodes; i++)
+            if (t->pparam[i] >= 0)
+                memcpy(t->pg->nodes[i].data, mg->nodes[t->pparam[i]].data,
+                       (size_t)sn_shape_numel(&t->pg->nodes[i].shape) * sizeof(float));
+        st = sn_eng_repack_weights(&t->comp, t->pg, t->err, sizeof t->err);
+        if (st == SN_OK)
+            st = sn_rt_plan_run(t->comp.plan, (const void *const *)ins, (void *const *)t->out,
+                                t->err, sizeof t->err);
+    } else {
+        st = sn_ir_ref_run(g, ins, t->out, t->err, sizeof t->err);
+    }
+    if (st != SN_OK)
         return st;
     const float *l = t->out[0];
     double total = (double)l[0] + l[1] + l[2];

@@ -348,6 +348,22 @@ sn_status sn_ir_ref_run_checked(const sn_ir_graph *g, const float *const *inputs
                                 float *const *outputs, sn_ir_ref_nonfinite *first, char *err,
                                 size_t errlen);
 
+/* DET_LOSS (grad 0: y = the loss [3]) or DET_LOSS_GRAD (grad 1: y = dpred, pred's shape) as
+ * the ref rule computes them, for callers without a node (a backend's host kernel): ia, fa
+ * the node's attributes (nc, reg_max; the gains), pred [B, 4·reg_max + nc, A] contiguous,
+ * targets [B, cap, 5], anchors (1,2,A), strides (1,1,A), dloss [3] (grad only). */
+sn_status sn_ir_det_loss_compute(int grad, const int64_t *ia, const double *fa, const sn_shape *ps,
+                                 const float *pred, int64_t cap, const float *targets,
+                                 const float *anchors, const float *strides, const float *dloss,
+                                 float *y);
+
+/* MAXPOOL2D_GRAD's routing, for ref and backends' host kernels alike: the element of one
+ * (n, c) plane x (element strides sy, sx; H×W) that output (oy, ox) of a k×k max-pool
+ * (stride st, -inf padding pd) takes, as y·W + x: the first maximum in row-major order, a NaN
+ * winning as torch's max-pool lets it. */
+int64_t sn_ir_maxpool_argmax(const float *x, int64_t sy, int64_t sx, int64_t H, int64_t W,
+                             int64_t k, int64_t st, int64_t pd, int64_t oy, int64_t ox);
+
 /* ---------------------------------------------------------------- counting */
 
 /* Parameter count: the sum of PARAM numel, leaving out BN running_mean/running_var PARAMs

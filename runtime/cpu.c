@@ -225,6 +225,9 @@ static sn_status cpu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, char *
             /* gemm_rows gets the step itself as its one argument. */
             cs->args[0] = cs;
             break;
+        case SN_RT_STEP_HOST:
+            cs->fn = s->host;
+            break;
         case SN_RT_STEP_ALLREDUCE:
             st = sn_fail(err, errlen, SN_ERR_UNSUPPORTED,
                          "plan step %d: SN_RT_STEP_ALLREDUCE (NCCL all-reduce for data-"

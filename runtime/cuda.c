@@ -333,6 +333,12 @@ static sn_status cu_plan_new(sn_rt_plan *p, const sn_rt_plan_desc *desc, char *e
                          i);
             goto fail;
         }
+        if (s->kind == SN_RT_STEP_HOST) {
+            st = sn_fail(err, errlen, SN_ERR_UNSUPPORTED,
+                         "plan step %d (%s): a host step (a CPU function) in a CUDA plan", i,
+                         s->entry ? s->entry : "?");
+            goto fail;
+        }
         if (s->kind == SN_RT_STEP_KERNEL) {
             if (s->grid[0] == 0 || s->block[0] == 0) {
                 st = sn_fail(err, errlen, SN_ERR_INVALID,

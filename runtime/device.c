@@ -217,6 +217,13 @@ static sn_status desc_check(const sn_rt_plan_desc *desc, char *err, size_t errle
                 return st;
             break;
         }
+        case SN_RT_STEP_HOST:
+            if (!s->host)
+                BAD("plan step %d (%s): a host step without its function", i,
+                    s->entry ? s->entry : "?");
+            if (s->tasks < 0)
+                BAD("plan step %d (%s): negative task count", i, s->entry ? s->entry : "?");
+            break;
         case SN_RT_STEP_ALLREDUCE:
             break; /* the backends say it is not supported yet */
         default:

@@ -167,8 +167,11 @@ typedef enum sn_rt_step_kind {
     SN_RT_STEP_KERNEL,    /* launch a kernel */
     SN_RT_STEP_ALLREDUCE, /* reserved for data-parallel training (NCCL): sum a buffer range;
                            * plan creation fails with SN_ERR_UNSUPPORTED for now */
-    SN_RT_STEP_GEMM       /* a library GEMM (cuBLASLt on CUDA; plain f32 loops on the CPU):
+    SN_RT_STEP_GEMM,      /* a library GEMM (cuBLASLt on CUDA; plain f32 loops on the CPU):
                            * a candidate for 1×1 conv / matmul groups, see sn_rt_gemm */
+    SN_RT_STEP_HOST       /* CPU only: a function compiled into Sinter itself (codegen's host
+                           * kernels: ops no generator emits yet, the loss's assigner), called
+                           * with the kernel ABI; CUDA plans refuse it */
 } sn_rt_step_kind;
 
 typedef enum sn_rt_dtype { SN_RT_F32, SN_RT_F16, SN_RT_BF16 } sn_rt_dtype;
@@ -217,6 +220,9 @@ typedef struct sn_rt_step {
     uint32_t grid[3], block[3], smem; /* cuda; smem = dynamic shared bytes (> 48 KiB is
                                        * opted into per kernel) */
     sn_rt_gemm gemm;                  /* SN_RT_STEP_GEMM (module and entry unused) */
+    /* SN_RT_STEP_HOST: the function (module unused; entry names it in messages), called like a
+     * CPU kernel: host(args, begin, end) over [0, tasks) */
+    void (*host)(void **args, int64_t begin, int64_t end);
 } sn_rt_step;
 
 typedef struct sn_rt_plan_desc {

@@ -613,10 +613,11 @@ sn_status sn_ir_det_loss_eval(const sn_ir_det_dims *d, const double *pred, const
 
 /* ---------------------------------------------------------------- ref rules */
 
-static sn_status det_ref(const sn_ir_ref_args *r, int grad) {
-    const sn_shape *ps = r->xs[0];
-    sn_ir_det_dims d = {ps->d[0],    ps->d[2],    r->xs[1]->d[1],
-                        r->n->ia[0], r->n->ia[1], {r->n->fa[0], r->n->fa[1], r->n->fa[2]}};
+sn_status sn_ir_det_loss_compute(int grad, const int64_t *ia, const double *fa, const sn_shape *ps,
+                                 const float *pred_f, int64_t cap, const float *targets,
+                                 const float *anchors, const float *strides, const float *dloss,
+                                 float *y) {
+    sn_ir_det_dims d = {ps->d[0], ps->d[2], cap, ia[0], ia[1], {fa[0], fa[1], fa[2]}};
     int64_t np = sn_shape_numel(ps);
     double *pred = malloc((size_t)np * sizeof *pred);
     double *dpred = grad ? malloc((size_t)np * sizeof *dpred) : NULL;
@@ -626,22 +627,27 @@ static sn_status det_ref(const sn_ir_ref_args *r, int grad) {
         return SN_ERR_NOMEM;
     }
     for (int64_t i = 0; i < np; i++)
-        pred[i] = r->x[0][i];
+        pred[i] = pred_f[i];
     sn_ir_det_assign as;
-    sn_status st = sn_ir_det_assign_run(&d, pred, r->x[1], r->x[2], r->x[3], &as);
+    sn_status st = sn_ir_det_assign_run(&d, pred, targets, anchors, strides, &as);
     if (st == SN_OK) {
         double loss[3], dl[3] = {0, 0, 0};
         if (grad)
             for (int i = 0; i < 3; i++)
-                dl[i] = r->x[4][i];
-        st = sn_ir_det_loss_eval(&d, pred, r->x[2], &as, NULL, 0, dl, loss, dpred);
+                dl[i] = dloss[i];
+        st = sn_ir_det_loss_eval(&d, pred, anchors, &as, NULL, 0, dl, loss, dpred);
         for (int64_t i = 0; st == SN_OK && i < (grad ? np : 3); i++)
-            r->y[i] = (float)(grad ? dpred[i] : loss[i]);
+            y[i] = (float)(grad ? dpred[i] : loss[i]);
         sn_ir_det_assign_free(&as);
     }
     free(pred);
     free(dpred);
     return st;
+}
+
+static sn_status det_ref(const sn_ir_ref_args *r, int grad) {
+    return sn_ir_det_loss_compute(grad, r->n->ia, r->n->fa, r->xs[0], r->x[0], r->xs[1]->d[1],
+                                  r->x[1], r->x[2], r->x[3], grad ? r->x[4] : NULL, r->y);
 }
 
 sn_status sn_ir_ref_det_loss(const sn_ir_ref_args *r) { return det_ref(r, 0); }

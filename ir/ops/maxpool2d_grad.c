@@ -28,6 +28,25 @@ sn_status sn_ir_shape_maxpool2d_grad(const sn_ir_node *n, const sn_ir_node *cons
     return SN_OK;
 }
 
+int64_t sn_ir_maxpool_argmax(const float *x, int64_t sy, int64_t sx, int64_t H, int64_t W,
+                             int64_t k, int64_t st, int64_t pd, int64_t oy, int64_t ox) {
+    int64_t y0 = oy * st - pd, x0 = ox * st - pd;
+    int64_t y1 = y0 + k < H ? y0 + k : H, x1 = x0 + k < W ? x0 + k : W;
+    y0 = y0 > 0 ? y0 : 0;
+    x0 = x0 > 0 ? x0 : 0;
+    int64_t at = y0 * W + x0;
+    float m = -INFINITY;
+    for (int64_t iy = y0; iy < y1; iy++)
+        for (int64_t ix = x0; ix < x1; ix++) {
+            float v = x[iy * sy + ix * sx];
+            if (v > m || isnan(v)) {
+                m = v;
+                at = iy * W + ix;
+            }
+        }
+    return at;
+}
+
 sn_status sn_ir_ref_maxpool2d_grad(const sn_ir_ref_args *r) {
     const sn_shape *xs = r->xs[0], *ys = r->xs[1];
     int64_t NC = xs->d[0] * xs->d[1], H = xs->d[2], W = xs->d[3], OH = ys->d[2], OW = ys->d[3];
@@ -41,20 +60,7 @@ sn_status sn_ir_ref_maxpool2d_grad(const sn_ir_ref_args *r) {
             acc[e] = 0.0;
         for (int64_t oy = 0; oy < OH; oy++)
             for (int64_t ox = 0; ox < OW; ox++) {
-                int64_t y0 = oy * st - pd, x0 = ox * st - pd;
-                int64_t y1 = y0 + k < H ? y0 + k : H, x1 = x0 + k < W ? x0 + k : W;
-                y0 = y0 > 0 ? y0 : 0;
-                x0 = x0 > 0 ? x0 : 0;
-                int64_t at = y0 * W + x0;
-                float m = -INFINITY;
-                for (int64_t iy = y0; iy < y1; iy++)
-                    for (int64_t ix = x0; ix < x1; ix++) {
-                        float v = xp[iy * W + ix];
-                        if (v > m || isnan(v)) {
-                            m = v;
-                            at = iy * W + ix;
-                        }
-                    }
+                int64_t at = sn_ir_maxpool_argmax(xp, W, 1, H, W, k, st, pd, oy, ox);
                 acc[at] += dy[oy * OW + ox];
             }
         for (int64_t e = 0; e < H * W; e++)

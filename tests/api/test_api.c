@@ -137,40 +137,54 @@ int main(int argc, char **argv) {
           "unknown backend");
     sn_session_free(bs);
 
-    /* the trainer: one step on ref (2 images, one without boxes), a finite loss that the step
-     * lowers, weights written; a compiled backend says it cannot train yet */
+    /* the trainer: two steps on ref (2 images, one without boxes), a finite loss that the step
+     * lowers; the same two steps compiled for the cpu give ref's losses; cuda cannot train yet */
     {
         sn_model_options tm = {
             .model = "yolov8n", .batch = 2, .height = 64, .width = 64, .weights = "random:1"};
         sn_trainer_options to;
         sn_trainer_options_default(&to);
         to.lr = 0.001;
-        sn_trainer *t = NULL;
-        CHECK(sn_trainer_new(ref, &tm, &to, &t) == SN_OK, "trainer: %s", sn_session_error(ref));
         float *img = malloc(2 * 3 * 64 * 64 * sizeof *img);
         for (int i = 0; img && i < 2 * 3 * 64 * 64; i++)
             img[i] = (float)((i * 37) % 251) / 251.f;
         const float labels[2 * 6] = {0, 3, 0.5f, 0.5f, 0.4f, 0.3f, 0, 7, 0.3f, 0.6f, 0.1f, 0.2f};
-        double l1[4] = {0}, l2[4] = {0};
-        if (t && img) {
-            CHECK(sn_trainer_step(t, img, labels, 2, l1) == SN_OK, "step: %s", sn_trainer_error(t));
-            CHECK(l1[3] > 0 && l1[3] < 1e9 && sn_trainer_grad_norm(t) > 0, "loss %g", l1[3]);
-            CHECK(sn_trainer_step(t, img, labels, 2, l2) == SN_OK, "step 2: %s",
+        double l[2][2][4] = {{{0}}}; /* [ref, backend][step] */
+        sn_session *ss[2] = {ref, strcmp(backend, "cpu") ? NULL : s};
+        for (int k = 0; k < 2 && img; k++) {
+            sn_trainer *t = NULL;
+            if (!ss[k])
+                continue;
+            CHECK(sn_trainer_new(ss[k], &tm, &to, &t) == SN_OK, "trainer %d: %s", k,
+                  sn_session_error(ss[k]));
+            if (!t)
+                continue;
+            CHECK(sn_trainer_step(t, img, labels, 2, l[k][0]) == SN_OK, "step: %s",
                   sn_trainer_error(t));
-            CHECK(l2[3] < l1[3], "the step lowers the loss: %g then %g", l1[3], l2[3]);
+            CHECK(l[k][0][3] > 0 && l[k][0][3] < 1e9 && sn_trainer_grad_norm(t) > 0, "loss %g",
+                  l[k][0][3]);
+            CHECK(sn_trainer_step(t, img, labels, 2, l[k][1]) == SN_OK, "step 2: %s",
+                  sn_trainer_error(t));
+            CHECK(l[k][1][3] < l[k][0][3], "the step lowers the loss: %g then %g", l[k][0][3],
+                  l[k][1][3]);
             const float cls80[6] = {0, 80, 0.5f, 0.5f, 0.1f, 0.1f};
-            CHECK(sn_trainer_step(t, img, cls80, 1, l2) == SN_ERR_INVALID &&
+            CHECK(sn_trainer_step(t, img, cls80, 1, l[k][1] + 2) == SN_ERR_INVALID &&
                       strstr(sn_trainer_error(t), "cls"),
                   "class 80 refused: %s", sn_trainer_error(t));
+            sn_trainer_free(t);
         }
-        sn_trainer_free(t);
+        if (ss[1])
+            for (int j = 0; j < 2; j++)
+                CHECK(fabs(l[1][j][3] - l[0][j][3]) <= 1e-4 * fabs(l[0][j][3]),
+                      "cpu step %d loss %.6f, ref %.6f", j + 1, l[1][j][3], l[0][j][3]);
         free(img);
-        if (strcmp(backend, "ref")) {
+        if (strcmp(backend, "ref") && strcmp(backend, "cpu")) {
             sn_trainer *tc = NULL;
             CHECK(sn_trainer_new(s, &tm, &to, &tc) == SN_ERR_UNSUPPORTED && !tc, "%s trainer: %s",
                   backend, sn_session_error(s));
         }
-        printf("trainer: loss %.4f then %.4f\n", l1[3], l2[3]);
+        printf("trainer: loss %.4f then %.4f (ref); %.4f then %.4f (%s)\n", l[0][0][3], l[0][1][3],
+               l[1][0][3], l[1][1][3], backend);
     }
 
     free(x), free(ya), free(ya_ref), free(yb_swap), free(yb_fresh), free(yb_ref), free(yb_again);

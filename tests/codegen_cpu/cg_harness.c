@@ -470,30 +470,47 @@ static double run_compare(sn_ir_graph *g, const sn_ir_graph *refg, const char *w
     bisect bis = {0};
     if (getenv("SN_CGT_BISECT"))
         bisect_prepare(g, in, &bis);
-    for (int ki = 0; ki < p->nkernels && worst < INFINITY; ki++) {
-        sn_cg_kernel *k = &p->kernels[ki];
-        void *addr = cgt_jit_find(k->spec);
-        if (!addr) {
-            void *obj = NULL;
-            size_t len = 0;
-            st = sn_cg_cpu_compile(k, cgt_target(), 0, &obj, &len, err, sizeof err);
-            if (st) {
-                fprintf(stderr, "%s: compile %s: %s\n", what, k->name, err);
+    for (int si = 0; si < p->nsteps && worst < INFINITY; si++) {
+        const sn_cg_step *ps = &p->steps[si];
+        int ki = ps->kernel;
+        kfn fn = ps->host; /* a host step: a function of Sinter's own */
+        const sn_cg_arg *kargs = ps->args;
+        int nargs = ps->nargs;
+        int64_t T = ps->tasks;
+        const char *kname = ps->name;
+        if (ps->kind == SN_RT_STEP_KERNEL) {
+            sn_cg_kernel *k = &p->kernels[ki];
+            void *addr = cgt_jit_find(k->spec);
+            if (!addr) {
+                void *obj = NULL;
+                size_t len = 0;
+                st = sn_cg_cpu_compile(k, cgt_target(), 0, &obj, &len, err, sizeof err);
+                if (st) {
+                    fprintf(stderr, "%s: compile %s: %s\n", what, k->name, err);
+                    worst = INFINITY;
+                    break;
+                }
+                addr = cgt_jit_load(obj, len, k->name, k->spec);
+                free(obj);
+            }
+            memcpy(&fn, &addr, sizeof fn); /* object → function pointer (POSIX guarantees it) */
+            if (!addr) {
                 worst = INFINITY;
                 break;
             }
-            addr = cgt_jit_load(obj, len, k->name, k->spec);
-            free(obj);
-        }
-        kfn fn;
-        memcpy(&fn, &addr, sizeof fn); /* object → function pointer (POSIX guarantees it) */
-        if (!addr) {
+            kargs = k->args;
+            nargs = k->nargs;
+            T = k->tasks;
+            kname = k->name;
+        } else if (ps->kind != SN_RT_STEP_HOST) {
+            fprintf(stderr, "%s: step %d (%s): a library step the harness does not run\n", what, si,
+                    ps->name);
             worst = INFINITY;
             break;
         }
         void *args[SN_CG_MAX_ARGS];
-        for (int a = 0; a < k->nargs; a++) {
-            const sn_cg_arg *ar = &k->args[a];
+        for (int a = 0; a < nargs; a++) {
+            const sn_cg_arg *ar = &kargs[a];
             char *base = NULL;
             switch (ar->kind) {
             case SN_CG_ARG_ARENA:
@@ -512,7 +529,7 @@ static double run_compare(sn_ir_graph *g, const sn_ir_graph *refg, const char *w
             args[a] = base + ar->offset;
         }
         /* uneven split of [0, tasks) */
-        int64_t T = k->tasks, at = 0;
+        int64_t at = 0;
         for (int s = 0; s < splits && at < T; s++) {
             int64_t len_s = s == splits - 1 ? T - at : (T - at) / (splits - s) + (s & 1);
             if (len_s <= 0)
@@ -524,8 +541,9 @@ static double run_compare(sn_ir_graph *g, const sn_ir_graph *refg, const char *w
         }
         if (at < T)
             fn(args, at, T);
-        if (bis.n)
-            bisect_check(g, &bis, ki, k->name, arena, out);
+        if (bis.n && ps->kind == SN_RT_STEP_KERNEL)
+            bisect_check(g, &bis, ki, kname, arena, out);
+        (void)kname;
     }
     if (bis.n)
         for (int ki = 0; ki < p->nkernels; ki++)

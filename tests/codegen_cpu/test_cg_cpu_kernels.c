@@ -481,6 +481,72 @@ static void no_kernel(sn_ir_graph *g, int32_t y) {
     sn_ir_graph_free(g);
 }
 
+/* ---------------------------------------------------------------- training ops
+ * The backward ops of a training step against ref: a stride-1 conv's input gradient as a conv
+ * kernel (dense, depthwise), the others as host kernels (strided input gradient, weight
+ * gradient on its blocked / depthwise / any-layout paths, max-pool gradient, BatchNorm
+ * statistics), over NCHW inputs and NHWC arena values (a relu first), odd channel counts. */
+
+/* src, or relu(src) (an NHWC arena value) */
+static int32_t maybe_nhwc(sn_ir_graph *g, int32_t src, int nhwc) {
+    return nhwc ? cgt_un(g, SN_OP_RELU, src) : src;
+}
+
+static void grad_input_case(int64_t n, int64_t c, int64_t h, int64_t o, int64_t k, int64_t s,
+                            int64_t p, int64_t groups, int nhwc) {
+    sn_ir_graph *g = sn_ir_graph_new();
+    int64_t oh = (h + 2 * p - k) / s + 1;
+    int32_t dy = maybe_nhwc(g, cgt_input(g, CGT_SHAPE(n, o, oh, oh)), nhwc);
+    int32_t in[2] = {dy, cgt_param(g, CGT_SHAPE(o, c / groups, k, k), SN_IR_INIT_CONV_WEIGHT)};
+    int64_t ia[9] = {s, s, p, p, 1, 1, groups, h, h};
+    sn_ir_mark_output(g, cgt_add_node(g, SN_OP_CONV2D_GRAD_INPUT, in, 2, ia, 9, NULL, 0));
+    char what[96];
+    snprintf(what, sizeof what, "conv2d_grad_input k%lld s%lld g%lld %lldto%lld%s", (long long)k,
+             (long long)s, (long long)groups, (long long)o, (long long)c, nhwc ? " nhwc" : "");
+    run(g, what, nhwc, NULL, 0);
+}
+
+static void grad_weight_case(int64_t n, int64_t c, int64_t h, int64_t o, int64_t k, int64_t s,
+                             int64_t p, int64_t groups, int nhwc) {
+    sn_ir_graph *g = sn_ir_graph_new();
+    int64_t oh = (h + 2 * p - k) / s + 1;
+    int32_t in[2] = {maybe_nhwc(g, cgt_input(g, CGT_SHAPE(n, c, h, h)), nhwc),
+                     maybe_nhwc(g, cgt_input(g, CGT_SHAPE(n, o, oh, oh)), nhwc)};
+    int64_t ia[9] = {s, s, p, p, 1, 1, groups, k, k};
+    sn_ir_mark_output(g, cgt_add_node(g, SN_OP_CONV2D_GRAD_WEIGHT, in, 2, ia, 9, NULL, 0));
+    char what[96];
+    snprintf(what, sizeof what, "conv2d_grad_weight k%lld s%lld g%lld %lldto%lld%s", (long long)k,
+             (long long)s, (long long)groups, (long long)c, (long long)o, nhwc ? " nhwc" : "");
+    run(g, what, nhwc, NULL, 0);
+}
+
+static void test_train_ops(void) {
+    grad_input_case(2, 12, 9, 20, 3, 1, 1, 1, 1);   /* a conv (Winograd-free: odd size) */
+    grad_input_case(2, 32, 8, 24, 3, 1, 1, 1, 1);   /* a conv, even size */
+    grad_input_case(2, 16, 7, 16, 3, 1, 1, 16, 1);  /* depthwise */
+    grad_input_case(1, 8, 6, 5, 1, 1, 0, 1, 0);     /* 1x1, NCHW dy */
+    grad_input_case(2, 12, 10, 20, 3, 2, 1, 1, 1);  /* strided: host */
+    grad_input_case(1, 6, 9, 8, 3, 2, 1, 2, 0);     /* strided, grouped, NCHW */
+    grad_weight_case(2, 3, 10, 20, 3, 2, 1, 1, 1);  /* blocked, channel tails */
+    grad_weight_case(2, 24, 9, 32, 3, 1, 1, 1, 1);  /* blocked */
+    grad_weight_case(2, 16, 7, 16, 3, 1, 1, 16, 1); /* depthwise */
+    grad_weight_case(2, 20, 7, 20, 5, 2, 2, 20, 1); /* depthwise strided, a tail */
+    grad_weight_case(2, 6, 8, 4, 1, 1, 0, 2, 1);    /* small groups: any layout */
+    grad_weight_case(1, 5, 8, 6, 3, 1, 1, 1, 0);    /* NCHW: any layout */
+    for (int nhwc = 0; nhwc < 2; nhwc++) {
+        sn_ir_graph *g = sn_ir_graph_new();
+        int32_t x = maybe_nhwc(g, cgt_input(g, CGT_SHAPE(2, 20, 9, 7)), nhwc);
+        int32_t in[2] = {x, maybe_nhwc(g, cgt_input(g, CGT_SHAPE(2, 20, 9, 7)), nhwc)};
+        sn_ir_mark_output(
+            g, cgt_add_node(g, SN_OP_MAXPOOL2D_GRAD, in, 2, (int64_t[]){5, 1, 2}, 3, NULL, 0));
+        run(g, nhwc ? "maxpool2d_grad k5 s1 p2 nhwc" : "maxpool2d_grad k5 s1 p2", nhwc, NULL, 0);
+        g = sn_ir_graph_new();
+        x = maybe_nhwc(g, cgt_input(g, CGT_SHAPE(3, 20, 9, 7)), nhwc);
+        sn_ir_mark_output(g, cgt_add_node(g, SN_OP_BN_STATS, &x, 1, NULL, 0, NULL, 0));
+        run(g, nhwc ? "bn_stats nhwc, a channel tail" : "bn_stats nchw", nhwc, NULL, 0);
+    }
+}
+
 static void test_no_kernel(void) {
     sn_ir_graph *g;
     g = sn_ir_graph_new();
@@ -496,25 +562,6 @@ static void test_no_kernel(void) {
         int32_t in[2] = {cgt_input(g, CGT_SHAPE(2, 8)), sn_ir_scalar(g, 0.0)};
         no_kernel(g, cgt_add_node(g, SN_OP_CMP, in, 2, (int64_t[]){4}, 1, NULL, 0));
     }
-    g = sn_ir_graph_new();
-    {
-        int32_t in[2] = {cgt_input(g, CGT_SHAPE(1, 8, 4, 4)),
-                         cgt_param(g, CGT_SHAPE(8, 4, 3, 3), SN_IR_INIT_CONV_WEIGHT)};
-        int64_t ia[9] = {2, 2, 1, 1, 1, 1, 1, 8, 8};
-        no_kernel(g, cgt_add_node(g, SN_OP_CONV2D_GRAD_INPUT, in, 2, ia, 9, NULL, 0));
-    }
-    g = sn_ir_graph_new();
-    {
-        int32_t in[2] = {cgt_input(g, CGT_SHAPE(1, 4, 8, 8)), cgt_input(g, CGT_SHAPE(1, 8, 4, 4))};
-        int64_t ia[9] = {2, 2, 1, 1, 1, 1, 1, 3, 3};
-        no_kernel(g, cgt_add_node(g, SN_OP_CONV2D_GRAD_WEIGHT, in, 2, ia, 9, NULL, 0));
-    }
-    g = sn_ir_graph_new();
-    {
-        int32_t in[2] = {cgt_input(g, CGT_SHAPE(1, 4, 8, 8)), cgt_input(g, CGT_SHAPE(1, 4, 4, 4))};
-        no_kernel(g,
-                  cgt_add_node(g, SN_OP_MAXPOOL2D_GRAD, in, 2, (int64_t[]){2, 2, 0}, 3, NULL, 0));
-    }
     printf("ok   ops without kernels (lowering names them)\n");
 }
 
@@ -528,6 +575,7 @@ int main(void) {
     test_pool_up();
     test_softmax_reduce();
     test_matmul();
+    test_train_ops();
     test_copies();
     test_no_kernel();
     return cgt_report("test_cg_cpu_kernels");
