@@ -101,4 +101,50 @@ sn_status sn_nms(const float *pred, int64_t A, int nc, const sn_nms_options *o, 
  * the original (img_h, img_w) image. */
 void sn_scale_boxes(sn_det *d, int n, int in_h, int in_w, int img_h, int img_w);
 
+/* ---------------------------------------------------------------- validation (engine/val.c) */
+
+enum {
+    SN_VAL_NIOU = 10, /* IoU thresholds 0.50:0.05:0.95 */
+    SN_VAL_NPX = 1000 /* points of the confidence and PR curves */
+};
+
+/* What one validation accumulates: per detection its correctness at each IoU threshold, score
+ * and class; per label its class; per class the images that hold it; the confusion matrix. */
+typedef struct sn_val_stats sn_val_stats;
+sn_status sn_val_stats_new(int nc, sn_val_stats **out);
+void sn_val_stats_free(sn_val_stats *s);
+int sn_val_stats_images(const sn_val_stats *s);
+/* One image, as DetectionValidator.update_metrics takes it: d[0..nd) its detections in NMS
+ * order (descending score), labels lcls[i] with boxes lbox[4i..4i+4) (x1 y1 x2 y2) in the same
+ * pixels as the detections' boxes (Ultralytics: the letterboxed input's). Detections are matched
+ * to labels as match_predictions does; the confusion matrix counts detections with score >
+ * cm_conf (the validator passes its conf). Classes outside [0, nc): SN_ERR_INVALID. */
+sn_status sn_val_stats_add(sn_val_stats *s, const sn_det *d, int nd, const int *lcls,
+                           const float *lbox, int nl, float cm_conf);
+
+/* One class that has labels (Ultralytics' ap_class_index). */
+typedef struct sn_val_class {
+    int cls;
+    int64_t images, instances; /* images holding it, its labels */
+    double p, r, f1;           /* at the max-mean-F1 confidence */
+    double ap50, ap75, ap;     /* ap: the mean over the 10 thresholds */
+} sn_val_class;
+
+/* ap_per_class and Metric's means, exactly as Ultralytics computes them. */
+typedef struct sn_val_metrics {
+    int nc, images;
+    int64_t instances;
+    double mp, mr, map50, map75, map, fitness; /* fitness: mAP50-95 (Metric.fitness in 8.4) */
+    int nclass;                                /* classes with labels */
+    sn_val_class *cls;                         /* nclass, ascending class id */
+    double *ap;                                /* nclass × 10 */
+    double px[SN_VAL_NPX];                     /* 0 … 1 */
+    double *p_curve, *r_curve, *f1_curve;      /* nclass × 1000, by confidence px */
+    double *prec;                              /* nclass × 1000: precision at recall px, IoU 0.5 */
+    int best;                                  /* the index of px the P, R, F1 are taken at */
+    double *cm; /* (nc + 1) × (nc + 1) [predicted][true], last: background */
+} sn_val_metrics;
+sn_status sn_val_metrics_compute(const sn_val_stats *s, sn_val_metrics *m);
+void sn_val_metrics_free(sn_val_metrics *m);
+
 #endif

@@ -130,6 +130,59 @@ sn_status sn_io_labels_read(const char *path, int batch, int nc, sn_io_labels *o
                             size_t errlen);
 void sn_io_labels_free(sn_io_labels *l);
 
+/* ---------------------------------------------------------------- datasets
+ *
+ * Ultralytics' dataset layout: a data.yaml (`path`, `train`/`val`/`test`, `names`, `nc`), image
+ * files listed from a folder or a txt list, and one label file per image found by
+ * img2label_paths. */
+
+/* A list of strings (owned). */
+typedef struct sn_io_strings {
+    char **v;
+    int n, cap;
+} sn_io_strings;
+void sn_io_strings_free(sn_io_strings *l);
+
+enum { SN_IO_NSPLITS = 3 };
+extern const char *const sn_io_split_names[SN_IO_NSPLITS]; /* "train", "val", "test" */
+
+typedef struct sn_io_data {
+    char *yaml;                         /* the file as given */
+    char *root;                         /* `path`: absent = the yaml's folder; relative = to the
+                                           working directory where it exists there, else to the
+                                           yaml's folder */
+    sn_io_strings split[SN_IO_NSPLITS]; /* each source joined to root (a "../x" that does not
+                                          exist tried as "x", as Ultralytics does) */
+    sn_io_strings names;                /* class names by id; from `nc` alone: class_0, … */
+    int nc;
+} sn_io_data;
+
+/* Reads a data.yaml (libyaml) as Ultralytics' check_det_dataset: `names` a list or a {id: name}
+ * map with ids 0 … n-1, `nc` an integer (10 or 10.0), both given must agree, one of them is
+ * required. Errors name the file and the key (a YAML syntax error: file:line:col).
+ * SN_ERR_UNSUPPORTED in a build without libyaml. */
+sn_status sn_io_data_read(const char *path, sn_io_data *d, char *err, size_t errlen);
+void sn_io_data_free(sn_io_data *d);
+/* The images of a split as Ultralytics' get_img_files lists them: each source a folder
+ * (searched recursively, hidden entries left out) or a txt file of image paths (one a line;
+ * "./x" relative to the txt's folder); files with an image extension only (IMG_FORMATS), sorted
+ * by byte order. A missing key or source, or no images, is an error naming the file and key. */
+sn_status sn_io_data_images(const sn_io_data *d, const char *split, sn_io_strings *out, char *err,
+                            size_t errlen);
+/* Has the name an Ultralytics image extension (jpg, png, …; any case)? */
+int sn_io_is_image_name(const char *path);
+/* img2label_paths: the last "/images/" replaced by "/labels/", the text after the last '.'
+ * replaced by "txt". SN_ERR_INVALID when out (n bytes) is too small. */
+sn_status sn_io_img2label(const char *img, char *out, size_t n);
+/* One image's label file, rows cls cx cy w h normalised (5 floats each in out->rows), checked
+ * as Ultralytics' verify_image_label: an integer class in [0, nc), coordinates at most 1.01 and
+ * not negative (down to -0.01 for cx, cy); blank lines skipped, a UTF-8 BOM ignored. Errors
+ * name path:line. Duplicate rows are dropped as Ultralytics drops them (the unique rows, sorted)
+ * and counted in *dups. A missing file is sn_read_file's SN_ERR_IO: callers check first (a
+ * missing label file is an image without boxes). */
+sn_status sn_io_dataset_labels_read(const char *path, int nc, sn_io_labels *out, int *dups,
+                                    char *err, size_t errlen);
+
 /* ---------------------------------------------------------------- images
  *
  * Images in, exactly as Ultralytics 8.4's predictor takes them: its loader reads a file with
