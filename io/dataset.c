@@ -57,7 +57,7 @@ sn_status sn_io_img2label(const char *img, char *out, size_t n) {
 
 /* ---------------------------------------------------------------- lists of strings */
 
-static int list_add(sn_io_strings *l, const char *s, size_t n) {
+int sn_io_strings_add(sn_io_strings *l, const char *s, size_t n) {
     if (l->n == l->cap) {
         int cap = l->cap ? 2 * l->cap : 16;
         char **v = realloc(l->v, (size_t)cap * sizeof *v);
@@ -201,14 +201,14 @@ sn_status sn_io_data_read(const char *path, sn_io_data *d, char *err, size_t err
                                  shown);
                     goto done;
                 }
-                if (!list_add(&d->names, s, strlen(s)))
+                if (!sn_io_strings_add(&d->names, s, strlen(s)))
                     goto nomem;
             }
         } else if (names->type == YAML_MAPPING_NODE) {
             /* {0: person, 1: car}: the keys must be 0 … n-1 */
             int n = (int)(names->data.mapping.pairs.top - names->data.mapping.pairs.start);
             for (int i = 0; i < n; i++)
-                if (!list_add(&d->names, "", 0))
+                if (!sn_io_strings_add(&d->names, "", 0))
                     goto nomem;
             for (yaml_node_pair_t *p = names->data.mapping.pairs.start;
                  p < names->data.mapping.pairs.top; p++) {
@@ -239,7 +239,7 @@ sn_status sn_io_data_read(const char *path, sn_io_data *d, char *err, size_t err
         for (long i = 0; i < nc; i++) {
             char s[32];
             int k = snprintf(s, sizeof s, "class_%ld", i);
-            if (!list_add(&d->names, s, (size_t)k))
+            if (!sn_io_strings_add(&d->names, s, (size_t)k))
                 goto nomem;
         }
     } else {
@@ -291,7 +291,7 @@ sn_status sn_io_data_read(const char *path, sn_io_data *d, char *err, size_t err
                 free(x);
                 x = join(d->root, s + 3);
             }
-            if (!x || !list_add(&d->split[k], x, strlen(x))) {
+            if (!x || !sn_io_strings_add(&d->split[k], x, strlen(x))) {
                 free(x);
                 goto nomem;
             }
@@ -338,7 +338,7 @@ static int walk(const char *dir, sn_io_strings *out, int depth) {
         if (S_ISDIR(st.st_mode))
             ok = walk(p, out, depth + 1);
         else if (strchr(e->d_name, '.') && sn_io_is_image_name(e->d_name))
-            ok = list_add(out, p, strlen(p));
+            ok = sn_io_strings_add(out, p, strlen(p));
     }
     closedir(dp);
     return ok;
@@ -400,7 +400,7 @@ sn_status sn_io_data_images(const sn_io_data *d, const char *split, sn_io_string
             else
                 ln = snprintf(line, sizeof line, "%.*s", (int)n, q);
             if (ln > 0 && ln < (int)sizeof line && sn_io_is_image_name(line) &&
-                !list_add(out, line, (size_t)ln)) {
+                !sn_io_strings_add(out, line, (size_t)ln)) {
                 free(text);
                 goto nomem;
             }

@@ -142,6 +142,8 @@ typedef struct sn_io_strings {
     int n, cap;
 } sn_io_strings;
 void sn_io_strings_free(sn_io_strings *l);
+/* Appends a copy of s[0..n); 0 when out of memory. */
+int sn_io_strings_add(sn_io_strings *l, const char *s, size_t n);
 
 enum { SN_IO_NSPLITS = 3 };
 extern const char *const sn_io_split_names[SN_IO_NSPLITS]; /* "train", "val", "test" */
@@ -277,6 +279,12 @@ sn_status sn_io_letterbox_plan(int h, int w, int new_h, int new_w, int auto_, in
 sn_status sn_io_letterbox(const sn_io_image *in, int new_h, int new_w, int auto_, int stride,
                           sn_io_image *out, sn_io_letterbox_info *info);
 
+/* The validator's images (data/base.py: load_image, then LetterBox(scaleup=False) to the
+ * batch's rect_shape): sn_io_letterbox with auto_ off and the ratio at most 1 (an image is
+ * never scaled up, only padded). */
+sn_status sn_io_letterbox_val(const sn_io_image *in, int new_h, int new_w, sn_io_image *out,
+                              sn_io_letterbox_info *info);
+
 /* BasePredictor.preprocess after the letterbox: channels reversed (BGR → RGB), HWC → CHW,
  * each byte v as (float)v / 255.0f (float32 division, as torch's div_(255) on the CPU;
  * torch on CUDA multiplies by the float reciprocal instead, one ulp off for 126 of the 256
@@ -302,6 +310,25 @@ sn_status sn_io_annotate(uint8_t *bgr, int w, int h, const sn_io_box *d, int n,
  * atomically. */
 sn_status sn_io_image_write(const char *path, const uint8_t *bgr, int w, int h, char *err,
                             size_t errlen);
+/* ---------------------------------------------------------------- plots (PNG, cairo) */
+
+/* Curves over x in [0, 1] (Ultralytics' PR and metric-confidence curves). */
+typedef struct sn_io_curves {
+    const char *title, *xlabel, *ylabel;
+    int n, npts;               /* curves, points each */
+    const double *x;           /* npts */
+    const double *y;           /* n × npts, in [0, 1] */
+    const char *const *labels; /* n legend entries (drawn under 21 curves), or NULL */
+    const double *mean;        /* npts: the bold blue curve, or NULL */
+    const char *mean_label;
+} sn_io_curves;
+sn_status sn_io_plot_curves(const char *path, const sn_io_curves *p, char *err, size_t errlen);
+/* An n × n matrix m[pred][true] as a heat map (Ultralytics' confusion_matrix.png): normalize
+ * divides each column by its sum; cells under 0.005 are left blank; labels (n, or NULL) are
+ * written under 99 classes. */
+sn_status sn_io_plot_matrix(const char *path, const char *title, const double *m, int n,
+                            const char *const *labels, int normalize, char *err, size_t errlen);
+
 /* ---------------------------------------------------------------- Ultralytics .pt */
 
 /* What an Ultralytics checkpoint says about its model, beyond the weights. */
