@@ -183,7 +183,7 @@ typedef struct sn_val_result {
     int listed;      /* images the split lists */
     int images;      /* images validated */
     int broken;      /* images that could not be read: left out */
-    int backgrounds; /* images without a label file */
+    int backgrounds; /* images without labels: no label file, or an empty one */
     int empty;       /* images with an empty label file */
     int orphans;     /* label files in the labels folders no image of the split names */
     int model_nc;    /* the model's classes */

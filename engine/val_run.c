@@ -219,7 +219,7 @@ sn_status sn_val_run(sn_session *s, const sn_model_options *mo_in, const sn_val_
         }
         int dups = 0;
         if (sn_io_dataset_labels_read(lp, nc_data, &it[i].lab, &dups, e1, sizeof e1) != SN_OK) {
-            if (log && bad_labels < 10)
+            if (log && bad_labels >= 1 && bad_labels < 10) /* the first one is err */
                 fprintf(log, "%s: error: %s\n", vo->split, e1);
             if (!bad_labels)
                 snprintf(first_err, sizeof first_err, "%s", e1);
@@ -232,6 +232,7 @@ sn_status sn_val_run(sn_session *s, const sn_model_options *mo_in, const sn_val_
                     sn_escape(files.v[i], sh, sizeof sh), dups);
         }
         r->empty += it[i].lab.n == 0;
+        r->backgrounds += it[i].lab.n == 0;
         if (it[i].lab.n > max_labels)
             max_labels = (int)it[i].lab.n;
         it[i].ok = 1;
@@ -240,7 +241,7 @@ sn_status sn_val_run(sn_session *s, const sn_model_options *mo_in, const sn_val_
     r->listed = n;
     if (log) {
         char sh[SN_SHOWN];
-        fprintf(log, "%s: Scanning %s... %d images, %d backgrounds (no label file), %d corrupt%s",
+        fprintf(log, "%s: Scanning %s... %d images, %d backgrounds (no labels), %d corrupt%s",
                 vo->split, sn_escape(r->data.split[0].n ? r->data.root : "", sh, sizeof sh),
                 n - r->broken, r->backgrounds, r->broken, r->orphans ? "" : "\n");
         if (r->orphans)
@@ -248,7 +249,7 @@ sn_status sn_val_run(sn_session *s, const sn_model_options *mo_in, const sn_val_
     }
     if (bad_labels) {
         st = sn_fail(err, errlen, SN_ERR_INVALID, "%s%s", first_err,
-                     bad_labels > 1 ? " (and more label files: see above)" : "");
+                     bad_labels > 1 ? " (and more bad label files above)" : "");
         goto done;
     }
     int nvalid = 0;

@@ -169,7 +169,7 @@ sn_status sn_io_image_resize(const sn_io_image *in, int new_h, int new_w, sn_io_
 /* ---------------------------------------------------------------- LetterBox */
 
 static sn_status plan(int h, int w, int new_h, int new_w, int auto_, int stride, int scaleup,
-                     sn_io_letterbox_info *info) {
+                      sn_io_letterbox_info *info) {
     memset(info, 0, sizeof *info);
     if (h < 1 || w < 1 || new_h < 1 || new_w < 1 || h > SN_IO_IMAGE_MAX_SIDE ||
         w > SN_IO_IMAGE_MAX_SIDE || new_h > SN_IO_IMAGE_MAX_SIDE || new_w > SN_IO_IMAGE_MAX_SIDE ||
