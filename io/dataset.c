@@ -150,18 +150,27 @@ static int exists(const char *p) {
 
 sn_status sn_io_data_read(const char *path, sn_io_data *d, char *err, size_t errlen) {
     memset(d, 0, sizeof *d);
-#ifndef SN_HAVE_YAML
-    (void)path;
-    return sn_fail(err, errlen, SN_ERR_UNSUPPORTED,
-                   "data.yaml: this build has no libyaml (libyaml-dev; scripts/bootstrap.sh)");
-#else
-    char shown[SN_SHOWN];
-    sn_escape(path, shown, sizeof shown);
     char *text = NULL;
     size_t len = 0;
     sn_status st = sn_read_file(path, &text, &len, err, errlen);
     if (st != SN_OK)
         return st;
+    st = sn_io_data_parse(text, len, path, d, err, errlen);
+    free(text);
+    return st;
+}
+
+sn_status sn_io_data_parse(const void *text, size_t len, const char *path, sn_io_data *d, char *err,
+                           size_t errlen) {
+    memset(d, 0, sizeof *d);
+#ifndef SN_HAVE_YAML
+    (void)text, (void)len, (void)path;
+    return sn_fail(err, errlen, SN_ERR_UNSUPPORTED,
+                   "data.yaml: this build has no libyaml (libyaml-dev; scripts/bootstrap.sh)");
+#else
+    char shown[SN_SHOWN];
+    sn_escape(path, shown, sizeof shown);
+    sn_status st;
     yaml_parser_t parser;
     yaml_document_t doc;
     yaml_parser_initialize(&parser);
@@ -171,11 +180,9 @@ sn_status sn_io_data_read(const char *path, sn_io_data *d, char *err, size_t err
                      parser.problem_mark.line + 1, parser.problem_mark.column + 1,
                      parser.problem ? parser.problem : "cannot parse");
         yaml_parser_delete(&parser);
-        free(text);
         return st;
     }
     yaml_parser_delete(&parser);
-    free(text);
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (!root || root->type != YAML_MAPPING_NODE) {
         st = sn_fail(err, errlen, SN_ERR_INVALID, "%s: not a YAML mapping (key: value lines)",

@@ -164,6 +164,9 @@ typedef struct sn_io_data {
  * required. Errors name the file and the key (a YAML syntax error: file:line:col).
  * SN_ERR_UNSUPPORTED in a build without libyaml. */
 sn_status sn_io_data_read(const char *path, sn_io_data *d, char *err, size_t errlen);
+/* The same from memory; path names it in messages and anchors a relative or absent `path`. */
+sn_status sn_io_data_parse(const void *text, size_t len, const char *path, sn_io_data *d, char *err,
+                           size_t errlen);
 void sn_io_data_free(sn_io_data *d);
 /* The images of a split as Ultralytics' get_img_files lists them: each source a folder
  * (searched recursively, hidden entries left out) or a txt file of image paths (one a line;
@@ -184,6 +187,9 @@ sn_status sn_io_img2label(const char *img, char *out, size_t n);
  * missing label file is an image without boxes). */
 sn_status sn_io_dataset_labels_read(const char *path, int nc, sn_io_labels *out, int *dups,
                                     char *err, size_t errlen);
+/* The same from memory; `name` stands for the path in messages. */
+sn_status sn_io_dataset_labels_parse(const void *buf, size_t len, const char *name, int nc,
+                                     sn_io_labels *out, int *dups, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------- images
  *

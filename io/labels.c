@@ -28,16 +28,14 @@ static sn_status bad(char *err, size_t errlen, const char *shown, int64_t line, 
 typedef sn_status (*row_check)(const double *v, int nc, int batch, const char *shown, int64_t line,
                                char *err, size_t errlen);
 
-/* Reads `path` as rows of exactly ncols finite numbers (blank lines and '#' lines skipped, a
- * UTF-8 byte-order mark ignored), each checked by `check`, into out (n × ncols floats). */
-static sn_status read_rows(const char *path, int ncols, row_check check, int nc, int batch,
-                           const char *row_name, sn_io_labels *out, char *err, size_t errlen) {
+/* Parses text[0..len) (NUL-terminated, edited in place; freed here) of the file `path` as rows
+ * of exactly ncols finite numbers (blank lines and '#' lines skipped, a UTF-8 byte-order mark
+ * ignored), each checked by `check`, into out (n × ncols floats). */
+static sn_status parse_rows(char *text, size_t len, const char *path, int ncols, row_check check,
+                            int nc, int batch, const char *row_name, sn_io_labels *out, char *err,
+                            size_t errlen) {
     memset(out, 0, sizeof *out);
-    char *text = NULL;
-    size_t len = 0;
-    sn_status st = sn_read_file(path, &text, &len, err, errlen);
-    if (st != SN_OK)
-        return st;
+    sn_status st = SN_OK;
     char shown[SN_SHOWN];
     sn_escape(path, shown, sizeof shown);
     int64_t cap = 0, lineno = 0;
@@ -142,9 +140,30 @@ static sn_status batch_row(const double *v, int nc, int batch, const char *shown
     return SN_OK;
 }
 
+/* the file's text, or a copy of buf when path is NULL (name stands for it) */
+static sn_status text_of(const char *path, const void *buf, size_t len, char **text, size_t *n,
+                         char *err, size_t errlen) {
+    if (path)
+        return sn_read_file(path, text, n, err, errlen);
+    *text = malloc(len + 1);
+    if (!*text)
+        return sn_fail(err, errlen, SN_ERR_NOMEM, "out of memory");
+    memcpy(*text, buf, len);
+    (*text)[len] = 0;
+    *n = len;
+    return SN_OK;
+}
+
 sn_status sn_io_labels_read(const char *path, int batch, int nc, sn_io_labels *out, char *err,
                             size_t errlen) {
-    return read_rows(path, 6, batch_row, nc, batch, "batch_idx cls cx cy w h", out, err, errlen);
+    char *text;
+    size_t len;
+    memset(out, 0, sizeof *out);
+    sn_status st = text_of(path, NULL, 0, &text, &len, err, errlen);
+    if (st != SN_OK)
+        return st;
+    return parse_rows(text, len, path, 6, batch_row, nc, batch, "batch_idx cls cx cy w h", out, err,
+                      errlen);
 }
 
 /* Ultralytics' verify_image_label: coordinates at most 1.01, none below 0 (or, with w and h
@@ -179,11 +198,17 @@ static int row_cmp(const void *a, const void *b) {
     return 0;
 }
 
-sn_status sn_io_dataset_labels_read(const char *path, int nc, sn_io_labels *out, int *dups,
-                                    char *err, size_t errlen) {
+static sn_status dataset_labels(const char *path, const void *buf, size_t blen, const char *name,
+                                int nc, sn_io_labels *out, int *dups, char *err, size_t errlen) {
     *dups = 0;
-    sn_status st =
-        read_rows(path, 5, dataset_row, nc, 0, "cls cx cy w h, normalised", out, err, errlen);
+    memset(out, 0, sizeof *out);
+    char *text;
+    size_t len;
+    sn_status st = text_of(path, buf, blen, &text, &len, err, errlen);
+    if (st != SN_OK)
+        return st;
+    st = parse_rows(text, len, path ? path : name, 5, dataset_row, nc, 0,
+                    "cls cx cy w h, normalised", out, err, errlen);
     if (st != SN_OK || out->n < 2)
         return st;
     /* duplicate rows: Ultralytics keeps lb[np.unique(lb, axis=0, return_index=True)[1]], the
@@ -206,4 +231,14 @@ sn_status sn_io_dataset_labels_read(const char *path, int nc, sn_io_labels *out,
     }
     free(s);
     return SN_OK;
+}
+
+sn_status sn_io_dataset_labels_read(const char *path, int nc, sn_io_labels *out, int *dups,
+                                    char *err, size_t errlen) {
+    return dataset_labels(path, NULL, 0, NULL, nc, out, dups, err, errlen);
+}
+
+sn_status sn_io_dataset_labels_parse(const void *buf, size_t len, const char *name, int nc,
+                                     sn_io_labels *out, int *dups, char *err, size_t errlen) {
+    return dataset_labels(NULL, buf, len, name, nc, out, dups, err, errlen);
 }
