@@ -332,8 +332,13 @@ sn_status sn_val_run(sn_session *s, const sn_model_options *mo_in, const sn_val_
             if (!stats) {
                 model_nc = (int)od[1] - 4;
                 r->model_nc = model_nc;
-                if ((st = sn_val_stats_new(model_nc, &stats)) != SN_OK)
+                if ((st = sn_val_stats_new(model_nc, &stats)) != SN_OK) {
+                    st = sn_fail(err, errlen, st,
+                                 "out of memory for the metrics of %d classes (the confusion "
+                                 "matrix is (nc + 1)² counts)",
+                                 model_nc);
                     goto done;
+                }
                 if (model_nc < nc_data && log)
                     fprintf(log,
                             "WARNING skipping labels of classes the model (nc=%d) cannot "
