@@ -59,6 +59,10 @@ static int by_ar(const void *a, const void *b) { /* ar = h / w ascending; equal:
     return (x > y) - (x < y);
 }
 
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* label files in the labels folders that no image of the split names (Ultralytics would
  * never read them: a mismatch between images and labels worth saying) */
 static int orphan_labels(item *it, int n) {
@@ -76,6 +80,7 @@ static int orphan_labels(item *it, int n) {
         if (!seen && sl)
             sn_io_strings_add(&dirs, lp, dl);
     }
+    qsort(have.v, (size_t)have.n, sizeof *have.v, cmp_str);
     int orphans = 0;
     for (int k = 0; k < dirs.n; k++) {
         DIR *d = opendir(dirs.v[k]);
@@ -85,10 +90,8 @@ static int orphan_labels(item *it, int n) {
             if (e->d_name[0] == '.' || l < 5 || strcmp(e->d_name + l - 4, ".txt"))
                 continue;
             snprintf(lp, sizeof lp, "%s/%s", dirs.v[k], e->d_name);
-            int found = 0;
-            for (int i = 0; i < have.n && !found; i++)
-                found = !strcmp(have.v[i], lp);
-            orphans += !found;
+            const char *key = lp;
+            orphans += !bsearch(&key, have.v, (size_t)have.n, sizeof *have.v, cmp_str);
         }
         if (d)
             closedir(d);
@@ -241,9 +244,14 @@ sn_status sn_val_run(sn_session *s, const sn_model_options *mo_in, const sn_val_
     r->listed = n;
     if (log) {
         char sh[SN_SHOWN];
-        fprintf(log, "%s: Scanning %s... %d images, %d backgrounds (no labels), %d corrupt%s",
-                vo->split, sn_escape(r->data.split[0].n ? r->data.root : "", sh, sizeof sh),
-                n - r->broken, r->backgrounds, r->broken, r->orphans ? "" : "\n");
+        const sn_io_strings *src = NULL;
+        for (int k = 0; k < SN_IO_NSPLITS; k++)
+            if (!strcmp(vo->split, sn_io_split_names[k]))
+                src = &r->data.split[k];
+        fprintf(log, "%s: Scanning %s%s... %d images, %d backgrounds (no labels), %d corrupt%s",
+                vo->split, sn_escape(src && src->n ? src->v[0] : "", sh, sizeof sh),
+                src && src->n > 1 ? " …" : "", n - r->broken, r->backgrounds, r->broken,
+                r->orphans ? "" : "\n");
         if (r->orphans)
             fprintf(log, ", %d label files without an image\n", r->orphans);
     }
@@ -268,12 +276,16 @@ sn_status sn_val_run(sn_session *s, const sn_model_options *mo_in, const sn_val_
     sn_model_options mo = *mo_in;
     if (mo.nc <= 0)
         mo.nc = nc_data;
-    int max_det = vo->max_det;
+    int max_det = vo->max_det; /* _check_max_det: the default is raised, a given one kept */
     if (max_labels > max_det) {
+        int raise = max_det == 300;
         if (log)
-            fprintf(log, "WARNING images hold up to %d labels, max_det %d: max_det %d\n",
-                    max_labels, max_det, max_labels);
-        max_det = max_labels;
+            fprintf(log,
+                    "WARNING images hold up to %d labels but max_det is %d: recall is capped; "
+                    "%s\n",
+                    max_labels, max_det, raise ? "max_det raised to match" : "max_det kept");
+        if (raise)
+            max_det = max_labels;
     }
     sn_nms_options no;
     sn_nms_options_default(&no);
