@@ -131,9 +131,12 @@ static void progress(FILE *log, int done, int total, double t0) {
     fflush(log);
 }
 
-/* one image's predictions as COCO json rows (pred_to_json), boxes scaled back */
+/* one image's predictions as COCO json rows (pred_to_json), boxes scaled back as scale_boxes
+ * does with the ratio_pad: minus the padding, divided by the resize's gains (resized / original
+ * height for y, width for x), clipped to the image */
 static void json_preds(FILE *f, int *first, const char *path, const sn_det *d, int n,
-                       const sn_io_letterbox_info *li, double gain, int h0, int w0, int is_coco) {
+                       const sn_io_letterbox_info *li, int rh, int rw, int h0, int w0,
+                       int is_coco) {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     char stem[1024], fname[1024], id[1100];
@@ -151,11 +154,12 @@ static void json_preds(FILE *f, int *first, const char *path, const sn_det *d, i
         char e[1060];
         snprintf(id, sizeof id, "\"%s\"", sn_json_escape(stem, e, sizeof e));
     }
-    float g = (float)gain, px = (float)li->left, py = (float)li->top;
+    float gx = (float)((double)rw / w0), gy = (float)((double)rh / h0);
+    float px = (float)li->left, py = (float)li->top;
     for (int k = 0; k < n; k++) {
         float b[4];
         for (int j = 0; j < 4; j++) {
-            b[j] = (d[k].box[j] - (j % 2 ? py : px)) / g;
+            b[j] = (d[k].box[j] - (j % 2 ? py : px)) / (j % 2 ? gy : gx);
             float hi = (float)(j % 2 ? h0 : w0);
             b[j] = b[j] < 0.f ? 0.f : b[j] > hi ? hi : b[j];
         }
@@ -370,10 +374,9 @@ sn_status sn_val_run(sn_session *s, const sn_model_options *mo_in, const sn_val_
         size_t per = (size_t)3 * bh * bw;
         memset(x, 0, (size_t)B * per * sizeof *x);
         sn_io_letterbox_info *lis = malloc((size_t)cnt * sizeof *lis);
-        double *gains = malloc((size_t)cnt * sizeof *gains);
         int *rw = malloc((size_t)cnt * 2 * sizeof *rw);
-        if (!lis || !gains || !rw) {
-            free(lis), free(gains), free(rw);
+        if (!lis || !rw) {
+            free(lis), free(rw);
             goto nomem;
         }
         for (int k = 0; k < cnt; k++) {
@@ -409,14 +412,13 @@ sn_status sn_val_run(sn_session *s, const sn_model_options *mo_in, const sn_val_
             }
             sn_io_image_to_tensor(&lb, x + (size_t)k * per);
             sn_io_image_free(&lb);
-            gains[k] = (double)h / im->h;
             rw[2 * k] = h;
             rw[2 * k + 1] = w;
             im->ok = 1;
         }
         double tb = sn_rt_now();
         if (sn_exec_run(e, x, y) != SN_OK) {
-            free(lis), free(gains), free(rw);
+            free(lis), free(rw);
             st = sn_fail(err, errlen, SN_ERR_INVALID, "%s", sn_session_error(s));
             goto done;
         }
@@ -458,9 +460,10 @@ sn_status sn_val_run(sn_session *s, const sn_model_options *mo_in, const sn_val_
             if ((st = sn_val_stats_add(stats, dets, nd, lcls, lbox, nl, vo->conf)) != SN_OK)
                 break;
             if (jf)
-                json_preds(jf, &jfirst, im->path, dets, nd, L, gains[k], im->h, im->w, is_coco);
+                json_preds(jf, &jfirst, im->path, dets, nd, L, rw[2 * k], rw[2 * k + 1], im->h,
+                           im->w, is_coco);
         }
-        free(lis), free(gains), free(rw);
+        free(lis), free(rw);
         if (st != SN_OK) {
             snprintf(err, errlen, "%s", st == SN_ERR_NOMEM ? "out of memory" : "bad detections");
             goto done;
