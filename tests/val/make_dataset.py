@@ -34,7 +34,7 @@ def main():
     img_dir, lab_dir = os.path.join(a.dir, "images", "val"), os.path.join(a.dir, "labels", "val")
     os.makedirs(img_dir, exist_ok=True)
     os.makedirs(lab_dir, exist_ok=True)
-    sizes = [(96, 64), (64, 96), (80, 80), (120, 60), (72, 100), (90, 90)]
+    sizes = [(96, 64), (64, 96), (80, 80), (120, 60), (72, 100), (90, 90), (40, 56)]
     for i in range(a.images):
         w, h = sizes[i % len(sizes)]
         px = [[rnd.randint(90, 140) for _ in range(3 * w)] for _ in range(h)]

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `sinter val` end to end on a synthetic dataset (make_dataset.py: drawn shapes with exact
-# labels, six image sizes, label files missing and empty), without the oracle venv:
+# labels, seven image sizes, label files missing and empty), without the oracle venv:
 #  - random weights: a clean low figure (finite, in [0, 1]), the table on stdout, metrics.json,
 #    the PNG plots, --json as one document, --save-json as COCO predictions; a txt image list;
 #  - images and labels mismatched: label files without an image and images without labels are

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """tests/val/val_parity.py — `sinter val` end to end against Ultralytics' own `val` (8.4, the
 oracle venv) on the same checkpoint and the same synthetic dataset (make_dataset.py: images of
-six sizes and aspect ratios, so rectangular batches of several shapes; label files missing and
-empty).
+seven sizes and aspect ratios, one smaller than imgsz (scaled up), so rectangular batches of
+several shapes; label files missing and empty).
 
 The checkpoint: yolov8n (nc 3) as Ultralytics builds it (seeded), its BatchNorm statistics
 measured on random images (so that activations keep their scale), its Detect head set so that
