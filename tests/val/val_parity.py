@@ -27,7 +27,8 @@ Checked: mAP50, mAP50-95, precision, recall, and per class P, R, AP50, AP50-95 w
 the per-class image and label counts exactly, and predictions.json (COCO rows scaled back to the
 original images) alike: as many rows, and at least 99% of them equal in image, category, score
 to 1e-3 and box to 1 pixel (float rounding of the two models' outputs may move a few).
-usage: val_parity.py SINTER   (runs with the oracle venv; exits 77 without it)"""
+usage: val_parity.py SINTER   (runs with the oracle venv; exits 77 without it; SN_KEEP=1 keeps
+the dataset, checkpoint and both runs)"""
 import json, os, random, shutil, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
@@ -47,7 +48,8 @@ def main():
         sys.exit(77)
     sinter = os.path.abspath(sys.argv[1])
     T = tempfile.mkdtemp(prefix="sn_val_parity_")
-    print("dir", T)
+    if os.environ.get("SN_KEEP"):  # keep the files for a look
+        print("files kept in", T)
     try:
         ds = os.path.join(T, "ds")
         subprocess.run([sys.executable, os.path.join(HERE, "make_dataset.py"), ds, "--images", "16"], check=True)
