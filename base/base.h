@@ -94,6 +94,9 @@ sn_status sn_read_file(const char *path, char **data, size_t *len, char *err, si
 const char *sn_escape_n(const char *s, size_t n, char *buf, size_t buflen);
 /* The same for a NUL-terminated s (NULL gives ""). */
 const char *sn_escape(const char *s, char *buf, size_t buflen);
+/* s as the content of a JSON string in out (n bytes): quotes, backslashes and control
+ * characters escaped; cut short (at a byte) when out is too small. Returns out. */
+const char *sn_json_escape(const char *s, char *out, size_t n);
 
 /* The valid UTF-8 sequence at s[0..n): its length (1..4) and code point, or 0 when invalid
  * (overlong forms, surrogates, values past U+10FFFF, a truncated sequence). */

@@ -120,6 +120,24 @@ const char *sn_escape(const char *s, char *buf, size_t buflen) {
     return sn_escape_n(s, s ? strlen(s) : 0, buf, buflen);
 }
 
+const char *sn_json_escape(const char *s, char *out, size_t n) {
+    size_t k = 0;
+    for (; s && *s && k + 7 < n; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            out[k++] = '\\';
+            out[k++] = (char)c;
+        } else if (c < 0x20) {
+            k += (size_t)snprintf(out + k, n - k, "\\u%04x", c);
+        } else {
+            out[k++] = (char)c;
+        }
+    }
+    if (n)
+        out[k] = 0;
+    return out;
+}
+
 /* ---------------------------------------------------------------- reading */
 
 sn_status sn_read_file(const char *path, char **data, size_t *len, char *err, size_t errlen) {

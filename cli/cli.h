@@ -34,6 +34,9 @@ typedef struct sn_cli_opts {
     double conf, iou; /* NAN = not given */
     int max_det, agnostic, save_txt, save_conf, nosave;
     int classes[64], nclasses;
+    /* val */
+    const char *data, *split;
+    int save_json, plots; /* plots: 1 (the default) or 0 with --no-plots */
 } sn_cli_opts;
 
 /* Parses "S" or "HxW" into *h, *w. Returns 0 on success. */
@@ -79,5 +82,6 @@ int sn_cmd_weights(int argc, char **argv);
 int sn_cmd_export(int argc, char **argv);
 int sn_cmd_train_step(int argc, char **argv);
 int sn_cmd_detect(int argc, char **argv);
+int sn_cmd_val(int argc, char **argv);
 
 #endif

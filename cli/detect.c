@@ -27,41 +27,12 @@ static const char help[] =
     "w h [conf], normalised). MODEL is a zoo name or model file; an Ultralytics .pt checkpoint\n"
     "brings its own model, classes and names. --json prints every detection.\n";
 
-static const char *const img_ext[] = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"};
-
-static int is_image(const char *p) {
-    size_t n = strlen(p);
-    for (size_t i = 0; i < sizeof img_ext / sizeof img_ext[0]; i++) {
-        size_t k = strlen(img_ext[i]);
-        if (n > k && !strcasecmp(p + n - k, img_ext[i]))
-            return 1;
-    }
-    return 0;
-}
-
 static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-typedef struct paths {
-    char **v;
-    int n, cap;
-} paths;
-
-static int add_path(paths *p, const char *s) {
-    if (p->n == p->cap) {
-        int cap = p->cap ? 2 * p->cap : 16;
-        char **v = realloc(p->v, (size_t)cap * sizeof *v);
-        if (!v)
-            return 0;
-        p->v = v;
-        p->cap = cap;
-    }
-    return (p->v[p->n++] = strdup(s)) != NULL;
-}
-
 /* IMG, DIR (its images, sorted) or a GLOB (sorted, as Ultralytics' LoadImagesAndVideos). */
-static int list_source(const char *src, paths *out) {
+static int list_source(const char *src, sn_io_strings *out) {
     struct stat st;
     if (stat(src, &st) == 0 && S_ISDIR(st.st_mode)) {
         DIR *d = opendir(src);
@@ -71,25 +42,26 @@ static int list_source(const char *src, paths *out) {
         }
         struct dirent *e;
         while ((e = readdir(d))) {
-            if (e->d_name[0] == '.' || !is_image(e->d_name))
+            if (e->d_name[0] == '.' || !sn_io_is_image_name(e->d_name))
                 continue;
             char p[4096];
             if (snprintf(p, sizeof p, "%s/%s", src, e->d_name) >= (int)sizeof p)
                 continue; /* a path too long to open */
-            if (!add_path(out, p)) {
+            if (!sn_io_strings_add(out, p, strlen(p))) {
                 closedir(d);
                 return 0;
             }
         }
         closedir(d);
     } else if (stat(src, &st) == 0) {
-        if (!add_path(out, src))
+        if (!sn_io_strings_add(out, src, strlen(src)))
             return 0;
     } else {
         glob_t g;
         if (glob(src, 0, NULL, &g) == 0) {
             for (size_t i = 0; i < g.gl_pathc; i++)
-                if (is_image(g.gl_pathv[i]) && !add_path(out, g.gl_pathv[i])) {
+                if (sn_io_is_image_name(g.gl_pathv[i]) &&
+                    !sn_io_strings_add(out, g.gl_pathv[i], strlen(g.gl_pathv[i]))) {
                     globfree(&g);
                     return 0;
                 }
@@ -103,54 +75,6 @@ static int list_source(const char *src, paths *out) {
     }
     qsort(out->v, (size_t)out->n, sizeof *out->v, cmp_str);
     return 1;
-}
-
-/* PROJECT/NAME, or NAME2, NAME3, … when it exists (Ultralytics' increment_path). */
-static int make_run_dir(const char *project, const char *name, char *dir, size_t n) {
-    char p[4096];
-    if (snprintf(p, sizeof p, "%s", project) >= (int)sizeof p) {
-        fprintf(stderr, "sinter detect: error: --project: path too long\n");
-        return 0;
-    }
-    for (char *s = p + 1; *s; s++) /* mkdir -p */
-        if (*s == '/') {
-            *s = 0;
-            mkdir(p, 0777);
-            *s = '/';
-        }
-    mkdir(p, 0777);
-    for (int k = 1; k < 10000; k++) {
-        int len = k == 1 ? snprintf(dir, n, "%s/%s", project, name)
-                         : snprintf(dir, n, "%s/%s%d", project, name, k);
-        if (len < 0 || (size_t)len >= n) {
-            fprintf(stderr, "sinter detect: error: --project/--name: path too long\n");
-            return 0;
-        }
-        if (mkdir(dir, 0777) == 0)
-            return 1;
-        if (errno != EEXIST)
-            break;
-    }
-    fprintf(stderr, "sinter detect: error: cannot make %s: %s\n", sn_cli_show(dir),
-            strerror(errno));
-    return 0;
-}
-
-/* s as JSON string content: quotes, backslashes and control characters escaped */
-static void json_escape(const char *s, char *out, size_t n) {
-    size_t k = 0;
-    for (; *s && k + 7 < n; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            out[k++] = '\\';
-            out[k++] = (char)c;
-        } else if (c < 0x20) {
-            k += (size_t)snprintf(out + k, n - k, "\\u%04x", c);
-        } else {
-            out[k++] = (char)c;
-        }
-    }
-    out[k] = 0;
 }
 
 static const char *base_name(const char *p) {
@@ -174,7 +98,7 @@ int sn_cmd_detect(int argc, char **argv) {
     }
     char err[4096];
     int rc = 1;
-    paths src = {0};
+    sn_io_strings src = {0};
     sn_session *s = NULL;
     sn_exec *e = NULL;
     sn_io_pt_meta meta = {0};
@@ -184,29 +108,12 @@ int sn_cmd_detect(int argc, char **argv) {
     char model[64] = "", dir[4096] = "";
     const char *weights = o.weights;
     /* an Ultralytics checkpoint as MODEL: its family, scale, classes and names */
-    size_t ml = strlen(o.model);
-    if (ml > 3 && !strcasecmp(o.model + ml - 3, ".pt")) {
-        if (sn_io_pt_read(o.model, NULL, &meta, err, sizeof err) != SN_OK) {
-            fprintf(stderr, "sinter detect: error: %s\n", err);
-            goto done;
-        }
-        if (!meta.family[0] || !meta.scale[0]) {
-            fprintf(stderr,
-                    "sinter detect: error: %s does not say which model it holds (family "
-                    "'%s', scale '%s'); give MODEL and --weights %s\n",
-                    sn_cli_show(o.model), meta.family, meta.scale, sn_cli_show(o.model));
-            goto done;
-        }
-        if (!strcmp(meta.family, "yolov5u"))
-            snprintf(model, sizeof model, "yolov5%su", meta.scale);
-        else
-            snprintf(model, sizeof model, "%s%s", meta.family, meta.scale);
-        weights = o.model;
-        if (o.nc <= 0 && meta.nc > 0)
-            o.nc = meta.nc;
-    } else {
-        snprintf(model, sizeof model, "%s", o.model);
+    if (sn_eng_model_arg(o.model, model, sizeof model, &weights, &meta, err, sizeof err) != SN_OK) {
+        fprintf(stderr, "sinter detect: error: %s\n", err);
+        goto done;
     }
+    if (o.nc <= 0 && meta.nc > 0)
+        o.nc = meta.nc;
     if (!list_source(o.source, &src))
         goto done;
     int imgsz_h = o.height > 0 ? o.height : 640, imgsz_w = o.width > 0 ? o.width : 640;
@@ -259,9 +166,11 @@ int sn_cmd_detect(int argc, char **argv) {
         goto done;
     }
     if (!o.nosave || o.save_txt) {
-        if (!make_run_dir(o.project ? o.project : "runs/detect", o.name ? o.name : "exp", dir,
-                          sizeof dir))
+        if (sn_eng_run_dir(o.project ? o.project : "runs/detect", o.name ? o.name : "exp", dir,
+                           sizeof dir, err, sizeof err) != SN_OK) {
+            fprintf(stderr, "sinter detect: error: %s\n", err);
             goto done;
+        }
         if (o.save_txt) {
             char lp[4200];
             if (snprintf(lp, sizeof lp, "%s/labels", dir) < (int)sizeof lp)
@@ -294,8 +203,8 @@ int sn_cmd_detect(int argc, char **argv) {
                 nfail++;
                 if (o.json) {
                     char im[1024], em[1200];
-                    json_escape(src.v[i0 + b], im, sizeof im);
-                    json_escape(err, em, sizeof em);
+                    sn_json_escape(src.v[i0 + b], im, sizeof im);
+                    sn_json_escape(err, em, sizeof em);
                     printf("%s\n  {\"path\": \"%s\", \"error\": \"%s\"}", first_json ? "" : ",", im,
                            em);
                     first_json = 0;
@@ -351,16 +260,16 @@ int sn_cmd_detect(int argc, char **argv) {
             }
             if (o.json) { /* one document: per image its path and every detection */
                 char im[1024];
-                json_escape(path, im, sizeof im);
+                sn_json_escape(path, im, sizeof im);
                 printf("%s\n  {\"path\": \"%s\", \"detections\": [", first_json ? "" : ",", im);
                 for (int k = 0; k < n; k++) {
                     char nm[256], num[16];
                     snprintf(num, sizeof num, "%d", dets[k].cls);
-                    json_escape(dets[k].cls < meta.nnames && meta.names &&
-                                        meta.names[dets[k].cls][0]
-                                    ? meta.names[dets[k].cls]
-                                    : num,
-                                nm, sizeof nm);
+                    sn_json_escape(dets[k].cls < meta.nnames && meta.names &&
+                                           meta.names[dets[k].cls][0]
+                                       ? meta.names[dets[k].cls]
+                                       : num,
+                                   nm, sizeof nm);
                     printf("%s\n    {\"xyxy\": [%.3f, %.3f, %.3f, %.3f], \"conf\": %.6f, "
                            "\"cls\": %d, \"name\": \"%s\"}",
                            k ? "," : "", dets[k].box[0], dets[k].box[1], dets[k].box[2],
@@ -441,9 +350,7 @@ int sn_cmd_detect(int argc, char **argv) {
     }
     rc = 0;
 done:
-    for (int i = 0; i < src.n; i++)
-        free(src.v[i]);
-    free(src.v);
+    sn_io_strings_free(&src);
     free(x), free(y), free(dets), free(boxes);
     sn_io_pt_meta_free(&meta);
     sn_exec_free(e);

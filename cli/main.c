@@ -22,6 +22,7 @@ static const char usage[] =
     "  weights MODEL  write a model's weights (random or converted) to safetensors\n"
     "  export W.pt    convert an Ultralytics .pt checkpoint to safetensors (+ nc, names)\n"
     "  detect MODEL   Ultralytics' predict on images: annotated images, labels, JSON\n"
+    "  val MODEL      Ultralytics' val on a dataset (data.yaml): mAP50, mAP50-95, P, R\n"
     "  train-step MODEL  run training steps on one batch (.npy images, label rows)\n"
     "  cache          show or clear the kernel cache (stats | clear | path)\n"
     "\n"
@@ -37,7 +38,7 @@ static const struct {
     {"compile", sn_cmd_compile}, {"bench", sn_cmd_bench},
     {"cache", sn_cmd_cache},     {"weights", sn_cmd_weights},
     {"export", sn_cmd_export},   {"train-step", sn_cmd_train_step},
-    {"detect", sn_cmd_detect},
+    {"detect", sn_cmd_detect},   {"val", sn_cmd_val},
 };
 
 /* The process's start on sn_rt_now's clock, so `compile_s` counts from process start (exec,

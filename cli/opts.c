@@ -79,6 +79,7 @@ int sn_cli_parse(int argc, char **argv, const char *cmd, const char *allowed, sn
     o->iters = 0;
     o->lr = o->momentum = o->weight_decay = NAN;
     o->conf = o->iou = NAN;
+    o->plots = 1;
     const char *seen[64];
     int nseen = 0;
     for (int i = 0; i < argc; i++) {
@@ -120,6 +121,13 @@ int sn_cli_parse(int argc, char **argv, const char *cmd, const char *allowed, sn
         }
         if (!strcmp(a, "--check-finite")) {
             o->check_finite = 1;
+            continue;
+        }
+        if (!strcmp(a, "--save-json") || !strcmp(a, "--plots") || !strcmp(a, "--no-plots")) {
+            if (!strcmp(a, "--save-json"))
+                o->save_json = 1;
+            else
+                o->plots = !strcmp(a, "--plots");
             continue;
         }
         if (!strcmp(a, "--agnostic-nms") || !strcmp(a, "--save-txt") || !strcmp(a, "--save-conf") ||
@@ -165,6 +173,10 @@ int sn_cli_parse(int argc, char **argv, const char *cmd, const char *allowed, sn
             o->project = v;
         else if (!strcmp(a, "--name"))
             o->name = v;
+        else if (!strcmp(a, "--data"))
+            o->data = v;
+        else if (!strcmp(a, "--split"))
+            o->split = v;
         else if (!strcmp(a, "--conf") || !strcmp(a, "--iou")) {
             double *d = !strcmp(a, "--conf") ? &o->conf : &o->iou;
             if (parse_double(cmd, a, v, d))

@@ -104,4 +104,122 @@ sn_status sn_nms(const float *pred, int64_t A, int nc, const sn_nms_options *o, 
  * the original (img_h, img_w) image. */
 void sn_scale_boxes(sn_det *d, int n, int in_h, int in_w, int img_h, int img_w);
 
+/* ---------------------------------------------------------------- runs (engine/runs.c) */
+
+/* The MODEL argument of detect and val: a zoo name or model file (copied to model), or an
+ * Ultralytics .pt checkpoint, whose family and scale give model ("yolov8n", "yolov5nu"), its nc
+ * and names go to meta and the file itself becomes *weights. meta is zeroed otherwise; the
+ * caller frees it (sn_io_pt_meta_free). Errors: the .pt reader's, or a .pt that does not say
+ * which model it holds. */
+sn_status sn_eng_model_arg(const char *arg, char *model, size_t n, const char **weights,
+                           sn_io_pt_meta *meta, char *err, size_t errlen);
+/* Makes PROJECT/NAME, or NAME2, NAME3, … when it exists (Ultralytics' increment_path; PROJECT
+ * made with its parents), its path in dir. */
+sn_status sn_eng_run_dir(const char *project, const char *name, char *dir, size_t n, char *err,
+                         size_t errlen);
+
+/* ---------------------------------------------------------------- validation (engine/val.c) */
+
+enum {
+    SN_VAL_NIOU = 10, /* IoU thresholds 0.50:0.05:0.95 */
+    SN_VAL_NPX = 1000 /* points of the confidence and PR curves */
+};
+
+/* What one validation accumulates: per detection its correctness at each IoU threshold, score
+ * and class; per label its class; per class the images that hold it; the confusion matrix. */
+typedef struct sn_val_stats sn_val_stats;
+sn_status sn_val_stats_new(int nc, sn_val_stats **out);
+void sn_val_stats_free(sn_val_stats *s);
+int sn_val_stats_images(const sn_val_stats *s);
+/* One image, as DetectionValidator.update_metrics takes it: d[0..nd) its detections in NMS
+ * order (descending score), labels lcls[i] with boxes lbox[4i..4i+4) (x1 y1 x2 y2) in the same
+ * pixels as the detections' boxes (Ultralytics: the letterboxed input's). Detections are matched
+ * to labels as match_predictions does; the confusion matrix counts detections with score >
+ * cm_conf (the validator passes its conf). Classes outside [0, nc): SN_ERR_INVALID. */
+sn_status sn_val_stats_add(sn_val_stats *s, const sn_det *d, int nd, const int *lcls,
+                           const float *lbox, int nl, float cm_conf);
+
+/* One class that has labels (Ultralytics' ap_class_index). */
+typedef struct sn_val_class {
+    int cls;
+    int64_t images, instances; /* images holding it, its labels */
+    double p, r, f1;           /* at the max-mean-F1 confidence */
+    double ap50, ap75, ap;     /* ap: the mean over the 10 thresholds */
+} sn_val_class;
+
+/* ap_per_class and Metric's means, exactly as Ultralytics computes them. */
+typedef struct sn_val_metrics {
+    int nc, images;
+    int64_t instances;
+    double mp, mr, map50, map75, map, fitness; /* fitness: mAP50-95 (Metric.fitness in 8.4) */
+    int nclass;                                /* classes with labels */
+    sn_val_class *cls;                         /* nclass, ascending class id */
+    double *ap;                                /* nclass × 10 */
+    double px[SN_VAL_NPX];                     /* 0 … 1 */
+    double *p_curve, *r_curve, *f1_curve;      /* nclass × 1000, by confidence px */
+    double *prec;                              /* nclass × 1000: precision at recall px, IoU 0.5 */
+    int best;                                  /* the index of px the P, R, F1 are taken at */
+    double *cm; /* (nc + 1) × (nc + 1) [predicted][true], last: background */
+} sn_val_metrics;
+sn_status sn_val_metrics_compute(const sn_val_stats *s, sn_val_metrics *m);
+void sn_val_metrics_free(sn_val_metrics *m);
+
+/* ---------------------------------------------------------------- `sinter val` (engine/val_run.c)
+ */
+
+typedef struct sn_val_options {
+    const char *data;  /* data.yaml */
+    const char *split; /* "val" (train, val or test) */
+    int imgsz;         /* 640: a multiple of 32 */
+    int batch;         /* 32 */
+    float conf, iou;   /* 0.001, 0.7 */
+    int max_det;       /* 300 */
+    int save_json;     /* keep the COCO predictions (pred_json) */
+    FILE *log;         /* the scan, warnings, the progress bar; NULL: silent */
+    int progress;      /* draw the progress bar on log */
+} sn_val_options;
+void sn_val_options_default(sn_val_options *o);
+
+typedef struct sn_val_result {
+    sn_val_metrics m;
+    sn_io_data data; /* the data.yaml read (names, root) */
+    int listed;      /* images the split lists */
+    int images;      /* images validated */
+    int broken;      /* images that could not be read: left out */
+    int backgrounds; /* images without labels: no label file, or an empty one */
+    int empty;       /* images with an empty label file */
+    int orphans;     /* label files in the labels folders no image of the split names */
+    int model_nc;    /* the model's classes */
+    int shapes;      /* batch shapes compiled */
+    double t_pre, t_inf, t_post, t_compile; /* seconds in all */
+    char *pred_json;                        /* with save_json: predictions.json's text */
+    size_t pred_json_len;
+} sn_val_result;
+
+/* Ultralytics' DetectionValidator on a dataset: the split's images in rectangular batches,
+ * the model compiled (through s) once per batch shape from mo (batch, height, width set here;
+ * nc 0 = the dataset's), NMS, the metrics. A broken image is counted (r->broken) and left out;
+ * a bad label file, data.yaml or split is an error naming it. On error r holds nothing to free
+ * but what sn_val_result_free frees. */
+sn_status sn_val_run(sn_session *s, const sn_model_options *mo, const sn_val_options *vo,
+                     sn_val_result *r, char *err, size_t errlen);
+void sn_val_result_free(sn_val_result *r);
+
+/* Class names for the report: v[c] for class c (NULL or "" shows the number). */
+typedef struct sn_val_names {
+    char **v;
+    int n;
+} sn_val_names;
+/* Ultralytics' table: header, the `all` row, a row per class with labels (more than one
+ * class). Names are escaped for the terminal. */
+void sn_val_print_table(const sn_val_result *r, const sn_val_names *names, FILE *f);
+/* The metrics as one JSON document: mAP50, mAP50-95, precision, recall, fitness, mAP75,
+ * counts, speed per image (ms), and per class its id, name, images, instances, precision,
+ * recall, mAP50, mAP50-95. */
+void sn_val_write_json(const sn_val_result *r, const sn_val_names *names, FILE *f);
+/* The PR, F1, P and R curves (BoxPR_curve.png, …; when some class has labels) and the
+ * confusion matrices (confusion_matrix.png, confusion_matrix_normalized.png) into dir. */
+sn_status sn_val_plot(const sn_val_result *r, const sn_val_names *names, const char *dir, char *err,
+                      size_t errlen);
+
 #endif

@@ -130,6 +130,67 @@ sn_status sn_io_labels_read(const char *path, int batch, int nc, sn_io_labels *o
                             size_t errlen);
 void sn_io_labels_free(sn_io_labels *l);
 
+/* ---------------------------------------------------------------- datasets
+ *
+ * Ultralytics' dataset layout: a data.yaml (`path`, `train`/`val`/`test`, `names`, `nc`), image
+ * files listed from a folder or a txt list, and one label file per image found by
+ * img2label_paths. */
+
+/* A list of strings (owned). */
+typedef struct sn_io_strings {
+    char **v;
+    int n, cap;
+} sn_io_strings;
+void sn_io_strings_free(sn_io_strings *l);
+/* Appends a copy of s[0..n); 0 when out of memory. */
+int sn_io_strings_add(sn_io_strings *l, const char *s, size_t n);
+
+enum { SN_IO_NSPLITS = 3 };
+extern const char *const sn_io_split_names[SN_IO_NSPLITS]; /* "train", "val", "test" */
+
+typedef struct sn_io_data {
+    char *yaml;                         /* the file as given */
+    char *root;                         /* `path`: absent = the yaml's folder; relative = to the
+                                           working directory where it exists there, else to the
+                                           yaml's folder */
+    sn_io_strings split[SN_IO_NSPLITS]; /* each source joined to root (a "../x" that does not
+                                          exist tried as "x", as Ultralytics does) */
+    sn_io_strings names;                /* class names by id; from `nc` alone: class_0, … */
+    int nc;
+} sn_io_data;
+
+/* Reads a data.yaml (libyaml) as Ultralytics' check_det_dataset: `names` a list or a {id: name}
+ * map with ids 0 … n-1, `nc` an integer (10 or 10.0), both given must agree, one of them is
+ * required. Errors name the file and the key (a YAML syntax error: file:line:col).
+ * SN_ERR_UNSUPPORTED in a build without libyaml. */
+sn_status sn_io_data_read(const char *path, sn_io_data *d, char *err, size_t errlen);
+/* The same from memory; path names it in messages and anchors a relative or absent `path`. */
+sn_status sn_io_data_parse(const void *text, size_t len, const char *path, sn_io_data *d, char *err,
+                           size_t errlen);
+void sn_io_data_free(sn_io_data *d);
+/* The images of a split as Ultralytics' get_img_files lists them: each source a folder
+ * (searched recursively, hidden entries left out) or a txt file of image paths (one a line;
+ * "./x" relative to the txt's folder); files with an image extension only (IMG_FORMATS), sorted
+ * by byte order. A missing key or source, or no images, is an error naming the file and key. */
+sn_status sn_io_data_images(const sn_io_data *d, const char *split, sn_io_strings *out, char *err,
+                            size_t errlen);
+/* Has the name an Ultralytics image extension (jpg, png, …; any case)? */
+int sn_io_is_image_name(const char *path);
+/* img2label_paths: the last "/images/" replaced by "/labels/", the text after the last '.'
+ * replaced by "txt". SN_ERR_INVALID when out (n bytes) is too small. */
+sn_status sn_io_img2label(const char *img, char *out, size_t n);
+/* One image's label file, rows cls cx cy w h normalised (5 floats each in out->rows), checked
+ * as Ultralytics' verify_image_label: an integer class in [0, nc), coordinates at most 1.01 and
+ * not negative (down to -0.01 for cx, cy); blank lines skipped, a UTF-8 BOM ignored. Errors
+ * name path:line. Duplicate rows are dropped as Ultralytics drops them (the unique rows, sorted)
+ * and counted in *dups. A missing file is sn_read_file's SN_ERR_IO: callers check first (a
+ * missing label file is an image without boxes). */
+sn_status sn_io_dataset_labels_read(const char *path, int nc, sn_io_labels *out, int *dups,
+                                    char *err, size_t errlen);
+/* The same from memory; `name` stands for the path in messages. */
+sn_status sn_io_dataset_labels_parse(const void *buf, size_t len, const char *name, int nc,
+                                     sn_io_labels *out, int *dups, char *err, size_t errlen);
+
 /* ---------------------------------------------------------------- images
  *
  * Images in, exactly as Ultralytics 8.4's predictor takes them: its loader reads a file with
@@ -224,6 +285,12 @@ sn_status sn_io_letterbox_plan(int h, int w, int new_h, int new_w, int auto_, in
 sn_status sn_io_letterbox(const sn_io_image *in, int new_h, int new_w, int auto_, int stride,
                           sn_io_image *out, sn_io_letterbox_info *info);
 
+/* The validator's images (data/base.py: load_image, then LetterBox(scaleup=False) to the
+ * batch's rect_shape): sn_io_letterbox with auto_ off and the ratio at most 1 (an image is
+ * never scaled up, only padded). */
+sn_status sn_io_letterbox_val(const sn_io_image *in, int new_h, int new_w, sn_io_image *out,
+                              sn_io_letterbox_info *info);
+
 /* BasePredictor.preprocess after the letterbox: channels reversed (BGR → RGB), HWC → CHW,
  * each byte v as (float)v / 255.0f (float32 division, as torch's div_(255) on the CPU;
  * torch on CUDA multiplies by the float reciprocal instead, one ulp off for 126 of the 256
@@ -249,6 +316,25 @@ sn_status sn_io_annotate(uint8_t *bgr, int w, int h, const sn_io_box *d, int n,
  * atomically. */
 sn_status sn_io_image_write(const char *path, const uint8_t *bgr, int w, int h, char *err,
                             size_t errlen);
+/* ---------------------------------------------------------------- plots (PNG, cairo) */
+
+/* Curves over x in [0, 1] (Ultralytics' PR and metric-confidence curves). */
+typedef struct sn_io_curves {
+    const char *title, *xlabel, *ylabel;
+    int n, npts;               /* curves, points each */
+    const double *x;           /* npts */
+    const double *y;           /* n × npts, in [0, 1] */
+    const char *const *labels; /* n legend entries (drawn under 21 curves), or NULL */
+    const double *mean;        /* npts: the bold blue curve, or NULL */
+    const char *mean_label;
+} sn_io_curves;
+sn_status sn_io_plot_curves(const char *path, const sn_io_curves *p, char *err, size_t errlen);
+/* An n × n matrix m[pred][true] as a heat map (Ultralytics' confusion_matrix.png): normalize
+ * divides each column by its sum; cells under 0.005 are left blank; labels (n, or NULL) are
+ * written under 99 classes. */
+sn_status sn_io_plot_matrix(const char *path, const char *title, const double *m, int n,
+                            const char *const *labels, int normalize, char *err, size_t errlen);
+
 /* ---------------------------------------------------------------- Ultralytics .pt */
 
 /* What an Ultralytics checkpoint says about its model, beyond the weights. */

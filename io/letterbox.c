@@ -168,8 +168,8 @@ sn_status sn_io_image_resize(const sn_io_image *in, int new_h, int new_w, sn_io_
 
 /* ---------------------------------------------------------------- LetterBox */
 
-sn_status sn_io_letterbox_plan(int h, int w, int new_h, int new_w, int auto_, int stride,
-                               sn_io_letterbox_info *info) {
+static sn_status plan(int h, int w, int new_h, int new_w, int auto_, int stride, int scaleup,
+                      sn_io_letterbox_info *info) {
     memset(info, 0, sizeof *info);
     if (h < 1 || w < 1 || new_h < 1 || new_w < 1 || h > SN_IO_IMAGE_MAX_SIDE ||
         w > SN_IO_IMAGE_MAX_SIDE || new_h > SN_IO_IMAGE_MAX_SIDE || new_w > SN_IO_IMAGE_MAX_SIDE ||
@@ -178,6 +178,8 @@ sn_status sn_io_letterbox_plan(int h, int w, int new_h, int new_w, int auto_, in
     /* r = min(new_shape[0] / shape[0], new_shape[1] / shape[1]) */
     double rh = (double)new_h / h, rw = (double)new_w / w;
     double r = rw < rh ? rw : rh;
+    if (!scaleup && r > 1.0) /* only scale down (the validator's LetterBox) */
+        r = 1.0;
     /* new_unpad = max(round(shape[1] * r), 1), max(round(shape[0] * r), 1) */
     double uw = round_even(w * r), uh = round_even(h * r);
     int unpad_w = uw < 1 ? 1 : (int)uw, unpad_h = uh < 1 ? 1 : (int)uh;
@@ -204,13 +206,18 @@ sn_status sn_io_letterbox_plan(int h, int w, int new_h, int new_w, int auto_, in
     return SN_OK;
 }
 
-sn_status sn_io_letterbox(const sn_io_image *in, int new_h, int new_w, int auto_, int stride,
-                          sn_io_image *out, sn_io_letterbox_info *info) {
+sn_status sn_io_letterbox_plan(int h, int w, int new_h, int new_w, int auto_, int stride,
+                               sn_io_letterbox_info *info) {
+    return plan(h, w, new_h, new_w, auto_, stride, 1, info);
+}
+
+static sn_status letterbox(const sn_io_image *in, int new_h, int new_w, int auto_, int stride,
+                           int scaleup, sn_io_image *out, sn_io_letterbox_info *info) {
     memset(out, 0, sizeof *out);
     sn_io_letterbox_info li;
     if (!image_ok(in))
         return SN_ERR_INVALID;
-    sn_status s = sn_io_letterbox_plan(in->h, in->w, new_h, new_w, auto_, stride, &li);
+    sn_status s = plan(in->h, in->w, new_h, new_w, auto_, stride, scaleup, &li);
     if (info)
         *info = li;
     if (s != SN_OK)
@@ -226,6 +233,16 @@ sn_status sn_io_letterbox(const sn_io_image *in, int new_h, int new_w, int auto_
     if (s != SN_OK)
         sn_io_image_free(out);
     return s;
+}
+
+sn_status sn_io_letterbox(const sn_io_image *in, int new_h, int new_w, int auto_, int stride,
+                          sn_io_image *out, sn_io_letterbox_info *info) {
+    return letterbox(in, new_h, new_w, auto_, stride, 1, out, info);
+}
+
+sn_status sn_io_letterbox_val(const sn_io_image *in, int new_h, int new_w, sn_io_image *out,
+                              sn_io_letterbox_info *info) {
+    return letterbox(in, new_h, new_w, 0, 32, 0, out, info);
 }
 
 /* ---------------------------------------------------------------- the tensor */

@@ -3,7 +3,7 @@
 # everything is present. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 pkgs=(cmake gcc g++ make pkg-config llvm-19-dev libxxhash-dev libstb-dev zlib1g-dev libzstd-dev libzip-dev
-      libjpeg62-turbo-dev libpng-dev libcairo2-dev
+      libjpeg62-turbo-dev libpng-dev libcairo2-dev libyaml-dev
       python3 python3-numpy python3-torch)
 missing=()
 for p in "${pkgs[@]}"; do

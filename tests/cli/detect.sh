@@ -6,10 +6,7 @@
 # (The pieces are checked against Ultralytics by parity_image and parity_nms.)
 set -u
 SINTER=$1; SRC=$2
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-fails=0; passes=0
-ok() { passes=$((passes+1)); }
-bad() { fails=$((fails+1)); echo "FAIL $*"; }
+. "$SRC/tests/common/harness.sh"
 mkdir -p "$T/img"
 for f in rb16x8.jpg rb16x8_prog.jpg gray8x8.jpg px3x2.png px3x2_o3.png; do
   cp "$SRC/tests/tensorio/data/images/$f" "$T/img/" || bad "fixture $f"

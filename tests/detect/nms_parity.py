@@ -10,18 +10,12 @@ cut (torch's unstable argsort) and Ultralytics' wall-clock time limit.
 usage: nms_parity.py NMS_TOOL   (runs with the oracle venv; exits 77 without it)"""
 import os, subprocess, sys, tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from oracle import reexec_in_oracle_venv  # noqa: E402
 
 
 def main():
-    v = os.environ.get("SN_ORACLE_VENV", os.path.join(ROOT, ".venv-oracle"))
-    py = os.path.join(v, "bin", "python")
-    if not os.environ.get("SN_PARITY_REEXEC"):
-        if not os.path.exists(py):
-            print("skipped: no oracle venv at %s (run scripts/oracle_venv.sh)" % v)
-            sys.exit(77)
-        os.environ["SN_PARITY_REEXEC"] = "1"
-        os.execv(py, [py] + sys.argv)
+    reexec_in_oracle_venv()
     try:
         import numpy as np, torch, torchvision  # noqa: F401  (torchvision: as in a predict run)
         from ultralytics.utils.nms import non_max_suppression

@@ -1,7 +1,7 @@
 /* Replays fuzz inputs without libFuzzer: `fuzz_replay TARGET PATH…` runs TARGET's harness
- * (safetensors, npy, pt, lang, image, run) on each file, or on every file in each directory. This
- * is how CI runs the seed corpora as a regression test (ctest fuzz_corpus_replay), and how a crash
- * file from a fuzzing run is reproduced under a debugger. */
+ * (safetensors, npy, pt, lang, image, dataset, run) on each file, or on every file in each
+ * directory. This is how CI runs the seed corpora as a regression test (ctest fuzz_corpus_replay),
+ * and how a crash file from a fuzzing run is reproduced under a debugger. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +14,7 @@ int sn_fuzz_npy(const uint8_t *data, size_t size);
 int sn_fuzz_pt(const uint8_t *data, size_t size);
 int sn_fuzz_lang(const uint8_t *data, size_t size);
 int sn_fuzz_image(const uint8_t *data, size_t size);
+int sn_fuzz_dataset(const uint8_t *data, size_t size);
 #ifdef SN_FUZZ_HAVE_RUN
 int sn_fuzz_run(const uint8_t *data, size_t size);
 #endif
@@ -69,6 +70,8 @@ int main(int argc, char **argv) {
         h = sn_fuzz_lang;
     else if (!strcmp(argv[1], "image"))
         h = sn_fuzz_image;
+    else if (!strcmp(argv[1], "dataset"))
+        h = sn_fuzz_dataset;
 #ifdef SN_FUZZ_HAVE_RUN
     else if (!strcmp(argv[1], "run"))
         h = sn_fuzz_run;
