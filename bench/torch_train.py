@@ -31,16 +31,17 @@ def main():
     import torch
     import train_oracle as O  # the oracle's model building, weights, labels and optimizer
     torch.set_num_threads(a.threads)
+    from ultralytics.cfg import DEFAULT_CFG, get_cfg
     model = O.build_model(a.model)
     O.load_weights(model, a.weights)
+    model.args = get_cfg(DEFAULT_CFG)  # box 7.5, cls 0.5, dfl 1.5, as the trainer sets them
     O.freeze(model)
     O.model_train(model)
     images = np.load(a.images)
     labels = O.read_labels(a.labels, images.shape[0])
     batch = O.make_batch(images, labels, torch.float32)
     opt = O.build_optimizer(model, "SGD", a.lr, 0.937, 0.0005)
-    crit = model.init_criterion() if not hasattr(model, "criterion") or model.criterion is None else model.criterion
-    model.criterion = crit
+    crit = model.criterion = model.init_criterion()
     if a.variant == "eager":
         model = model.to(memory_format=torch.channels_last)
         batch["img"] = batch["img"].contiguous(memory_format=torch.channels_last)

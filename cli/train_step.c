@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 static const char help[] =
     "usage: sinter train-step MODEL --images X.npy --labels L.txt --output W2.safetensors\n"
@@ -33,6 +34,12 @@ static const char help[] =
     "  --backend       cpu (default): the step compiled as one plan (fused; --eager: one\n"
     "                  kernel per op); ref: the reference evaluator. CUDA training is not\n"
     "                  built yet\n";
+
+/* the process's peak resident memory */
+static double peak_rss_mb(void) {
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss / 1024.0 : 0.0;
+}
 
 int sn_cmd_train_step(int argc, char **argv) {
     if (sn_cli_help(argc, argv, help))
@@ -137,19 +144,20 @@ int sn_cmd_train_step(int argc, char **argv) {
     if (o.json)
         printf("{\"steps\": [");
     for (int k = 0; k < steps; k++) {
-        double l[4];
+        double l[4], t0 = sn_rt_now();
         if (sn_trainer_step(t, x, lab.rows, lab.n, l) != SN_OK) {
             if (o.json)
                 printf("]}\n");
             fprintf(stderr, "sinter train-step: error: %s\n", sn_trainer_error(t));
             goto done;
         }
+        double ms = (sn_rt_now() - t0) * 1e3; /* the first step includes compiling it */
         int up = sn_trainer_stepped(t);
         if (o.json)
             printf("%s\n  {\"step\": %d, \"box\": %.9g, \"cls\": %.9g, \"dfl\": %.9g, "
-                   "\"total\": %.9g, \"optimizer_step\": %s, \"grad_norm\": %.9g}",
+                   "\"total\": %.9g, \"optimizer_step\": %s, \"grad_norm\": %.9g, \"ms\": %.3f}",
                    k ? "," : "", k + 1, l[0], l[1], l[2], l[3], up ? "true" : "false",
-                   sn_trainer_grad_norm(t));
+                   sn_trainer_grad_norm(t), ms);
         else if (up)
             printf("step %d/%d  box %.6f  cls %.6f  dfl %.6f  total %.6f  grad_norm %.4f\n", k + 1,
                    steps, l[0], l[1], l[2], l[3], sn_trainer_grad_norm(t));
@@ -159,7 +167,7 @@ int sn_cmd_train_step(int argc, char **argv) {
         fflush(stdout);
     }
     if (o.json)
-        printf("\n]}\n");
+        printf("\n], \"peak_rss_mb\": %.1f}\n", peak_rss_mb());
     if (o.grads && sn_trainer_save_grads(t, o.grads) != SN_OK) {
         fprintf(stderr, "sinter train-step: error: %s\n", sn_trainer_error(t));
         goto done;

@@ -165,60 +165,76 @@ static void tap_box(const conv_geom *g, int64_t kh, int64_t kw, int64_t *y0, int
     tap_range(kw, g->sw, g->pw, g->dw, g->W, g->OW, x0, x1);
 }
 
-/* channels-contiguous fast path: one task = (group, VL output channels, CB input channels) */
+/* A tile of one image: `lanes` channels from c0 of v (shape d, strides st) for every pixel,
+ * channels innermost. Read in place when those channels are contiguous and all there (NHWC
+ * arena values); else copied into scratch, zero-padded to `lanes` (an NCHW input image, the
+ * head's gradient, a channel tail). Its pixel strides go to ps[0] (rows) and ps[1] (columns). */
+static const float *tile(const float *v, const int64_t *d, const int64_t *st, int64_t n, int64_t c0,
+                         int64_t nc, int lanes, float *scratch, int64_t *ps) {
+    const float *base = v + n * st[0] + c0 * st[1];
+    if (st[1] == 1 && nc == lanes) {
+        ps[0] = st[2];
+        ps[1] = st[3];
+        return base;
+    }
+    float *q = scratch;
+    for (int64_t y = 0; y < d[2]; y++)
+        for (int64_t x = 0; x < d[3]; x++, q += lanes)
+            for (int64_t c = 0; c < lanes; c++)
+                q[c] = c < nc ? base[c * st[1] + y * st[2] + x * st[3]] : 0.f;
+    ps[0] = d[3] * lanes;
+    ps[1] = lanes;
+    return scratch;
+}
+
+/* One task = (group, VL output channels, CB input channels): per image and tap, CB
+ * accumulators of VL lanes, one dy vector times CB broadcast x values per pixel. */
 HOT static void grad_weight_blocked(const host_desc *h, const float *x, const float *dy, float *dw,
                                     int64_t t) {
     conv_geom g = geom(h, 0, 1, 2);
-    const int64_t *xs = h->st[0], *ys = h->st[1], *ws = h->st[2];
+    const int64_t *ws = h->st[2];
     int64_t nob = (g.Og + VL - 1) / VL, ncb = (g.Cg + CB - 1) / CB;
     int64_t gi = t / (nob * ncb), ob = t / ncb % nob, cb = t % ncb;
     int64_t o0 = gi * g.Og + ob * VL, no = g.Og - ob * VL < VL ? g.Og - ob * VL : VL;
     int64_t cl0 = cb * CB, nci = g.Cg - cl0 < CB ? g.Cg - cl0 : CB, c0 = gi * g.Cg + cl0;
     int64_t ntap = g.KH * g.KW;
     double *tot = calloc((size_t)(ntap * CB * VL), sizeof *tot);
-    if (!tot) {
-        for (int64_t o = 0; o < no; o++)
-            for (int64_t c = 0; c < nci; c++)
-                for (int64_t k = 0; k < ntap; k++)
-                    dw[(o0 + o) * ws[0] + (cl0 + c) * ws[1] + k / g.KW * ws[2] + k % g.KW * ws[3]] =
-                        NAN;
-        return;
-    }
-    for (int64_t n = 0; n < g.N; n++)
+    float *ysc = malloc((size_t)(g.OH * g.OW * VL) * sizeof *ysc);
+    float *xsc = malloc((size_t)(g.H * g.W * CB) * sizeof *xsc);
+    for (int64_t n = 0; tot && ysc && xsc && n < g.N; n++) {
+        int64_t yp[2], xp2[2];
+        const float *yt = tile(dy, h->d[1], h->st[1], n, o0, no, VL, ysc, yp);
+        const float *xt = tile(x, h->d[0], h->st[0], n, c0, nci, CB, xsc, xp2);
         for (int64_t k = 0; k < ntap; k++) {
             int64_t kh = k / g.KW, kw = k % g.KW, y0, y1, x0, x1;
             tap_box(&g, kh, kw, &y0, &y1, &x0, &x1);
             vf acc[CB] = {{0}};
             for (int64_t oy = y0; oy < y1; oy++) {
-                const float *yr = dy + n * ys[0] + o0 + oy * ys[2];
-                const float *xr = x + n * xs[0] + c0 + (oy * g.sh - g.ph + kh * g.dh) * xs[2] +
-                                  (kw * g.dw - g.pw) * xs[3];
-                if (nci == CB)
-                    for (int64_t ox = x0; ox < x1; ox++) {
-                        vf yv = no == VL ? vld(yr + ox * ys[3]) : vld_n(yr + ox * ys[3], no);
-                        const float *xp = xr + ox * g.sw * xs[3];
-                        for (int c = 0; c < CB; c++)
-                            acc[c] += xp[c] * yv;
-                    }
-                else
-                    for (int64_t ox = x0; ox < x1; ox++) {
-                        vf yv = no == VL ? vld(yr + ox * ys[3]) : vld_n(yr + ox * ys[3], no);
-                        const float *xp = xr + ox * g.sw * xs[3];
-                        for (int64_t c = 0; c < nci; c++)
-                            acc[c] += xp[c] * yv;
-                    }
+                const float *yr = yt + oy * yp[0];
+                const float *xr =
+                    xt + (oy * g.sh - g.ph + kh * g.dh) * xp2[0] + (kw * g.dw - g.pw) * xp2[1];
+                for (int64_t ox = x0; ox < x1; ox++) {
+                    vf yv = vld(yr + ox * yp[1]);
+                    const float *xq = xr + ox * g.sw * xp2[1];
+#pragma GCC unroll 8
+                    for (int c = 0; c < CB; c++)
+                        acc[c] += xq[c] * yv;
+                }
             }
             double *tk = tot + k * CB * VL;
-            for (int64_t c = 0; c < nci; c++)
+            for (int c = 0; c < CB; c++)
                 for (int l = 0; l < VL; l++)
                     tk[c * VL + l] += acc[c][l];
         }
+    }
     for (int64_t k = 0; k < ntap; k++)
         for (int64_t c = 0; c < nci; c++)
             for (int64_t o = 0; o < no; o++)
                 dw[(o0 + o) * ws[0] + (cl0 + c) * ws[1] + k / g.KW * ws[2] + k % g.KW * ws[3]] =
-                    (float)tot[(k * CB + c) * VL + o];
+                    tot && ysc && xsc ? (float)tot[(k * CB + c) * VL + o] : NAN;
     free(tot);
+    free(ysc);
+    free(xsc);
 }
 
 /* depthwise (C = O = groups), channels contiguous: one task = VL channels */
@@ -279,14 +295,13 @@ static void grad_weight_any(const host_desc *h, const float *x, const float *dy,
             }
 }
 
-/* which of the three: 0 any, 1 blocked, 2 depthwise */
+/* which of the three: 0 any (grouped convs with few channels per group), 1 blocked,
+ * 2 depthwise (channels contiguous) */
 static int grad_weight_path(const host_desc *h) {
-    if (h->st[0][1] != 1 || h->st[1][1] != 1)
-        return 0;
     conv_geom g = geom(h, 0, 1, 2);
     if (g.Cg == 1 && g.Og == 1)
-        return 2;
-    return g.Og >= VL / 2 ? 1 : 0;
+        return h->st[0][1] == 1 && h->st[1][1] == 1 ? 2 : 0;
+    return g.Og >= VL / 4 ? 1 : 0;
 }
 
 static int64_t grad_weight_tasks(const host_desc *h) {
