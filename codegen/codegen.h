@@ -196,6 +196,13 @@ sn_status sn_cg_backend_target(const sn_cg_backend *be, sn_cg_target *t, sn_dtyp
 sn_status sn_cg_lower(const sn_ir_graph *g, const sn_cg_target *t, sn_cg_program **out, char *err,
                       size_t errlen);
 void sn_cg_program_free(sn_cg_program *p);
+/* Only the weights blob sn_cg_lower would make for g (malloc'd, *bytes long): the groups are
+ * described and only those whose renderer packs weights are rendered, nothing is kept. For
+ * new weight values in a graph already lowered: the blob's layout is sn_cg_lower's as long as
+ * the values change no choice of the renderers (they choose from shapes, and Winograd only
+ * over finite weights: keep the weights finite). */
+sn_status sn_cg_lower_weights(const sn_ir_graph *g, const sn_cg_target *t, uint8_t **weights,
+                              int64_t *bytes, char *err, size_t errlen);
 
 /* CPU: builds the kernel's LLVM module from its spec and compiles it to an object file
  * (ELF, malloc'd) for t. Fills k->source with the LLVM IR text when want_ir is set (for

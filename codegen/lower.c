@@ -62,6 +62,7 @@ struct sn_cg_lower_ctx {
     int npieces, pcap;
     float **owned; /* synthesized data (BN scale/shift, anchors) */
     int nowned, ocap;
+    int weights_only; /* sn_cg_lower_weights: render only the groups that pack weights */
 };
 
 int64_t sn_cg_weights_add(sn_cg_lower_ctx *c, int32_t node, int32_t tag, const void *data,
@@ -1144,8 +1145,31 @@ static sn_status unique_name(sn_cg_lower_ctx *c, sn_cg_kernel *k) {
     return c->t->backend->rename(k, cand);
 }
 
+static sn_status lower(const sn_ir_graph *g, const sn_cg_target *t, int weights_only,
+                       sn_cg_program **out, char *err, size_t errlen);
+
 sn_status sn_cg_lower(const sn_ir_graph *g, const sn_cg_target *t, sn_cg_program **out, char *err,
                       size_t errlen) {
+    return lower(g, t, 0, out, err, errlen);
+}
+
+sn_status sn_cg_lower_weights(const sn_ir_graph *g, const sn_cg_target *t, uint8_t **weights,
+                              int64_t *bytes, char *err, size_t errlen) {
+    sn_cg_program *p = NULL;
+    *weights = NULL;
+    *bytes = 0;
+    sn_status st = lower(g, t, 1, &p, err, errlen);
+    if (st == SN_OK) {
+        *weights = p->weights;
+        *bytes = p->weight_bytes;
+        p->weights = NULL;
+    }
+    sn_cg_program_free(p);
+    return st;
+}
+
+static sn_status lower(const sn_ir_graph *g, const sn_cg_target *t, int weights_only,
+                       sn_cg_program **out, char *err, size_t errlen) {
     *out = NULL;
     if (!g->bufs && g->nnodes > 0) {
         sn_errf(err, errlen, "sn_cg_lower: the graph has no memory plan (run the passes)");
@@ -1156,6 +1180,7 @@ sn_status sn_cg_lower(const sn_ir_graph *g, const sn_cg_target *t, sn_cg_program
     memset(&c, 0, sizeof c);
     c.g = g;
     c.t = t;
+    c.weights_only = weights_only;
     c.p = calloc(1, sizeof *c.p);
     int32_t *order = NULL, *members = NULL, *first = NULL, *count = NULL, *start = NULL;
     sn_cg_group *grp = malloc(sizeof *grp);
@@ -1258,6 +1283,10 @@ sn_status sn_cg_lower(const sn_ir_graph *g, const sn_cg_target *t, sn_cg_program
             c.p->nsteps++;
             continue;
         }
+        /* only a conv anchor's renderer packs weights (its own layout); every other group's
+         * weights are plain pieces describe_group has already added */
+        if (c.weights_only && grp->anchor != SN_CG_ANCHOR_CONV2D)
+            continue;
         memset(s, 0, sizeof *s);
         s->kind = SN_RT_STEP_KERNEL;
         s->kernel = c.p->nkernels;
@@ -1285,6 +1314,11 @@ sn_status sn_cg_lower(const sn_ir_graph *g, const sn_cg_target *t, sn_cg_program
                 st = SN_ERR_INVALID;
                 goto done;
             }
+        if (c.weights_only) { /* the packing was the point; the kernel is not kept */
+            kernel_free(k);
+            memset(k, 0, sizeof *k);
+            continue;
+        }
         st = unique_name(&c, k);
         c.p->nkernels++;
         if (st)

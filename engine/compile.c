@@ -388,8 +388,33 @@ sn_status sn_eng_repack_weights(sn_eng_compiled *c, const sn_ir_graph *g, char *
                                 size_t errlen) {
     if (!c->prog)
         return sn_fail(err, errlen, SN_ERR_INVALID, "no compiled program to bind weights to");
+    uint8_t *w = NULL;
+    int64_t bytes = 0;
+    sn_status st = sn_cg_lower_weights(g, &c->target, &w, &bytes, err, errlen);
+    if (st == SN_OK && bytes != c->prog->weight_bytes)
+        st = sn_fail(err, errlen, SN_ERR_INVALID,
+                     "the new weights change the compiled program's weights layout (%lld bytes, "
+                     "was %lld): compile again instead",
+                     (long long)bytes, (long long)c->prog->weight_bytes);
+    if (st == SN_OK && c->state)
+        st = sn_rt_state_copy(c->state, 0, 1, 0, w, bytes, err, errlen);
+    if (st == SN_OK) { /* the program keeps the blob the plan now holds */
+        free(c->prog->weights);
+        c->prog->weights = w;
+        w = NULL;
+    }
+    free(w);
+    return st;
+}
+
+sn_status sn_eng_rebind_weights(sn_eng_compiled *c, sn_ir_graph *g, const sn_eng_build *b,
+                                char *err, size_t errlen) {
+    if (!c->prog)
+        return sn_fail(err, errlen, SN_ERR_INVALID, "no compiled program to bind weights to");
+    sn_status st = run_passes(g, b, NULL, err, errlen);
     sn_cg_program *np = NULL;
-    sn_status st = sn_cg_lower(g, &c->target, &np, err, errlen);
+    if (st == SN_OK)
+        st = sn_cg_lower(g, &c->target, &np, err, errlen);
     if (st == SN_OK && !same_program(c->prog, np))
         st = sn_fail(err, errlen, SN_ERR_INVALID,
                      "the new weights change the compiled program (a different model, size or "
@@ -403,12 +428,4 @@ sn_status sn_eng_repack_weights(sn_eng_compiled *c, const sn_ir_graph *g, char *
     }
     sn_cg_program_free(np);
     return st;
-}
-
-sn_status sn_eng_rebind_weights(sn_eng_compiled *c, sn_ir_graph *g, const sn_eng_build *b,
-                                char *err, size_t errlen) {
-    if (!c->prog)
-        return sn_fail(err, errlen, SN_ERR_INVALID, "no compiled program to bind weights to");
-    sn_status st = run_passes(g, b, NULL, err, errlen);
-    return st == SN_OK ? sn_eng_repack_weights(c, g, err, errlen) : st;
 }

@@ -71,8 +71,9 @@ void sn_eng_compiled_free(sn_eng_compiled *c);
  * and specs, same blob size). On any error the plan keeps its old weights. */
 sn_status sn_eng_rebind_weights(sn_eng_compiled *c, sn_ir_graph *g, const sn_eng_build *b,
                                 char *err, size_t errlen);
-/* The same for g already through the passes (the graph c was compiled from, with new PARAM
- * values: a trainer's updated weights): only codegen runs again, for the packed blob. */
+/* For g already through the passes — the graph c was compiled from, with new PARAM values (a
+ * trainer's updated weights, which must be finite): only the weights blob is made again
+ * (sn_cg_lower_weights: no kernel rendered but the packing convs') and copied in. */
 sn_status sn_eng_repack_weights(sn_eng_compiled *c, const sn_ir_graph *g, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------- detections (engine/nms.c) */

@@ -372,9 +372,18 @@ sn_status sn_trainer_step(sn_trainer *t, const float *images, const float *label
     const float *ins[2] = {images, t->targets};
     if (t->pg) { /* compiled: the weights of record into the plan's blob, then one run */
         for (int32_t i = 0; i < t->pg->nnodes; i++)
-            if (t->pparam[i] >= 0)
-                memcpy(t->pg->nodes[i].data, mg->nodes[t->pparam[i]].data,
-                       (size_t)sn_shape_numel(&t->pg->nodes[i].shape) * sizeof(float));
+            if (t->pparam[i] >= 0) {
+                int64_t n = sn_shape_numel(&t->pg->nodes[i].shape);
+                const float *w = mg->nodes[t->pparam[i]].data;
+                for (int64_t j = 0; j < n; j++) /* the packing assumes finite weights */
+                    if (!isfinite(w[j]))
+                        return sn_fail(t->err, sizeof t->err, SN_ERR_INVALID,
+                                       "step %lld: weight %s[%lld] is not finite (%g)",
+                                       (long long)t->iters + 1,
+                                       sn_ir_str_get(t->pg, t->pg->nodes[i].name), (long long)j,
+                                       (double)w[j]);
+                memcpy(t->pg->nodes[i].data, w, (size_t)n * sizeof(float));
+            }
         st = sn_eng_repack_weights(&t->comp, t->pg, t->err, sizeof t->err);
         if (st == SN_OK)
             st = sn_rt_plan_run(t->comp.plan, (const void *const *)ins, (void *const *)t->out,

@@ -547,6 +547,39 @@ static void test_train_ops(void) {
     }
 }
 
+/* sn_cg_lower_weights makes sn_cg_lower's weights blob byte for byte (the trainer repacks
+ * with it): a Winograd conv, a stride-1 input gradient (a conv of swapped weights) and a
+ * strided one (a host kernel with its own packing) sharing one weight, plus plain pieces. */
+static void test_lower_weights(void) {
+    sn_ir_graph *g = sn_ir_graph_new();
+    int32_t x = cgt_un(g, SN_OP_RELU, cgt_input(g, CGT_SHAPE(2, 32, 8, 8)));
+    int32_t w = cgt_param(g, CGT_SHAPE(32, 32, 3, 3), SN_IR_INIT_CONV_WEIGHT);
+    int32_t cin[2] = {x, w};
+    int64_t cia[7] = {1, 1, 1, 1, 1, 1, 1}, gia[9] = {1, 1, 1, 1, 1, 1, 1, 8, 8};
+    int64_t sia[9] = {2, 2, 1, 1, 1, 1, 1, 16, 16};
+    int32_t y = cgt_add_node(g, SN_OP_CONV2D, cin, 2, cia, 7, NULL, 0);
+    int32_t dx = cgt_add_node(g, SN_OP_CONV2D_GRAD_INPUT, cin, 2, gia, 9, NULL, 0);
+    int32_t ds = cgt_add_node(g, SN_OP_CONV2D_GRAD_INPUT, cin, 2, sia, 9, NULL, 0);
+    sn_ir_mark_output(g, cgt_bin(g, SN_OP_MUL, y, cgt_param(g, CGT_SHAPE(1, 32, 1, 1), 0)));
+    sn_ir_mark_output(g, dx);
+    sn_ir_mark_output(g, ds);
+    cgt_random_params(g);
+    cgt_plan(g, 1);
+    sn_cg_program *p = NULL;
+    uint8_t *blob = NULL;
+    int64_t bytes = 0;
+    char err[512] = "";
+    int ok = sn_cg_lower(g, cgt_target(), &p, err, sizeof err) == SN_OK &&
+             sn_cg_lower_weights(g, cgt_target(), &blob, &bytes, err, sizeof err) == SN_OK;
+    CGT_CHECK(ok && bytes == p->weight_bytes && !memcmp(blob, p->weights, (size_t)bytes),
+              "lower_weights: %s (%lld bytes vs %lld)", err, (long long)bytes,
+              p ? (long long)p->weight_bytes : -1LL);
+    free(blob);
+    sn_cg_program_free(p);
+    sn_ir_graph_free(g);
+    printf("ok   weights blob alone = the program's (%lld bytes)\n", (long long)bytes);
+}
+
 static void test_no_kernel(void) {
     sn_ir_graph *g;
     g = sn_ir_graph_new();
@@ -576,6 +609,7 @@ int main(void) {
     test_softmax_reduce();
     test_matmul();
     test_train_ops();
+    test_lower_weights();
     test_copies();
     test_no_kernel();
     return cgt_report("test_cg_cpu_kernels");
