@@ -34,6 +34,7 @@
 
 #define VL 16 /* f32 lanes of the vector type (one AVX-512 register, two AVX2 ones) */
 #define CB 8  /* input channels per conv-weight-gradient register block */
+#define RB 4  /* output rows per conv-weight-gradient band (cache blocking) */
 
 typedef float vf __attribute__((vector_size(VL * sizeof(float))));
 
@@ -187,54 +188,81 @@ static const float *tile(const float *v, const int64_t *d, const int64_t *st, in
     return scratch;
 }
 
-/* One task = (group, VL output channels, CB input channels): per image and tap, CB
- * accumulators of VL lanes, one dy vector times CB broadcast x values per pixel. */
-HOT static void grad_weight_blocked(const host_desc *h, const float *x, const float *dy, float *dw,
-                                    int64_t t) {
+/* One task = (group, NV·VL output channels, NC input channels): per image, band of RB output
+ * rows and tap, NV×NC accumulators of VL lanes — NV dy vectors times NC broadcast x values per
+ * pixel. NV and NC are constants where it is inlined: (1, CB) and, for 32 output channels or
+ * more, (2, CB2): 16 accumulators and the 8 broadcasts fit AVX-512's 32 registers. */
+#define CB2 8
+static inline __attribute__((always_inline)) void grad_weight_block(const host_desc *h,
+                                                                    const float *x, const float *dy,
+                                                                    float *dw, int64_t t,
+                                                                    const int NV, const int NC) {
     conv_geom g = geom(h, 0, 1, 2);
     const int64_t *ws = h->st[2];
-    int64_t nob = (g.Og + VL - 1) / VL, ncb = (g.Cg + CB - 1) / CB;
+    const int OL = NV * VL;
+    int64_t nob = (g.Og + OL - 1) / OL, ncb = (g.Cg + NC - 1) / NC;
     int64_t gi = t / (nob * ncb), ob = t / ncb % nob, cb = t % ncb;
-    int64_t o0 = gi * g.Og + ob * VL, no = g.Og - ob * VL < VL ? g.Og - ob * VL : VL;
-    int64_t cl0 = cb * CB, nci = g.Cg - cl0 < CB ? g.Cg - cl0 : CB, c0 = gi * g.Cg + cl0;
+    int64_t o0 = gi * g.Og + ob * OL, no = g.Og - ob * OL < OL ? g.Og - ob * OL : OL;
+    int64_t cl0 = cb * NC, nci = g.Cg - cl0 < NC ? g.Cg - cl0 : NC, c0 = gi * g.Cg + cl0;
     int64_t ntap = g.KH * g.KW;
-    double *tot = calloc((size_t)(ntap * CB * VL), sizeof *tot);
-    float *ysc = malloc((size_t)(g.OH * g.OW * VL) * sizeof *ysc);
-    float *xsc = malloc((size_t)(g.H * g.W * CB) * sizeof *xsc);
+    double *tot = calloc((size_t)(ntap * NC * OL), sizeof *tot);
+    float *ysc = malloc((size_t)(g.OH * g.OW * OL) * sizeof *ysc);
+    float *xsc = malloc((size_t)(g.H * g.W * NC) * sizeof *xsc);
     for (int64_t n = 0; tot && ysc && xsc && n < g.N; n++) {
         int64_t yp[2], xp2[2];
-        const float *yt = tile(dy, h->d[1], h->st[1], n, o0, no, VL, ysc, yp);
-        const float *xt = tile(x, h->d[0], h->st[0], n, c0, nci, CB, xsc, xp2);
-        for (int64_t k = 0; k < ntap; k++) {
-            int64_t kh = k / g.KW, kw = k % g.KW, y0, y1, x0, x1;
-            tap_box(&g, kh, kw, &y0, &y1, &x0, &x1);
-            vf acc[CB] = {{0}};
-            for (int64_t oy = y0; oy < y1; oy++) {
-                const float *yr = yt + oy * yp[0];
-                const float *xr =
-                    xt + (oy * g.sh - g.ph + kh * g.dh) * xp2[0] + (kw * g.dw - g.pw) * xp2[1];
-                for (int64_t ox = x0; ox < x1; ox++) {
-                    vf yv = vld(yr + ox * yp[1]);
-                    const float *xq = xr + ox * g.sw * xp2[1];
+        const float *yt = tile(dy, h->d[1], h->st[1], n, o0, no, OL, ysc, yp);
+        const float *xt = tile(x, h->d[0], h->st[0], n, c0, nci, NC, xsc, xp2);
+        /* output rows in bands of RB: a band's dy rows (and the x rows under them) stay in
+         * cache across the taps instead of being streamed once per tap */
+        for (int64_t b0 = 0; b0 < g.OH; b0 += RB)
+            for (int64_t k = 0; k < ntap; k++) {
+                int64_t kh = k / g.KW, kw = k % g.KW, y0, y1, x0, x1;
+                tap_box(&g, kh, kw, &y0, &y1, &x0, &x1);
+                y0 = y0 > b0 ? y0 : b0;
+                y1 = y1 < b0 + RB ? y1 : b0 + RB;
+                if (y0 >= y1 || x0 >= x1)
+                    continue;
+                vf acc[2][CB2] = {{{0}}};
+                for (int64_t oy = y0; oy < y1; oy++) {
+                    const float *yr = yt + oy * yp[0];
+                    const float *xr =
+                        xt + (oy * g.sh - g.ph + kh * g.dh) * xp2[0] + (kw * g.dw - g.pw) * xp2[1];
+                    for (int64_t ox = x0; ox < x1; ox++) {
+                        const float *yq = yr + ox * yp[1], *xq = xr + ox * g.sw * xp2[1];
+#pragma GCC unroll 2
+                        for (int v = 0; v < NV; v++) {
+                            vf yv = vld(yq + v * VL);
 #pragma GCC unroll 8
-                    for (int c = 0; c < CB; c++)
-                        acc[c] += xq[c] * yv;
+                            for (int c = 0; c < NC; c++)
+                                acc[v][c] += xq[c] * yv;
+                        }
+                    }
                 }
+                double *tk = tot + k * NC * OL;
+                for (int v = 0; v < NV; v++)
+                    for (int c = 0; c < NC; c++)
+                        for (int l = 0; l < VL; l++)
+                            tk[c * OL + v * VL + l] += acc[v][c][l];
             }
-            double *tk = tot + k * CB * VL;
-            for (int c = 0; c < CB; c++)
-                for (int l = 0; l < VL; l++)
-                    tk[c * VL + l] += acc[c][l];
-        }
     }
     for (int64_t k = 0; k < ntap; k++)
         for (int64_t c = 0; c < nci; c++)
             for (int64_t o = 0; o < no; o++)
                 dw[(o0 + o) * ws[0] + (cl0 + c) * ws[1] + k / g.KW * ws[2] + k % g.KW * ws[3]] =
-                    tot && ysc && xsc ? (float)tot[(k * CB + c) * VL + o] : NAN;
+                    tot && ysc && xsc ? (float)tot[(k * NC + c) * OL + o] : NAN;
     free(tot);
     free(ysc);
     free(xsc);
+}
+
+HOT static void grad_weight_blocked(const host_desc *h, const float *x, const float *dy, float *dw,
+                                    int64_t t) {
+    grad_weight_block(h, x, dy, dw, t, 1, CB);
+}
+
+HOT static void grad_weight_blocked2(const host_desc *h, const float *x, const float *dy, float *dw,
+                                     int64_t t) {
+    grad_weight_block(h, x, dy, dw, t, 2, CB2);
 }
 
 /* depthwise (C = O = groups), channels contiguous: one task = VL channels */
@@ -295,18 +323,20 @@ static void grad_weight_any(const host_desc *h, const float *x, const float *dy,
             }
 }
 
-/* which of the three: 0 any (grouped convs with few channels per group), 1 blocked,
- * 2 depthwise (channels contiguous) */
+/* which path: 0 any (grouped convs with few channels per group), 1 blocked, 2 depthwise
+ * (channels contiguous), 3 blocked with two output vectors (32 output channels or more) */
 static int grad_weight_path(const host_desc *h) {
     conv_geom g = geom(h, 0, 1, 2);
     if (g.Cg == 1 && g.Og == 1)
         return h->st[0][1] == 1 && h->st[1][1] == 1 ? 2 : 0;
-    return g.Og >= VL / 4 ? 1 : 0;
+    return g.Og >= 2 * VL ? 3 : g.Og >= VL / 4 ? 1 : 0;
 }
 
 static int64_t grad_weight_tasks(const host_desc *h) {
     conv_geom g = geom(h, 0, 1, 2);
     switch (grad_weight_path(h)) {
+    case 3:
+        return g.G * ((g.Og + 2 * VL - 1) / (2 * VL)) * ((g.Cg + CB2 - 1) / CB2);
     case 2:
         return (g.C + VL - 1) / VL;
     case 1:
@@ -320,7 +350,9 @@ static void host_conv_grad_weight(void **args, int64_t begin, int64_t end) {
     const host_desc *h = args[0];
     int path = grad_weight_path(h);
     for (int64_t t = begin; t < end; t++) {
-        if (path == 1)
+        if (path == 3)
+            grad_weight_blocked2(h, args[1], args[2], args[3], t);
+        else if (path == 1)
             grad_weight_blocked(h, args[1], args[2], args[3], t);
         else if (path == 2)
             grad_weight_depthwise(h, args[1], args[2], args[3], t);

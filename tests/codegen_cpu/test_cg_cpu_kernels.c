@@ -528,7 +528,8 @@ static void test_train_ops(void) {
     grad_input_case(2, 12, 10, 20, 3, 2, 1, 1, 1);  /* strided: host */
     grad_input_case(1, 6, 9, 8, 3, 2, 1, 2, 0);     /* strided, grouped, NCHW */
     grad_weight_case(2, 3, 10, 20, 3, 2, 1, 1, 1);  /* blocked, channel tails */
-    grad_weight_case(2, 24, 9, 32, 3, 1, 1, 1, 1);  /* blocked */
+    grad_weight_case(2, 24, 9, 32, 3, 1, 1, 1, 1);  /* blocked, two output vectors */
+    grad_weight_case(2, 13, 7, 48, 3, 1, 1, 1, 0);  /* two output vectors, tails, NCHW */
     grad_weight_case(2, 16, 7, 16, 3, 1, 1, 16, 1); /* depthwise */
     grad_weight_case(2, 20, 7, 20, 5, 2, 2, 20, 1); /* depthwise strided, a tail */
     grad_weight_case(2, 6, 8, 4, 1, 1, 0, 2, 1);    /* small groups: any layout */
