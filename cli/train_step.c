@@ -166,8 +166,20 @@ int sn_cmd_train_step(int argc, char **argv) {
                    steps, l[0], l[1], l[2], l[3]);
         fflush(stdout);
     }
+    sn_trainer_stats ts;
+    sn_trainer_stats_get(t, &ts);
     if (o.json)
-        printf("\n], \"peak_rss_mb\": %.1f}\n", peak_rss_mb());
+        printf("\n], \"peak_rss_mb\": %.1f, \"plan\": {\"ir_ops\": %d, \"kernels\": %d, "
+               "\"host_steps\": %d, \"arena_bytes\": %lld, \"weight_bytes\": %lld, "
+               "\"compile_s\": %.3f}}\n",
+               peak_rss_mb(), ts.ir_ops, ts.kernels, ts.host_steps, (long long)ts.arena_bytes,
+               (long long)ts.weight_bytes, ts.compile_s);
+    else if (ts.kernels)
+        fprintf(stderr,
+                "plan: %d IR ops -> %d kernels + %d host steps; arena %.1f MB (activations "
+                "saved for backward included), weights %.1f MB; built in %.2f s\n",
+                ts.ir_ops, ts.kernels, ts.host_steps, (double)ts.arena_bytes / 1e6,
+                (double)ts.weight_bytes / 1e6, ts.compile_s);
     if (o.grads && sn_trainer_save_grads(t, o.grads) != SN_OK) {
         fprintf(stderr, "sinter train-step: error: %s\n", sn_trainer_error(t));
         goto done;

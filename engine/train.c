@@ -60,6 +60,19 @@ void sn_trainer_options_default(sn_trainer_options *o) {
 
 const char *sn_trainer_error(const sn_trainer *t) { return t ? t->err : "out of memory"; }
 double sn_trainer_grad_norm(const sn_trainer *t) { return t->grad_norm; }
+
+void sn_trainer_stats_get(const sn_trainer *t, sn_trainer_stats *out) {
+    memset(out, 0, sizeof *out);
+    if (!t->pg)
+        return;
+    const sn_eng_compiled *c = &t->comp;
+    out->ir_ops = c->ir_ops;
+    out->kernels = c->kernels;
+    out->host_steps = c->library_steps;
+    out->arena_bytes = c->peak_bytes;
+    out->weight_bytes = c->weight_bytes;
+    out->compile_s = c->t_passes + c->t_codegen + c->t_compile + c->t_plan;
+}
 int sn_trainer_stepped(const sn_trainer *t) { return t->did_step; }
 
 static void drop_graph(sn_trainer *t) {

@@ -142,9 +142,11 @@ typedef struct sn_trainer_options {
 
 void sn_trainer_options_default(sn_trainer_options *o);
 
-/* A trainer for model m (its batch and size fix the step's; weights as sn_compile takes them).
- * Today the step runs on the ref backend only: a session with another backend gets
- * SN_ERR_UNSUPPORTED. */
+/* A trainer for model m (its batch and size fix the step's; weights as sn_compile takes them;
+ * m->eager: one kernel per op). The step runs on the session's backend: ref, or the cpu, where
+ * it is compiled as one plan at the first step (and again when a batch needs more boxes per
+ * image than the plan holds); a cuda session gets SN_ERR_UNSUPPORTED (no CUDA kernels for the
+ * backward ops yet). */
 sn_status sn_trainer_new(sn_session *s, const sn_model_options *m, const sn_trainer_options *o,
                          sn_trainer **out);
 void sn_trainer_free(sn_trainer *t);
@@ -171,6 +173,17 @@ sn_status sn_trainer_save_grads(sn_trainer *t, const char *path);
 /* Writes the EMA weights (options.ema), every parameter and BatchNorm statistic, f32. */
 sn_status sn_trainer_save_ema(sn_trainer *t, const char *path);
 const char *sn_trainer_error(const sn_trainer *t);
+
+/* What the compiled step is (zeros on ref, or before the first step). */
+typedef struct sn_trainer_stats {
+    int ir_ops;          /* compute ops of the training graph (forward, loss, backward) */
+    int kernels;         /* generated kernels of its plan */
+    int host_steps;      /* steps run by functions of Sinter's own (backward ops, the loss) */
+    int64_t arena_bytes; /* the plan's memory for every intermediate, saved activations too */
+    int64_t weight_bytes;
+    double compile_s; /* passes + codegen + compile + plan of the last build */
+} sn_trainer_stats;
+void sn_trainer_stats_get(const sn_trainer *t, sn_trainer_stats *out);
 
 #ifdef __cplusplus
 }
