@@ -365,6 +365,53 @@ static void host_conv_grad_weight(void **args, int64_t begin, int64_t end) {
  * (strided or dilated convs; a stride-1 one is a conv kernel, see lower.c) dy [N,O,OH,OW],
  * w [O,C/g,KH,KW] → dx [N,C,H,W]; ia: conv2d's, then in_h in_w. args[4]: the weights packed
  * by this step as wt[g][kh][kw][o][c] (c contiguous). One task = one row of dx. */
+/* dx at one pixel (n, iy, ix), every channel, into acc: per group, blocks of up to 4 vectors
+ * of channels held in registers across every tap and output channel (NV a constant where
+ * inlined). Cg is a whole number of vectors. */
+static inline __attribute__((always_inline)) void
+grad_input_block(const conv_geom *g, const float *dy, const int64_t *ys, const float *wt, int64_t n,
+                 int64_t iy, int64_t ix, int64_t gi, int64_t c0, float *acc, const int NV) {
+    vf a[4] = {{0}};
+    for (int64_t kh = 0; kh < g->KH; kh++) {
+        int64_t ty = iy + g->ph - kh * g->dh;
+        if (ty < 0 || ty % g->sh || ty / g->sh >= g->OH)
+            continue;
+        for (int64_t kw = 0; kw < g->KW; kw++) {
+            int64_t tx = ix + g->pw - kw * g->dw;
+            if (tx < 0 || tx % g->sw || tx / g->sw >= g->OW)
+                continue;
+            const float *yp =
+                dy + n * ys[0] + ty / g->sh * ys[2] + tx / g->sw * ys[3] + gi * g->Og * ys[1];
+            const float *wk = wt + ((gi * g->KH + kh) * g->KW + kw) * g->Og * g->Cg + c0;
+            for (int64_t o = 0; o < g->Og; o++) {
+                float s = yp[o * ys[1]];
+                const float *wr = wk + o * g->Cg;
+#pragma GCC unroll 4
+                for (int v = 0; v < NV; v++)
+                    a[v] += s * vld(wr + v * VL);
+            }
+        }
+    }
+    for (int v = 0; v < NV; v++)
+        memcpy(acc + gi * g->Cg + c0 + v * VL, &a[v], sizeof a[v]);
+}
+
+HOT static void grad_input_pixel(const conv_geom *g, const float *dy, const int64_t *ys,
+                                 const float *wt, int64_t n, int64_t iy, int64_t ix, float *acc) {
+    for (int64_t gi = 0; gi < g->G; gi++)
+        for (int64_t c0 = 0; c0 < g->Cg; c0 += 4 * VL) {
+            int64_t nv = (g->Cg - c0) / VL;
+            if (nv >= 4)
+                grad_input_block(g, dy, ys, wt, n, iy, ix, gi, c0, acc, 4);
+            else if (nv == 3)
+                grad_input_block(g, dy, ys, wt, n, iy, ix, gi, c0, acc, 3);
+            else if (nv == 2)
+                grad_input_block(g, dy, ys, wt, n, iy, ix, gi, c0, acc, 2);
+            else
+                grad_input_block(g, dy, ys, wt, n, iy, ix, gi, c0, acc, 1);
+        }
+}
+
 HOT static void host_conv_grad_input(void **args, int64_t begin, int64_t end) {
     const host_desc *h = args[0];
     const float *dy = args[1], *wt = args[4];
@@ -379,6 +426,12 @@ HOT static void host_conv_grad_input(void **args, int64_t begin, int64_t end) {
             if (!acc) {
                 for (int64_t c = 0; c < g.C; c++)
                     out[c * xs[1]] = NAN;
+                continue;
+            }
+            if (g.Cg % VL == 0) { /* whole vectors: accumulators in registers */
+                grad_input_pixel(&g, dy, ys, wt, n, iy, ix, acc);
+                for (int64_t c = 0; c < g.C; c++)
+                    out[c * xs[1]] = acc[c];
                 continue;
             }
             memset(acc, 0, (size_t)g.C * sizeof *acc);

@@ -526,6 +526,8 @@ static void test_train_ops(void) {
     grad_input_case(2, 16, 7, 16, 3, 1, 1, 16, 1);  /* depthwise */
     grad_input_case(1, 8, 6, 5, 1, 1, 0, 1, 0);     /* 1x1, NCHW dy */
     grad_input_case(2, 12, 10, 20, 3, 2, 1, 1, 1);  /* strided: host */
+    grad_input_case(2, 80, 10, 24, 3, 2, 1, 1, 1);  /* strided, 5 vectors of channels */
+    grad_input_case(1, 32, 9, 16, 3, 2, 1, 1, 0);   /* strided, odd size, NCHW */
     grad_input_case(1, 6, 9, 8, 3, 2, 1, 2, 0);     /* strided, grouped, NCHW */
     grad_weight_case(2, 3, 10, 20, 3, 2, 1, 1, 1);  /* blocked, channel tails */
     grad_weight_case(2, 24, 9, 32, 3, 1, 1, 1, 1);  /* blocked, two output vectors */
