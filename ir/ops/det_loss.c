@@ -549,21 +549,25 @@ sn_status sn_ir_det_loss_eval(const sn_ir_det_dims *d, const double *pred, const
     if (!pp)
         return SN_ERR_NOMEM;
     double tmax = (double)(R - 1) - 0.01;
-    for (int64_t b = 0; b < B; b++)
-        for (int64_t a = 0; a < A; a++) {
-            int64_t e = b * A + a;
-            /* classification: every anchor, every class */
-            for (int64_t c = 0; c < nc; c++) {
-                int64_t at = (b * no + 4 * R + c) * A + a;
-                double x = pred[at];
+    for (int64_t b = 0; b < B; b++) {
+        /* classification: every class, every anchor (rows of pred are contiguous along A) */
+        for (int64_t c = 0; c < nc; c++) {
+            const double *xr = pred + (b * no + 4 * R + c) * A;
+            double *dr = dpred ? dpred + (b * no + 4 * R + c) * A : NULL;
+            for (int64_t a = 0; a < A; a++) {
+                int64_t e = b * A + a;
+                double x = xr[a];
                 double t = as->gt[e] >= 0 && c == as->cls[e] ? as->score[e] : 0.0;
                 scls += (x > 0 ? x : 0.0) - x * t + log1p(exp(-fabs(x)));
-                if (dpred)
-                    dpred[at] = cc * (1 / (1 + exp(-x)) - t);
+                if (dr)
+                    dr[a] = cc * (1 / (1 + exp(-x)) - t);
             }
-            if (dpred)
-                for (int64_t c = 0; c < 4 * R; c++)
-                    dpred[(b * no + c) * A + a] = 0.0;
+        }
+        if (dpred)
+            for (int64_t i = 0; i < 4 * R * A; i++)
+                dpred[b * no * A + i] = 0.0;
+        for (int64_t a = 0; a < A; a++) {
+            int64_t e = b * A + a;
             if (as->gt[e] < 0)
                 continue;
             double w = as->score[e], box[4], dist[4], gb[4];
@@ -601,6 +605,7 @@ sn_status sn_ir_det_loss_eval(const sn_ir_det_dims *d, const double *pred, const
             }
             sdfl += dfl / 4 * w;
         }
+    }
     free(pp);
     double l[3] = {sbox / S, scls / S, sdfl / S};
     for (int i = 0; i < 3; i++)
