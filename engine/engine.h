@@ -119,6 +119,19 @@ sn_status sn_eng_model_arg(const char *arg, char *model, size_t n, const char **
 sn_status sn_eng_run_dir(const char *project, const char *name, char *dir, size_t n, char *err,
                          size_t errlen);
 
+/* ---------------------------------------------------------------- progress (engine/progress.c) */
+
+/* The progress bar of val and detect on log (NULL: nothing), as tqdm draws Ultralytics' bars:
+ * "DESC: 45% |#########           | 9/20 [1.2s]", seconds since t0 (sn_rt_now's clock). On a
+ * terminal each call redraws it in place and done == total ends the line; on anything else
+ * only done == total writes it, once. */
+void sn_progress_draw(FILE *log, const char *desc, int done, int total, double t0);
+/* Erases a bar being drawn on a terminal (nothing elsewhere), so a line can be printed above
+ * it before it is drawn again. */
+void sn_progress_clear(FILE *log);
+/* Whether log is a terminal: where a bar is redrawn in place. */
+int sn_progress_tty(FILE *log);
+
 /* ---------------------------------------------------------------- validation (engine/val.c) */
 
 enum {
