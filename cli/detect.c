@@ -451,7 +451,7 @@ int sn_cmd_detect(int argc, char **argv) {
     memset(&r, 0, sizeof r);
     pthread_mutex_init(&r.mu, NULL);
     pthread_cond_init(&r.cv, NULL);
-    char model[64] = "", dir[4096] = "";
+    char model[4096] = "", dir[4096] = "";
     const char *weights = o.weights;
     /* an Ultralytics checkpoint as MODEL: its family, scale, classes and names */
     if (sn_eng_model_arg(o.model, model, sizeof model, &weights, &meta, err, sizeof err) != SN_OK) {

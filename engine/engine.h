@@ -107,11 +107,13 @@ void sn_scale_boxes(sn_det *d, int n, int in_h, int in_w, int img_h, int img_w);
 
 /* ---------------------------------------------------------------- runs (engine/runs.c) */
 
-/* The MODEL argument of detect and val: a zoo name or model file (copied to model), or an
+/* The MODEL argument of run, detect and val: a zoo name or model file (copied to model), or an
  * Ultralytics .pt checkpoint, whose family and scale give model ("yolov8n", "yolov5nu"), its nc
- * and names go to meta and the file itself becomes *weights. meta is zeroed otherwise; the
- * caller frees it (sn_io_pt_meta_free). Errors: the .pt reader's, or a .pt that does not say
- * which model it holds. */
+ * and names go to meta and the file itself becomes *weights (a *weights given too is refused:
+ * which weights were meant?). With a zoo name or model file and *weights a .pt, that
+ * checkpoint's nc and names go to meta (none from a plain state_dict); meta is zeroed
+ * otherwise. The caller frees it (sn_io_pt_meta_free). Errors: the .pt reader's, a .pt that
+ * does not say which model it holds, a MODEL longer than n. */
 sn_status sn_eng_model_arg(const char *arg, char *model, size_t n, const char **weights,
                            sn_io_pt_meta *meta, char *err, size_t errlen);
 /* Makes PROJECT/NAME, or NAME2, NAME3, … when it exists (Ultralytics' increment_path; PROJECT
