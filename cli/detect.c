@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char help[] =
     "usage: sinter detect MODEL|W.pt --source IMG|DIR|GLOB [--weights W] [--imgsz 640]\n"
@@ -29,9 +30,10 @@ static const char help[] =
     "brings its own model, classes and names. --json prints every detection on stdout.\n"
     "\n"
     "stderr gets a line per image as Ultralytics prints it, and on a terminal a progress bar\n"
-    "below them. Decoding runs ahead of inference and writing behind it on helper threads\n"
-    "(--workers 2, the default; 1: decoding only; 0: all on one thread, one step at a time);\n"
-    "the output is the same either way. --threads N: inference threads (default: all cores).\n";
+    "below them (not when --json prints to that terminal too). Decoding runs ahead of\n"
+    "inference and writing behind it on helper threads (--workers 2, the default; 1: decoding\n"
+    "only; 0: all on one thread, one step at a time); the output is the same either way.\n"
+    "--threads N: inference threads (default: all cores).\n";
 
 static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -503,8 +505,9 @@ int sn_cmd_detect(int argc, char **argv) {
     r.first_json = 1;
     r.dir = dir;
     /* a bar under the per-image lines where it can be redrawn in place: a terminal, and more
-     * than one image (the per-image lines alone go to a file or a pipe, as Ultralytics' do) */
-    r.bar = src.n > 1 && sn_progress_tty(stderr);
+     * than one image (the per-image lines alone go to a file or a pipe, as Ultralytics' do);
+     * not where --json's document goes to that terminal too, whose lines it would erase */
+    r.bar = src.n > 1 && sn_progress_tty(stderr) && !(o.json && isatty(fileno(stdout)));
     sn_nms_options_default(&r.no);
     if (!isnan(o.conf))
         r.no.conf = (float)o.conf;

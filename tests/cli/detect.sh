@@ -5,7 +5,7 @@
 # images, a broken image, --conf 2, a missing .pt) is a clear error with a non-zero exit.
 # Decoding ahead and writing behind inference (--workers 2, 1) print and write exactly what the
 # one-thread path (--workers 0) does, broken images included; a terminal gets a progress bar
-# under the per-image lines, a pipe none.
+# under the per-image lines, a pipe none, nor a terminal that --json prints to.
 # (The pieces are checked against Ultralytics by parity_image and parity_nms.)
 set -u
 SINTER=$1; SRC=$2
@@ -84,6 +84,8 @@ done
 if command -v script >/dev/null; then
   SHELL=/bin/sh script -qec "\"$SINTER\" detect yolov8n --weights random:3 --imgsz 64 --source \"$T/img\" --nosave --json >/dev/null" "$T/tty.log" >/dev/null 2>&1
   grep -q "detect: 100% |####################| 5/5" "$T/tty.log" && grep -q "image 5/5" "$T/tty.log" && ok || { bad "no bar on a terminal"; head -c 600 "$T/tty.log"; }
+  SHELL=/bin/sh script -qec "\"$SINTER\" detect yolov8n --weights random:3 --imgsz 64 --source \"$T/img\" --nosave --json" "$T/tty2.log" >/dev/null 2>&1
+  grep -q '"path"' "$T/tty2.log" && ! grep -q "|##" "$T/tty2.log" && ok || bad "a bar over --json on the same terminal"
 fi
 grep -q "|##" "$T/p10.err" && bad "a bar in a pipe" || ok
 echo "detect: $passes passed, $fails failed"
