@@ -34,6 +34,7 @@ typedef struct sn_cli_opts {
     double conf, iou; /* NAN = not given */
     int max_det, agnostic, save_txt, save_conf, nosave;
     int classes[64], nclasses;
+    int workers; /* helper threads beside inference: 0, 1 (decode), 2 (and writing); -1 = 2 */
     /* val */
     const char *data, *split;
     int save_json, plots; /* plots: 1 (the default) or 0 with --no-plots */

@@ -80,6 +80,7 @@ int sn_cli_parse(int argc, char **argv, const char *cmd, const char *allowed, sn
     o->lr = o->momentum = o->weight_decay = NAN;
     o->conf = o->iou = NAN;
     o->plots = 1;
+    o->workers = -1;
     const char *seen[64];
     int nseen = 0;
     for (int i = 0; i < argc; i++) {
@@ -231,6 +232,9 @@ int sn_cli_parse(int argc, char **argv, const char *cmd, const char *allowed, sn
                 return -1;
         } else if (!strcmp(a, "--batch")) {
             if (parse_int(cmd, a, v, 1, 4096, &o->batch))
+                return -1;
+        } else if (!strcmp(a, "--workers")) {
+            if (parse_int(cmd, a, v, 0, 2, &o->workers))
                 return -1;
         } else if (!strcmp(a, "--threads")) {
             if (parse_int(cmd, a, v, 1, 1024, &o->threads))

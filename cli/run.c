@@ -7,7 +7,7 @@
 #include <string.h>
 
 static const char run_help[] =
-    "usage: sinter run MODEL --input X.npy --output Y.npy [--weights W] [--backend B]\n"
+    "usage: sinter run MODEL|W.pt --input X.npy --output Y.npy [--weights W] [--backend B]\n"
     "                  [--eager] [--dtype f32|f16|bf16] [--threads N] [--nc N] [--scale S]\n"
     "                  [--check-finite]\n"
     "\n"
@@ -15,8 +15,11 @@ static const char run_help[] =
     "float32 or float16, H and W multiples of 32. The output is Ultralytics' decoded Detect\n"
     "output (B, 4+nc, anchors): cx, cy, w, h in input pixels, then class scores. It is\n"
     "written atomically: a failed run leaves no partial or stale file.\n"
+    "MODEL is a zoo name or model file; an Ultralytics .pt checkpoint as MODEL brings its\n"
+    "model (family and scale), its weights and its classes (nc).\n"
     "  --weights W   a .safetensors file keyed by Ultralytics state_dict names, an\n"
-    "                Ultralytics .pt checkpoint, or random[:SEED] (default random:0)\n"
+    "                Ultralytics .pt checkpoint (its nc unless --nc is given), or\n"
+    "                random[:SEED] (default random:0)\n"
     "  --backend B   ref (the plain-C reference evaluator), cpu (LLVM JIT) or cuda;\n"
     "                default: cuda when a GPU is present, else cpu\n"
     "  --eager       one kernel per IR op (no fusion, no BN folding)\n"
@@ -115,7 +118,19 @@ int sn_cmd_run(int argc, char **argv) {
     sn_eng_build b;
     if (sn_cli_build(&o, "run", 1, &b))
         return 2;
-    char err[4096];
+    char err[4096], model[4096];
+    /* a checkpoint (as MODEL or --weights) says its classes: --nc only overrides */
+    sn_io_pt_meta meta;
+    const char *weights = o.weights;
+    if (sn_eng_model_arg(o.model, model, sizeof model, &weights, &meta, err, sizeof err) != SN_OK) {
+        fprintf(stderr, "sinter run: error: %s\n", err);
+        return 1;
+    }
+    o.model = model;
+    o.weights = weights;
+    if (o.nc <= 0 && meta.nc > 0)
+        o.nc = meta.nc;
+    sn_io_pt_meta_free(&meta);
     sn_shape ishape;
     float *x = NULL;
     if (sn_io_npy_read(o.input, &ishape, &x, err, sizeof err) != SN_OK) {

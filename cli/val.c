@@ -41,7 +41,7 @@ int sn_cmd_val(int argc, char **argv) {
                 o.height, o.width);
         return 2;
     }
-    char err[4096], model[64], dir[4096] = "";
+    char err[4096], model[4096], dir[4096] = "";
     const char *weights = o.weights;
     sn_io_pt_meta meta;
     sn_session *s = NULL;

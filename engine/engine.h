@@ -107,17 +107,32 @@ void sn_scale_boxes(sn_det *d, int n, int in_h, int in_w, int img_h, int img_w);
 
 /* ---------------------------------------------------------------- runs (engine/runs.c) */
 
-/* The MODEL argument of detect and val: a zoo name or model file (copied to model), or an
+/* The MODEL argument of run, detect and val: a zoo name or model file (copied to model), or an
  * Ultralytics .pt checkpoint, whose family and scale give model ("yolov8n", "yolov5nu"), its nc
- * and names go to meta and the file itself becomes *weights. meta is zeroed otherwise; the
- * caller frees it (sn_io_pt_meta_free). Errors: the .pt reader's, or a .pt that does not say
- * which model it holds. */
+ * and names go to meta and the file itself becomes *weights (a *weights given too is refused:
+ * which weights were meant?). With a zoo name or model file and *weights a .pt, that
+ * checkpoint's nc and names go to meta (none from a plain state_dict); meta is zeroed
+ * otherwise. The caller frees it (sn_io_pt_meta_free). Errors: the .pt reader's, a .pt that
+ * does not say which model it holds, a MODEL longer than n. */
 sn_status sn_eng_model_arg(const char *arg, char *model, size_t n, const char **weights,
                            sn_io_pt_meta *meta, char *err, size_t errlen);
 /* Makes PROJECT/NAME, or NAME2, NAME3, … when it exists (Ultralytics' increment_path; PROJECT
  * made with its parents), its path in dir. */
 sn_status sn_eng_run_dir(const char *project, const char *name, char *dir, size_t n, char *err,
                          size_t errlen);
+
+/* ---------------------------------------------------------------- progress (engine/progress.c) */
+
+/* The progress bar of val and detect on log (NULL: nothing), as tqdm draws Ultralytics' bars:
+ * "DESC: 45% |#########           | 9/20 [1.2s]", seconds since t0 (sn_rt_now's clock). On a
+ * terminal each call redraws it in place and done == total ends the line; on anything else
+ * only done == total writes it, once. */
+void sn_progress_draw(FILE *log, const char *desc, int done, int total, double t0);
+/* Erases a bar being drawn on a terminal (nothing elsewhere), so a line can be printed above
+ * it before it is drawn again. */
+void sn_progress_clear(FILE *log);
+/* Whether log is a terminal: where a bar is redrawn in place. */
+int sn_progress_tty(FILE *log);
 
 /* ---------------------------------------------------------------- validation (engine/val.c) */
 

@@ -1,6 +1,6 @@
-/* engine/runs.c — what the image commands (detect, val) share around a run: the MODEL argument
- * (a zoo name or model file, or an Ultralytics .pt that brings its model) and the run folder
- * PROJECT/NAME{,2,…} (Ultralytics' increment_path). */
+/* engine/runs.c — what the model commands (run, detect, val) share around a run: the MODEL
+ * argument (a zoo name or model file, or an Ultralytics .pt that brings its model) and the run
+ * folder PROJECT/NAME{,2,…} (Ultralytics' increment_path). */
 #include "engine/engine.h"
 
 #include <errno.h>
@@ -9,20 +9,34 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+static int is_pt(const char *p) {
+    size_t n = strlen(p);
+    return n > 3 && !strcasecmp(p + n - 3, ".pt");
+}
+
 sn_status sn_eng_model_arg(const char *arg, char *model, size_t n, const char **weights,
                            sn_io_pt_meta *meta, char *err, size_t errlen) {
     memset(meta, 0, sizeof *meta);
-    size_t ml = strlen(arg);
-    if (!(ml > 3 && !strcasecmp(arg + ml - 3, ".pt"))) {
-        snprintf(model, n, "%s", arg);
-        return SN_OK;
+    char shown[SN_SHOWN], wshown[SN_SHOWN];
+    sn_escape(arg, shown, sizeof shown);
+    if (!is_pt(arg)) {
+        if ((size_t)snprintf(model, n, "%s", arg) >= n)
+            return sn_fail(err, errlen, SN_ERR_INVALID, "MODEL %s: path too long", shown);
+        /* --weights W.pt: the checkpoint's classes and names (none in a plain state_dict) */
+        return *weights && is_pt(*weights) ? sn_io_pt_read(*weights, NULL, meta, err, errlen)
+                                           : SN_OK;
+    }
+    if (*weights) {
+        sn_escape(*weights, wshown, sizeof wshown);
+        return sn_fail(err, errlen, SN_ERR_INVALID,
+                       "MODEL %s is a checkpoint that brings its own weights; --weights %s goes "
+                       "with a zoo name or model file",
+                       shown, wshown);
     }
     sn_status st = sn_io_pt_read(arg, NULL, meta, err, errlen);
     if (st != SN_OK)
         return st;
     if (!meta->family[0] || !meta->scale[0]) {
-        char shown[SN_SHOWN];
-        sn_escape(arg, shown, sizeof shown);
         st = sn_fail(err, errlen, SN_ERR_INVALID,
                      "%s does not say which model it holds (family '%s', scale '%s'); give MODEL "
                      "and --weights %s",

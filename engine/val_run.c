@@ -113,22 +113,12 @@ static int ends_with(const char *s, const char *t) {
     return a >= b && !strcmp(s + a - b, t);
 }
 
-/* the bar on log: redrawn in place on a terminal, else its last state once */
+/* the bar (engine/progress.c) under the table's header, as Ultralytics' validator draws it */
 static void progress(FILE *log, int done, int total, double t0) {
-    if (!log || (done < total && !isatty(fileno(log))))
-        return;
-    int w = 20, k = total ? done * w / total : w;
-    char bar[64];
-    for (int i = 0; i < w; i++)
-        bar[i] = i < k ? '#' : ' ';
-    bar[w] = 0;
-    double el = sn_rt_now() - t0;
-    fprintf(log, "%s%22s%11s%11s%11s%11s%11s%11s: %3d%% |%s| %d/%d [%.1fs]",
-            isatty(fileno(log)) ? "\r" : "", "Class", "Images", "Instances", "Box(P", "R", "mAP50",
-            "mAP50-95)", total ? 100 * done / total : 100, bar, done, total, el);
-    if (done == total)
-        fputc('\n', log);
-    fflush(log);
+    char desc[128];
+    snprintf(desc, sizeof desc, "%22s%11s%11s%11s%11s%11s%11s", "Class", "Images", "Instances",
+             "Box(P", "R", "mAP50", "mAP50-95)");
+    sn_progress_draw(log, desc, done, total, t0);
 }
 
 /* one image's predictions as COCO json rows (pred_to_json), boxes scaled back as scale_boxes
